@@ -1,0 +1,27 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_CONFIG ?= configs/demo/linear_r18-tiny_8e_scenes-64.py
+DEMO_DIR ?= work_dirs/demo
+
+.PHONY: install demo test
+
+$(STAMP): requirements.txt requirements-test.txt setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -r requirements-test.txt
+	$(BIN)/pip install --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Generate the embedded dataset, train on the CPU, evaluate, print the table.
+demo: install
+	$(BIN)/python -m mmcma.datasets.synthetic_scenes --out data/scenes
+	$(BIN)/python tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_DIR)
+	$(BIN)/python tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_DIR)/last_checkpoint)" \
+		--work-dir $(DEMO_DIR) --out $(DEMO_DIR)/predictions.npz
+
+test: install
+	$(BIN)/python -m pytest tests -q

@@ -1,0 +1,8 @@
+from .coco import CocoAnnotationError, CocoMultiLabel, load_coco_json
+from .image_check import ImageLoadError, check_image_file
+from .label_matrix import get_label_matrix
+
+__all__ = [
+    'CocoMultiLabel', 'CocoAnnotationError', 'load_coco_json',
+    'ImageLoadError', 'check_image_file', 'get_label_matrix'
+]

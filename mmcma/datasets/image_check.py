@@ -1,0 +1,30 @@
+"""Clear errors for image files that cannot be loaded."""
+import os.path as osp
+from typing import Optional
+
+import cv2
+import numpy as np
+
+
+class ImageLoadError(RuntimeError):
+    """An image file of a dataset is missing or cannot be decoded."""
+
+
+def check_image_file(path: str, cause: Optional[BaseException] = None) -> None:
+    """Raise :class:`ImageLoadError` if ``path`` is missing or undecodable.
+
+    Called after a sample failed to load, to tell the user which file is at
+    fault; returns quietly when the file itself is fine (the failure came from
+    elsewhere in the pipeline).
+
+    Args:
+        path (str): Local image path.
+        cause (BaseException, optional): The original exception, chained.
+    """
+    if not osp.isfile(path):
+        raise ImageLoadError(f'image file is missing: {path}') from cause
+    raw = np.fromfile(path, dtype=np.uint8)
+    if raw.size == 0 or cv2.imdecode(raw, cv2.IMREAD_COLOR) is None:
+        raise ImageLoadError(
+            f'image file cannot be decoded (empty, truncated or not an '
+            f'image): {path}') from cause

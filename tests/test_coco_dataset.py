@@ -1,0 +1,152 @@
+"""CocoMultiLabel against a hand-written COCO json."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from mmcma.datasets import (CocoAnnotationError, CocoMultiLabel,
+                            ImageLoadError, get_label_matrix)
+
+# Category ids are deliberately not in name order: 'zebra' (1), 'apple' (5),
+# 'mouse' (3). COCO order (by id): zebra, mouse, apple. Alphabetical: apple,
+# mouse, zebra.
+CATEGORIES = [dict(id=1, name='zebra'), dict(id=5, name='apple'),
+              dict(id=3, name='mouse')]
+IMAGES = [dict(id=10, file_name='a.png'), dict(id=11, file_name='b.png'),
+          dict(id=12, file_name='c.png'), dict(id=13, file_name='d.png')]
+ANNOTATIONS = [
+    dict(id=1, image_id=10, category_id=1, iscrowd=0),
+    dict(id=2, image_id=10, category_id=5, iscrowd=0),
+    dict(id=3, image_id=10, category_id=1, iscrowd=0),  # repeated instance
+    dict(id=4, image_id=11, category_id=3, iscrowd=1),  # crowd only
+    dict(id=5, image_id=12, category_id=5, iscrowd=0),
+    dict(id=6, image_id=12, category_id=3, iscrowd=0),
+    # image 13 has no annotation
+]
+
+
+def write_json(path, **overrides):
+    data = dict(images=IMAGES, annotations=ANNOTATIONS,
+                categories=CATEGORIES)
+    data.update(overrides)
+    path.write_text(json.dumps({k: v for k, v in data.items()
+                                if v is not None}))
+    return str(path)
+
+
+@pytest.fixture
+def coco_dir(tmp_path):
+    img_dir = tmp_path / 'images'
+    img_dir.mkdir()
+    for info in IMAGES:
+        cv2.imwrite(str(img_dir / info['file_name']),
+                    np.full((8, 8, 3), 100, np.uint8))
+    write_json(tmp_path / 'ann.json')
+    return tmp_path
+
+
+def build(root, **kwargs):
+    return CocoMultiLabel(ann_file='ann.json', data_root=str(root),
+                          data_prefix='images', **kwargs)
+
+
+def test_labels_coco_order(coco_dir):
+    ds = build(coco_dir, drop_empty=False)
+    assert ds.metainfo['classes'] == ('zebra', 'mouse', 'apple')
+    assert ds.metainfo['category_ids'] == (1, 3, 5)
+    # Rows follow image ids 10, 11, 12, 13.
+    expected = np.array([[1, 0, 1], [0, 1, 0], [0, 1, 1], [0, 0, 0]])
+    np.testing.assert_array_equal(get_label_matrix(ds), expected)
+    assert ds.get_data_info(1)['img_path'].endswith('images/b.png')
+
+
+def test_labels_alphabetical_order(coco_dir):
+    ds = build(coco_dir, drop_empty=False, class_order='alphabetical')
+    assert ds.metainfo['classes'] == ('apple', 'mouse', 'zebra')
+    assert ds.metainfo['category_ids'] == (5, 3, 1)
+    expected = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 0]])
+    np.testing.assert_array_equal(get_label_matrix(ds), expected)
+
+
+def test_drop_empty_and_crowd(coco_dir):
+    ds = build(coco_dir)  # drop_empty=True by default
+    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == \
+        [10, 11, 12]
+    ds = build(coco_dir, iscrowd='ignore')
+    # Image 11 only has a crowd annotation: without it, it is empty.
+    assert [ds.get_data_info(i)['img_id'] for i in range(len(ds))] == [10, 12]
+    ds = build(coco_dir, iscrowd='ignore', drop_empty=False)
+    np.testing.assert_array_equal(get_label_matrix(ds)[1], [0, 0, 0])
+
+
+def test_label_matrix_does_not_decode(coco_dir, monkeypatch):
+    ds = build(coco_dir, drop_empty=False)
+    monkeypatch.setattr(cv2, 'imdecode', None)  # any decode would crash
+    monkeypatch.setattr(cv2, 'imread', None)
+    assert get_label_matrix(ds).shape == (4, 3)
+
+
+def test_sample_through_pipeline(coco_dir):
+    ds = build(coco_dir, pipeline=[dict(type='LoadImageFromFile'),
+                                   dict(type='PackInputs')])
+    sample = ds[0]
+    assert tuple(sample['inputs'].shape) == (3, 8, 8)
+    assert sorted(sample['data_samples'].gt_label.tolist()) == [0, 2]
+
+
+def test_options_validated(coco_dir):
+    with pytest.raises(ValueError, match='class_order'):
+        build(coco_dir, class_order='random')
+    with pytest.raises(ValueError, match='iscrowd'):
+        build(coco_dir, iscrowd='maybe')
+
+
+@pytest.mark.parametrize('overrides, message', [
+    (dict(images=None), 'missing the "images" list'),
+    (dict(annotations=None), 'missing the "annotations" list'),
+    (dict(categories=None), 'missing the "categories" list'),
+    (dict(images={'id': 1}), '"images" must be a list'),
+    (dict(annotations=ANNOTATIONS + [dict(id=99, image_id=77,
+                                          category_id=1)]),
+     'annotation 99 points to unknown image id 77'),
+    (dict(annotations=ANNOTATIONS + [dict(id=98, image_id=10,
+                                          category_id=42)]),
+     'annotation 98 points to unknown category id 42'),
+    (dict(annotations=[dict(id=1, image_id=10)]), 'has no "category_id"'),
+    (dict(images=IMAGES + [dict(id=10, file_name='x.png')]),
+     'duplicate id 10 in "images"'),
+    (dict(categories=[dict(id=1)]), 'categories\\[0\\] has no "name"'),
+])
+def test_bad_annotations(coco_dir, overrides, message):
+    write_json(coco_dir / 'ann.json', **overrides)
+    with pytest.raises(CocoAnnotationError, match=message) as info:
+        build(coco_dir)
+    assert 'ann.json' in str(info.value)
+
+
+def test_malformed_json(coco_dir):
+    (coco_dir / 'ann.json').write_text('{"images": [')
+    with pytest.raises(CocoAnnotationError, match='ann.json: malformed json'):
+        build(coco_dir)
+    (coco_dir / 'ann.json').write_text('[1, 2]')
+    with pytest.raises(CocoAnnotationError, match='top level'):
+        build(coco_dir)
+
+
+PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+
+
+def test_missing_image_named_when_loaded(coco_dir):
+    (coco_dir / 'images' / 'b.png').unlink()
+    ds = build(coco_dir, pipeline=PIPELINE)  # building does not touch images
+    ds[0]
+    with pytest.raises(ImageLoadError, match='missing: .*images/b.png'):
+        ds[1]
+
+
+def test_undecodable_image_named_when_loaded(coco_dir):
+    (coco_dir / 'images' / 'c.png').write_bytes(b'not an image at all')
+    ds = build(coco_dir, pipeline=PIPELINE)
+    with pytest.raises(ImageLoadError, match='cannot be decoded.*images/c.png'):
+        ds[2]

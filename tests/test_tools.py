@@ -1,0 +1,87 @@
+"""End to end through tools/train.py and tools/test.py (subprocesses)."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mmcma.datasets.synthetic_scenes import generate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG = os.path.join(ROOT, 'configs/demo/linear_r18-tiny_8e_scenes-64.py')
+
+
+def run_tool(*args):
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope='module')
+def scenes(tmp_path_factory):
+    root = tmp_path_factory.mktemp('scenes')
+    generate(str(root), 32, 16, 32, seed=0)
+    return str(root)
+
+
+def options(data_root, epochs):
+    return [
+        '--cfg-options', f'train_cfg.max_epochs={epochs}',
+        'train_cfg.val_interval=1',
+        f'train_dataloader.dataset.data_root={data_root}',
+        f'val_dataloader.dataset.data_root={data_root}',
+        f'test_dataloader.dataset.data_root={data_root}',
+        'train_dataloader.batch_size=8', 'default_hooks.logger.interval=1'
+    ]
+
+
+def test_train_test_resume(scenes, tmp_path):
+    work = str(tmp_path / 'work')
+    log = run_tool('tools/train.py', CONFIG, '--work-dir', work,
+                   *options(scenes, 1))
+    assert 'Epoch(val) [1]' in log
+    ckpt = os.path.join(work, 'epoch_1.pth')
+    assert os.path.isfile(ckpt)
+
+    out = run_tool('tools/test.py', CONFIG, ckpt, '--work-dir', work,
+                   '--out', str(tmp_path / 'pred.npz'), '--metrics-out',
+                   str(tmp_path / 'metrics.json'), *options(scenes, 1))
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines)
+                  if line.split() == ['mAP', 'CP', 'CR', 'CF1', 'OP', 'OR',
+                                      'OF1'])
+    assert lines[header + 1].split()[0] == 'all'
+    assert lines[header + 2].split()[0] == 'top-3'
+
+    pred = np.load(tmp_path / 'pred.npz')
+    assert pred['scores'].shape == (16, 12) == pred['targets'].shape
+    assert ((pred['scores'] >= 0) & (pred['scores'] <= 1)).all()
+    # The printed mAP is the mAP of the dumped predictions.
+    from sklearn.metrics import average_precision_score
+    t, s = pred['targets'], pred['scores']
+    has_pos = t.sum(0) > 0
+    expected = 100 * np.mean([average_precision_score(t[:, k], s[:, k])
+                              for k in np.flatnonzero(has_pos)])
+    metrics = json.load(open(tmp_path / 'metrics.json'))
+    if has_pos.all():
+        assert metrics['multi-label/mAP'] == pytest.approx(expected, abs=1e-3)
+    assert float(lines[header + 1].split()[1]) == pytest.approx(
+        metrics['multi-label/mAP'], abs=0.006)
+
+    log = run_tool('tools/train.py', CONFIG, '--work-dir', work, '--resume',
+                   *options(scenes, 2))
+    assert 'resumed epoch: 1' in log
+    assert 'Epoch(train) [2]' in log and 'Epoch(train) [1]' not in log
+    assert os.path.isfile(os.path.join(work, 'epoch_2.pth'))
+
+
+def test_missing_checkpoint_is_clear(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, 'tools/test.py', CONFIG, str(tmp_path / 'nope.pth')],
+        cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert 'checkpoint not found' in proc.stderr
