@@ -8,7 +8,7 @@ from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 from pycocotools.coco import COCO
 
-from .image_check import check_image_file
+from .image_check import NamedImageErrorsMixin
 
 
 class CocoAnnotationError(ValueError):
@@ -85,7 +85,7 @@ def load_coco_json(ann_file: str) -> dict:
 
 
 @DATASETS.register_module()
-class CocoMultiLabel(MultiLabelDataset):
+class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
     """COCO instances annotations read as image-level multi-hot labels.
 
     An image is positive for a category when at least one of its instance
@@ -183,14 +183,6 @@ class CocoMultiLabel(MultiLabelDataset):
                     img_id=img_id,
                     gt_label=sorted(labels)))
         return data_list
-
-    def prepare_data(self, idx: int):
-        """Run the pipeline; a missing or broken image raises naming its path."""
-        try:
-            return super().prepare_data(idx)
-        except Exception as e:
-            check_image_file(self.get_data_info(idx)['img_path'], cause=e)
-            raise
 
     def extra_repr(self) -> List[str]:
         return [

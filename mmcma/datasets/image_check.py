@@ -28,3 +28,18 @@ def check_image_file(path: str, cause: Optional[BaseException] = None) -> None:
         raise ImageLoadError(
             f'image file cannot be decoded (empty, truncated or not an '
             f'image): {path}') from cause
+
+
+class NamedImageErrorsMixin:
+    """Dataset mixin: a sample whose image fails to load raises naming it.
+
+    Put it before the dataset base class; samples must carry ``img_path``.
+    """
+
+    def prepare_data(self, idx: int):
+        """Run the pipeline; a missing or broken image raises with its path."""
+        try:
+            return super().prepare_data(idx)
+        except Exception as e:
+            check_image_file(self.get_data_info(idx)['img_path'], cause=e)
+            raise
