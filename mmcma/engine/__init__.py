@@ -1,0 +1,3 @@
+from .hooks import LabelEmbeddingHook
+
+__all__ = ['LabelEmbeddingHook']

@@ -1,0 +1,3 @@
+from .label_embedding_hook import LabelEmbeddingHook
+
+__all__ = ['LabelEmbeddingHook']

@@ -1,0 +1,345 @@
+"""Cross-modality attention (CMA) head, eq. 7-10 of MS-CMA.
+
+The tensor math lives in module-level functions; :class:`CMABranch` holds the
+parameters of one scale and :class:`CMAHead` adds the mmpretrain plumbing
+(label embeddings, loss, predictions). :class:`MSCMAHead` reuses all of it
+with one branch per scale.
+"""
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmpretrain.models.heads import MultiLabelClsHead
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import Tensor, nn
+
+from ..label_embedding import LabelEmbeddingMixin
+
+
+def cosine_attention_scores(projected: Tensor,
+                            embeddings: Tensor,
+                            eps: float = 1e-8) -> Tensor:
+    """Unnormalised attention ``z = ReLU(cos(I_s^i, e_k))`` (eq. 7).
+
+    Args:
+        projected (Tensor): Projected features I_s, shape (B, D, M).
+        embeddings (Tensor): Label embeddings E, shape (N, D).
+        eps (float): Norm floor; zero vectors get cosine 0.
+
+    Returns:
+        Tensor: Scores of shape (B, N, M), non-negative.
+    """
+    projected = F.normalize(projected, dim=1, eps=eps)
+    embeddings = F.normalize(embeddings, dim=1, eps=eps)
+    return torch.relu(torch.matmul(embeddings, projected))
+
+
+def normalize_attention(z: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+    """Normalise non-negative scores over positions (eq. 8).
+
+    ``a_k^i = z_k^i / sum_i z_k^i``. Masked positions are set to 0 before
+    the sum, so they get no attention and do not change the attention over
+    valid positions. A row whose scores are all zero (every cosine <= 0, or
+    every position masked) has nothing to attend to and yields all zeros
+    (instead of 0/0); its pooled feature is then 0 and its logit the bias.
+
+    Args:
+        z (Tensor): Non-negative scores, shape (B, N, M).
+        mask (Tensor, optional): Valid positions, bool (B, M).
+
+    Returns:
+        Tensor: Attention of shape (B, N, M); each row sums to 1 or is 0.
+    """
+    if mask is not None:
+        z = z.masked_fill(~mask.bool().unsqueeze(1), 0)
+    total = z.sum(dim=-1, keepdim=True)
+    # Dividing by 1 where the total is 0 keeps values and gradients finite.
+    return z / torch.where(total > 0, total, torch.ones_like(total))
+
+
+def class_wise_pooling(attention: Tensor, visual: Tensor) -> Tensor:
+    """Label-specific features ``h_k = sum_i a_k^i I^i`` (eq. 9).
+
+    Args:
+        attention (Tensor): Attention a, shape (B, N, M).
+        visual (Tensor): Visual features I (not the projected I_s),
+            shape (B, C, M).
+
+    Returns:
+        Tensor: Class-wise features of shape (B, N, C).
+    """
+    return torch.matmul(attention, visual.transpose(1, 2))
+
+
+def class_wise_logits(features: Tensor, weight: Tensor,
+                      bias: Tensor) -> Tensor:
+    """Per-label linear classifiers ``w_k^T h_k + b_k`` (eq. 10, pre-sigmoid).
+
+    Args:
+        features (Tensor): Class-wise features h, shape (B, N, C).
+        weight (Tensor): One weight vector per label, shape (N, C).
+        bias (Tensor): One bias per label, shape (N,).
+
+    Returns:
+        Tensor: Logits of shape (B, N).
+    """
+    return torch.einsum('bnc,nc->bn', features, weight) + bias
+
+
+class CosineAttention(nn.Module):
+    """Eq. 7 scores: ReLU of the cosine between I_s and label embeddings."""
+
+    def forward(self, visual: Tensor, projected: Tensor,
+                embeddings: Optional[Tensor]) -> Tensor:
+        """Scores (B, N, M) from ``projected`` (B, D, M) and E (N, D)."""
+        return cosine_attention_scores(projected, embeddings)
+
+
+class SelfAttention(nn.Module):
+    """Ablation scores ``sigmoid(conv1x1(I))``: no label embeddings used.
+
+    Args:
+        in_channels (int): Channels C of the visual features.
+        num_classes (int): Number of labels N.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int):
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels, num_classes, kernel_size=1)
+
+    def forward(self, visual: Tensor, projected: Tensor,
+                embeddings: Optional[Tensor]) -> Tensor:
+        """Return scores (B, N, M) from ``visual`` (B, C, M)."""
+        return torch.sigmoid(self.conv(visual))
+
+
+#: Attention kinds of :class:`CMABranch` and whether they need embeddings.
+ATTENTION_NEEDS_EMBEDDING = {'cosine': True, 'self': False}
+
+
+class CMABranch(BaseModule):
+    """Attention, class-wise pooling and classifiers of one scale.
+
+    Args:
+        num_classes (int): Number of labels N.
+        in_channels (int): Channels C of the visual features I.
+        attention (str): ``'cosine'`` (eq. 7) or ``'self'`` (ablation).
+        init_std (float): Std of the normal init of the classifier weights.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 attention: str = 'cosine',
+                 init_std: float = 0.01):
+        super().__init__()
+        if attention not in ATTENTION_NEEDS_EMBEDDING:
+            raise ValueError(f'attention must be one of '
+                             f'{sorted(ATTENTION_NEEDS_EMBEDDING)}, '
+                             f'got {attention!r}.')
+        self.in_channels = in_channels
+        self.attention_scores = (CosineAttention() if attention == 'cosine'
+                                 else SelfAttention(in_channels, num_classes))
+        self.weight = nn.Parameter(
+            torch.randn(num_classes, in_channels) * init_std)
+        self.bias = nn.Parameter(torch.zeros(num_classes))
+
+    def attend(self, visual: Tensor, projected: Tensor, mask: Optional[Tensor],
+               embeddings: Optional[Tensor]) -> Tensor:
+        """Attention a (B, N, M) over the M positions (eq. 7-8)."""
+        if visual.size(1) != self.in_channels:
+            raise ValueError(f'CMA branch expects {self.in_channels} visual '
+                             f'channels, got {visual.size(1)}.')
+        if embeddings is not None and projected.size(1) != embeddings.size(1):
+            raise ValueError(
+                f'Projected features have {projected.size(1)} channels but '
+                f'the label embeddings have {embeddings.size(1)}.')
+        return normalize_attention(
+            self.attention_scores(visual, projected, embeddings), mask)
+
+    def classify(self, features: Tensor) -> Tensor:
+        """Logits (B, N) from class-wise features (B, N, C) (eq. 10)."""
+        return class_wise_logits(features, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        num_classes, in_channels = self.weight.shape
+        return f'num_classes={num_classes}, in_channels={in_channels}'
+
+
+class ScaleInput(NamedTuple):
+    """One scale of neck output, flattened to positions."""
+    visual: Tensor  # (B, C, M)
+    projected: Tensor  # (B, D, M)
+    mask: Optional[Tensor]  # (B, M) bool or None
+    spatial: torch.Size  # (H, W) or (T,)
+
+
+@MODELS.register_module()
+class CMAHead(MultiLabelClsHead, LabelEmbeddingMixin):
+    """Cross-modality attention head (single scale).
+
+    Consumes the last item of the :class:`~mmcma.models.necks.CMTNeck`
+    output, ``(visual, projected)`` or ``(visual, projected, mask)``, with
+    maps (B, C, H, W) or sequences (B, C, T). For each label k it attends
+    over positions with the label embedding e_k (eq. 7-8), pools the visual
+    features (eq. 9) and applies the label's own linear classifier (eq. 10).
+    ``forward`` returns logits; the loss gets logits (``use_sigmoid=True``).
+
+    With ``attention='cosine'`` the head owns the ``label_embedding`` buffer
+    (N, embed_dim), filled by ``LabelEmbeddingHook`` or
+    :meth:`set_label_embedding`; using the head before it is filled raises.
+    ``attention='self'`` needs no embeddings (``requires_label_embedding`` is
+    False and no buffer is registered).
+
+    Args:
+        num_classes (int): Number of labels N.
+        in_channels (int): Channels C of the visual features.
+        embed_dim (int): Label-embedding dimension (channels of I_s).
+            Defaults to 256.
+        attention (str): ``'cosine'`` (CMA) or ``'self'`` (ablation).
+            Defaults to ``'cosine'``.
+        loss (dict): Loss config. Defaults to
+            ``dict(type='ClassImbalanceBCELoss')`` (beta 0: plain BCE).
+        thr (float, optional): Score threshold of positive predictions.
+        topk (int, optional): Predict the k best labels as positive. If
+            neither ``thr`` nor ``topk`` is set, ``thr=0.5``.
+        init_cfg (dict, optional): Initialisation config. Defaults to None
+            (classifier weights ~ N(0, 0.01^2), biases 0).
+    """
+
+    #: True if ``forward`` returns probabilities rather than logits.
+    fuses_probabilities = False
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 embed_dim: int = 256,
+                 attention: str = 'cosine',
+                 loss: Dict = dict(type='ClassImbalanceBCELoss'),
+                 thr: Optional[float] = None,
+                 topk: Optional[int] = None,
+                 init_cfg: Optional[dict] = None):
+        loss = dict(loss)
+        if loss.get('type') == 'ClassImbalanceBCELoss':
+            # Sized frequency buffer: checkpoints then load strictly.
+            loss.setdefault('num_classes', num_classes)
+        super().__init__(loss=loss, thr=thr, topk=topk, init_cfg=init_cfg)
+        if num_classes <= 0:
+            raise ValueError(f'num_classes must be positive, got '
+                             f'{num_classes}.')
+        use_sigmoid = getattr(self.loss_module, 'use_sigmoid', None)
+        if use_sigmoid is not None and (bool(use_sigmoid)
+                                        == self.fuses_probabilities):
+            kind = ('probabilities' if self.fuses_probabilities else 'logits')
+            raise ValueError(
+                f'{type(self).__name__} gives its loss {kind}: set '
+                f'use_sigmoid={not self.fuses_probabilities} in the loss.')
+        self.num_classes = num_classes
+        self.embed_dim = embed_dim
+        self.attention = attention
+        self.requires_label_embedding = ATTENTION_NEEDS_EMBEDDING.get(
+            attention, False)
+        self.branches = nn.ModuleList(
+            CMABranch(num_classes, c, attention)
+            for c in self._branch_channels(in_channels))
+        if self.requires_label_embedding:
+            self.init_label_embedding(num_classes, embed_dim)
+
+    @staticmethod
+    def _branch_channels(in_channels: int) -> List[int]:
+        """Visual channels of each branch."""
+        if not isinstance(in_channels, int):
+            raise TypeError('CMAHead is single-scale: in_channels must be an '
+                            f'int, got {in_channels!r}; use MSCMAHead for '
+                            'several scales.')
+        return [in_channels]
+
+    def _embeddings(self) -> Optional[Tensor]:
+        """The label embeddings, checked to be set, or None if not needed."""
+        if not self.requires_label_embedding:
+            return None
+        if not bool(self.label_embedding_ready):
+            raise RuntimeError(
+                f'{type(self).__name__}(attention="cosine") has no label '
+                'embeddings: they were never set. Fit them (ASGE) and let '
+                'LabelEmbeddingHook fill the model before training or '
+                'testing, load a checkpoint that carries them, or call '
+                'set_label_embedding() with an array of shape '
+                f'{tuple(self.label_embedding.shape)}.')
+        return self.label_embedding
+
+    def _scale_inputs(self, feats: Sequence[tuple]) -> List[ScaleInput]:
+        """Flatten the last ``len(branches)`` neck items to (B, C, M)."""
+        num = len(self.branches)
+        if len(feats) < num:
+            raise ValueError(f'{type(self).__name__} needs {num} scales from '
+                             f'the neck, got {len(feats)}.')
+        scales = []
+        for item in feats[len(feats) - num:]:
+            if isinstance(item, Tensor) or len(item) not in (2, 3):
+                raise TypeError(
+                    f'{type(self).__name__} expects neck items (visual, '
+                    'projected[, mask]) as produced by CMTNeck.')
+            visual, projected = item[:2]
+            mask = item[2] if len(item) == 3 else None
+            spatial = visual.shape[2:]
+            if projected.shape[2:] != spatial:
+                raise ValueError(f'visual {tuple(visual.shape)} and projected '
+                                 f'{tuple(projected.shape)} positions differ.')
+            if mask is not None:
+                if mask.shape[1:] != spatial:
+                    raise ValueError(f'mask {tuple(mask.shape)} does not '
+                                     f'match features {tuple(visual.shape)}.')
+                mask = mask.flatten(1)
+            scales.append(
+                ScaleInput(visual.flatten(2), projected.flatten(2), mask,
+                           spatial))
+        return scales
+
+    def _attend(self,
+                feats: Sequence[tuple]) -> List[Tuple[Tensor, ScaleInput]]:
+        """Attention (B, N, M) and its scale input, per branch."""
+        embeddings = self._embeddings()
+        return [(branch.attend(s.visual, s.projected, s.mask, embeddings), s)
+                for branch, s in zip(self.branches, self._scale_inputs(feats))]
+
+    def attention_maps(self, feats: Sequence[tuple]) -> List[Tensor]:
+        """Attention per scale, shaped (B, N, H, W) or (B, N, T)."""
+        return [a.unflatten(-1, s.spatial) for a, s in self._attend(feats)]
+
+    def get_attention(self, feats: Sequence[tuple]) -> Tensor:
+        """Normalised attention a (B, N, H, W) or (B, N, T) (eq. 8)."""
+        return self.attention_maps(feats)[0]
+
+    def pre_logits(self, feats: Sequence[tuple]) -> Tuple[Tensor, ...]:
+        """Class-wise pooled features h (B, N, C_l), one per scale (eq. 9)."""
+        return tuple(
+            class_wise_pooling(a, s.visual) for a, s in self._attend(feats))
+
+    def branch_logits(self, feats: Sequence[tuple]) -> List[Tensor]:
+        """Logits (B, N) of every branch (eq. 10 before the sigmoid)."""
+        return [
+            branch.classify(h)
+            for branch, h in zip(self.branches, self.pre_logits(feats))
+        ]
+
+    def forward(self, feats: Sequence[tuple]) -> Tensor:
+        """Logits (B, N)."""
+        return self.branch_logits(feats)[0]
+
+    def _get_predictions(self, cls_score: Tensor,
+                         data_samples: Optional[List[DataSample]]):
+        """Set ``pred_score`` (probabilities) and ``pred_label``."""
+        scores = (cls_score
+                  if self.fuses_probabilities else cls_score.sigmoid())
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(scores.size(0))]
+        for data_sample, score in zip(data_samples, scores):
+            if self.thr is not None:
+                label = torch.where(score >= self.thr)[0]
+            else:
+                label = score.topk(self.topk).indices
+            data_sample.set_pred_score(score).set_pred_label(label)
+        return data_samples

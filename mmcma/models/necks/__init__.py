@@ -1,0 +1,3 @@
+from .cmt import CMTNeck
+
+__all__ = ['CMTNeck']
