@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_CONFIG ?= configs/demo/linear_r18-tiny_8e_scenes-64.py
 DEMO_DIR ?= work_dirs/demo
 
-.PHONY: install demo test
+.PHONY: install demo demo-video test
 
 $(STAMP): requirements.txt requirements-test.txt setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,13 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest tests -q
+
+# Video: generate YouTube-8M-format records, train CMA-SNet, print GAP / Hit@1 / PERR / mAP.
+VIDEO_CONFIG ?= configs/video/cma_snet_yt8m-demo.py
+VIDEO_DIR ?= work_dirs/demo_video
+
+demo-video: install
+	$(BIN)/python -m mmcma.datasets.youtube8m_generator --out data/yt8m_demo
+	$(BIN)/python tools/train.py $(VIDEO_CONFIG) --work-dir $(VIDEO_DIR)
+	$(BIN)/python tools/test.py $(VIDEO_CONFIG) "$$(cat $(VIDEO_DIR)/last_checkpoint)" \
+		--work-dir $(VIDEO_DIR) --out $(VIDEO_DIR)/predictions.npz

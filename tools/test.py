@@ -1,7 +1,8 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CKPT [options]``.
 
 Prints the multi-label metrics table (mAP, CP, CR, CF1, OP, OR, OF1 for all
-labels at threshold 0.5 and for the top-3 labels) and can save predictions.
+labels at threshold 0.5 and for the top-3 labels), or the configured metrics
+(e.g. GAP, Hit@1, PERR, mAP for video), and can save predictions.
 """
 import argparse
 import json
@@ -14,7 +15,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.engine.cli import add_common_args, load_config  # noqa: E402
-from mmcma.evaluation import format_multilabel_table  # noqa: E402
+from mmcma.evaluation import format_metrics  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,7 +54,7 @@ def main(argv=None) -> dict:
         runner.test_loop.evaluator.metrics[-1].classes = list(classes)
     metrics = runner.test()
     if runner.rank == 0:
-        print(format_multilabel_table(metrics))
+        print(format_metrics(metrics))
         if args.metrics_out:
             with open(args.metrics_out, 'w') as f:
                 json.dump(metrics, f, indent=2)

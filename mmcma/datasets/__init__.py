@@ -2,8 +2,13 @@ from .coco import CocoAnnotationError, CocoMultiLabel, load_coco_json
 from .nus_wide import NUSWIDE
 from .image_check import ImageLoadError, check_image_file
 from .label_matrix import get_label_matrix
+from .youtube8m import (PackYouTube8MInputs, YouTube8MDataset, dequantize,
+                        quantize)
+from .youtube8m_generator import generate_youtube8m
 
 __all__ = [
     'CocoMultiLabel', 'CocoAnnotationError', 'load_coco_json', 'NUSWIDE',
-    'ImageLoadError', 'check_image_file', 'get_label_matrix'
+    'ImageLoadError', 'check_image_file', 'get_label_matrix',
+    'YouTube8MDataset', 'PackYouTube8MInputs', 'dequantize', 'quantize',
+    'generate_youtube8m'
 ]

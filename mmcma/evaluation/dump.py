@@ -10,10 +10,11 @@ from mmpretrain.registry import METRICS
 
 @METRICS.register_module()
 class DumpMultiLabelPredictions(BaseMetric):
-    """Save scores, targets and image paths of the evaluated set.
+    """Save scores, targets and sample ids of the evaluated set.
 
     The file holds ``scores`` (S, N) float32 probabilities, ``targets``
-    (S, N) uint8, ``img_paths`` (S,) str and ``classes`` (N,) str; load it
+    (S, N) uint8, ``ids`` (S,) str (image paths, or video ids) and
+    ``classes`` (N,) str; load it
     with ``np.load(path)`` (no pickle).
 
     Args:
@@ -32,16 +33,24 @@ class DumpMultiLabelPredictions(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
+            score = sample['pred_score'].cpu().numpy()
+            if 'gt_score' in sample:
+                target = sample['gt_score'].cpu().numpy()
+            elif 'gt_label' in sample:
+                target = np.zeros(score.shape, np.uint8)
+                target[sample['gt_label'].cpu().numpy()] = 1
+            else:
+                target = None
             self.results.append(
-                dict(score=sample['pred_score'].cpu().numpy(),
-                     target=sample['gt_score'].cpu().numpy()
-                     if 'gt_score' in sample else None,
-                     img_path=sample.get('img_path', '')))
+                dict(score=score,
+                     target=target,
+                     sample_id=str(sample.get('img_path',
+                                          sample.get('video_id', '')))))
 
     def compute_metrics(self, results: list) -> dict:
         scores = np.stack([r['score'] for r in results]).astype(np.float32)
         arrays = dict(scores=scores,
-                      img_paths=np.array([r['img_path'] for r in results]),
+                      ids=np.array([r['sample_id'] for r in results]),
                       classes=np.array(self.classes))
         if all(r['target'] is not None for r in results):
             arrays['targets'] = np.stack([r['target'] for r in results

@@ -35,3 +35,12 @@ def format_multilabel_table(metrics: Dict[str, float],
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return '\n'.join('  '.join(c.rjust(w) for c, w in zip(r, widths))
                      for r in rows)
+
+
+def format_metrics(metrics: Dict[str, float]) -> str:
+    """The multi-label table when those metrics are present, else one
+    ``name: value`` line per scalar metric (e.g. the video metrics)."""
+    if any(k.startswith('multi-label/') for k in metrics):
+        return format_multilabel_table(metrics)
+    return '\n'.join(f'{k}: {v:.2f}' for k, v in metrics.items()
+                     if isinstance(v, (int, float)))

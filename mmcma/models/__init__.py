@@ -1,4 +1,4 @@
-from . import heads, losses, necks  # noqa: F401
+from . import backbones, classifiers, heads, losses, necks  # noqa: F401
 from .label_embedding import (LabelEmbeddingMixin,
                               modules_needing_label_embedding)
 

@@ -1,0 +1,258 @@
+"""SNet: the squeezing network over frame features (MS-CMA, video).
+
+Padding never reaches valid outputs. Inputs are batches of frame features
+(B, D, T) padded to a common T, with a boolean mask (B, T) of valid frames.
+
+- Padded steps are set to zero before every convolution: a valid step next
+  to the padding then sees exactly the zeros that the convolution's own
+  zero padding gives at the end of an unpadded sequence.
+- BatchNorm statistics (training mode) are computed over valid steps only
+  (:class:`MaskedBatchNorm1d`); in eval mode BatchNorm is per step anyway.
+- Max pooling (window 2, stride 2, ``ceil_mode``) ignores padded steps; a
+  pooled step is valid when its window holds a valid step, and then its value
+  depends on valid steps only. A valid length L becomes ceil(L / 2), as
+  pooling the unpadded sequence would give.
+- Outputs are zero at padded steps.
+
+Hence each sample's valid outputs equal those of the sample alone without
+padding (eval mode; in training mode the BatchNorm statistics of the batch
+are unchanged by extra padding).
+"""
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmpretrain.registry import MODELS
+from torch import Tensor, nn
+
+#: Backbone output item: features, or ``(features, mask)``.
+BackboneItem = Union[Tensor, Tuple[Tensor, Tensor]]
+
+
+def check_mask(x: Tensor, mask: Optional[Tensor]) -> Optional[Tensor]:
+    """Check that ``mask`` is a (B, T) boolean mask matching ``x`` (B, C, T).
+
+    Every sample must have at least one valid step.
+    """
+    if x.dim() != 3:
+        raise ValueError(f'Expected features (B, C, T), got shape '
+                         f'{tuple(x.shape)}.')
+    if mask is None:
+        return None
+    if mask.dtype != torch.bool or mask.shape != (x.shape[0], x.shape[2]):
+        raise ValueError(f'Expected a bool mask of shape '
+                         f'{(x.shape[0], x.shape[2])}, got {mask.dtype} '
+                         f'{tuple(mask.shape)}.')
+    if not mask.any(dim=1).all():
+        raise ValueError('Every sample needs at least one valid frame.')
+    return mask
+
+
+def zero_padding(x: Tensor, mask: Optional[Tensor]) -> Tensor:
+    """Set the padded steps of ``x`` (B, C, T) to zero."""
+    return x if mask is None else x.masked_fill(~mask.unsqueeze(1), 0)
+
+
+def masked_max_pool1d(
+        x: Tensor,
+        mask: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
+    """Max pooling (window 2, stride 2, ceil mode) that ignores padding.
+
+    Args:
+        x (Tensor): Features (B, C, T).
+        mask (Tensor, optional): Valid steps (B, T).
+
+    Returns:
+        tuple: Pooled features (B, C, ceil(T / 2)), zero at padded steps,
+        and the pooled mask (a step is valid when its window holds a valid
+        step), or None.
+    """
+    if mask is None:
+        return F.max_pool1d(x, 2, 2, ceil_mode=True), None
+    x = x.masked_fill(~mask.unsqueeze(1), float('-inf'))
+    pooled = F.max_pool1d(x, 2, 2, ceil_mode=True)
+    pooled_mask = F.max_pool1d(
+        mask.unsqueeze(1).float(), 2, 2, ceil_mode=True).squeeze(1) > 0
+    return zero_padding(pooled, pooled_mask), pooled_mask
+
+
+class MaskedBatchNorm1d(nn.BatchNorm1d):
+    """BatchNorm over (B, C, T) whose batch statistics skip padded steps.
+
+    Without a mask, or in eval mode with running statistics, it is
+    :class:`torch.nn.BatchNorm1d`. In training mode with a mask, mean and
+    (biased) variance are taken over the valid steps of the batch, and the
+    running statistics are updated with the unbiased variance, as BatchNorm
+    does.
+    """
+
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        """Normalise ``x`` (B, C, T) using the valid steps in ``mask``."""
+        use_batch_stats = self.training or not self.track_running_stats
+        if mask is None or not use_batch_stats:
+            return super().forward(x)
+        weight = mask.unsqueeze(1).to(x.dtype)
+        count = weight.sum()
+        if count < 2:
+            raise ValueError('MaskedBatchNorm1d needs more than one valid '
+                             'step per channel in training mode.')
+        mean = (x * weight).sum(dim=(0, 2)) / count
+        centred = x - mean[None, :, None]
+        var = (centred.square() * weight).sum(dim=(0, 2)) / count
+        if self.training and self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked += 1
+                momentum = (1.0 / float(self.num_batches_tracked)
+                            if self.momentum is None else self.momentum)
+                self.running_mean.lerp_(mean, momentum)
+                self.running_var.lerp_(var * count / (count - 1), momentum)
+        out = centred * torch.rsqrt(var + self.eps)[None, :, None]
+        if self.affine:
+            out = out * self.weight[None, :, None] + self.bias[None, :, None]
+        return out
+
+
+class MaskedConvBlock(nn.Module):
+    """Conv1d -> masked BatchNorm (optional) -> ReLU, zero at padding.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_size (int): Odd kernel size (``same`` zero padding).
+        norm (bool): Use :class:`MaskedBatchNorm1d`. Defaults to True.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int,
+                 norm: bool = True):
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f'kernel_size must be odd, got {kernel_size}.')
+        self.conv = nn.Conv1d(
+            in_channels,
+            out_channels,
+            kernel_size,
+            padding=kernel_size // 2,
+            bias=not norm)
+        self.norm = MaskedBatchNorm1d(out_channels) if norm else None
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: Tensor, mask: Optional[Tensor]) -> Tensor:
+        """Map (B, C_in, T) to (B, C_out, T)."""
+        x = self.conv(zero_padding(x, mask))
+        if self.norm is not None:
+            x = self.norm(x, mask)
+        return zero_padding(self.act(x), mask)
+
+
+def _pack(x: Tensor, mask: Optional[Tensor]) -> Tuple[BackboneItem]:
+    return (x, ) if mask is None else ((x, mask), )
+
+
+@MODELS.register_module()
+class SNet(BaseModule):
+    """Squeezing network: [Conv1d -> BN -> ReLU -> max pool /2] x 4.
+
+    The paper gives the structure (4 successive 1-D convolution and pooling
+    layers squeezing time) but not the widths or kernel sizes; they are
+    arguments here.
+
+    Args:
+        in_channels (int): Frame feature size D (1024 for YouTube-8M rgb,
+            128 audio, 1152 both). Defaults to 1024.
+        channels (Sequence[int]): Output channels of each layer; its length
+            is the number of layers. Defaults to ``(512, 512, 512, 512)``.
+        kernel_size (int): Odd temporal kernel size. Defaults to 3.
+        norm (bool): Use masked BatchNorm after each convolution.
+            Defaults to True.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 in_channels: int = 1024,
+                 channels: Sequence[int] = (512, 512, 512, 512),
+                 kernel_size: int = 3,
+                 norm: bool = True,
+                 init_cfg: Optional[Union[dict, List[dict]]] = dict(
+                     type='Kaiming', layer='Conv1d')):
+        super().__init__(init_cfg=init_cfg)
+        widths = [in_channels, *channels]
+        self.layers = nn.ModuleList(
+            MaskedConvBlock(cin, cout, kernel_size, norm)
+            for cin, cout in zip(widths, widths[1:]))
+        self.out_channels = widths[-1]
+        #: Input frames per output step (each layer halves time).
+        self.temporal_stride = 2**len(channels)
+
+    def forward(self,
+                x: Tensor,
+                mask: Optional[Tensor] = None) -> Tuple[BackboneItem]:
+        """Squeeze time.
+
+        Args:
+            x (Tensor): Frame features (B, D, T).
+            mask (Tensor, optional): Valid frames (B, T), bool.
+
+        Returns:
+            tuple: ``((features, mask),)`` with features
+            (B, C, T') and mask (B, T'), T' = ceil(T / 2^layers); or
+            ``(features,)`` when no mask is given.
+        """
+        mask = check_mask(x, mask)
+        for layer in self.layers:
+            x, mask = masked_max_pool1d(layer(x, mask), mask)
+        return _pack(x, mask)
+
+
+@MODELS.register_module()
+class SNetFC(BaseModule):
+    """The FC variant: two per-frame fully connected layers, no squeezing.
+
+    Each layer is Linear -> BN -> ReLU applied to every frame (a kernel-1
+    Conv1d), so the mask passes through unchanged.
+
+    Args:
+        in_channels (int): Frame feature size D. Defaults to 1024.
+        channels (Sequence[int]): Widths of the two layers.
+            Defaults to ``(1024, 1024)``.
+        norm (bool): Use masked BatchNorm. Defaults to True.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 in_channels: int = 1024,
+                 channels: Sequence[int] = (1024, 1024),
+                 norm: bool = True,
+                 init_cfg: Optional[Union[dict, List[dict]]] = dict(
+                     type='Kaiming', layer='Conv1d')):
+        super().__init__(init_cfg=init_cfg)
+        if len(channels) != 2:
+            raise ValueError(f'SNetFC has two layers, got widths {channels}.')
+        widths = [in_channels, *channels]
+        self.layers = nn.ModuleList(
+            MaskedConvBlock(cin, cout, 1, norm)
+            for cin, cout in zip(widths, widths[1:]))
+        self.out_channels = widths[-1]
+        #: Input frames per output step.
+        self.temporal_stride = 1
+
+    def forward(self,
+                x: Tensor,
+                mask: Optional[Tensor] = None) -> Tuple[BackboneItem]:
+        """Transform every frame.
+
+        Args:
+            x (Tensor): Frame features (B, D, T).
+            mask (Tensor, optional): Valid frames (B, T), bool.
+
+        Returns:
+            tuple: ``((features (B, C, T), mask),)``, or ``(features,)``
+            without a mask.
+        """
+        mask = check_mask(x, mask)
+        for layer in self.layers:
+            x = layer(x, mask)
+        return _pack(x, mask)

@@ -1,0 +1,178 @@
+"""Plot the attention of one label over the frames of one video (Fig. 5).
+
+Usage::
+
+    python tools/visualize_frame_attention.py CONFIG CKPT \\
+        --video-id ID --label NAME_OR_INDEX --out fig.png
+
+The video is looked up in the dataset of ``test_dataloader`` (``--split
+val`` for ``val_dataloader``). The head must provide ``get_attention``
+(e.g. ``CMAHead``). With SNet each attention step covers
+``backbone.temporal_stride`` (16) frames and is drawn over those frames.
+"""
+import argparse
+import os.path as osp
+import sys
+from typing import List, Optional, Sequence, Tuple
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.dataset import pseudo_collate  # noqa: E402
+from mmengine.runner import load_checkpoint  # noqa: E402
+from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
+
+import mmcma  # noqa: E402,F401  (registers the components)
+
+
+def plot_frame_attention(scores: np.ndarray,
+                         out_file: str,
+                         num_frames: Optional[int] = None,
+                         temporal_stride: int = 1,
+                         title: str = '') -> None:
+    """Write a bar chart of attention scores over frames as a PNG.
+
+    Args:
+        scores (np.ndarray): Attention of the valid steps, shape (T',).
+        out_file (str): Output PNG path.
+        num_frames (int, optional): Frames of the video; the last step is
+            cut at it. Defaults to ``T' * temporal_stride``.
+        temporal_stride (int): Frames per attention step. Defaults to 1.
+        title (str): Figure title.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 1 or len(scores) == 0:
+        raise ValueError(f'Expected a non-empty 1-D score array, got shape '
+                         f'{scores.shape}.')
+    if not np.isfinite(scores).all():
+        raise ValueError('Attention scores contain NaN or inf.')
+    if num_frames is None:
+        num_frames = len(scores) * temporal_stride
+    starts = np.arange(len(scores)) * temporal_stride
+    if starts[-1] >= num_frames:
+        raise ValueError(f'{len(scores)} steps of {temporal_stride} frames '
+                         f'do not fit {num_frames} frames.')
+    widths = np.minimum(starts + temporal_stride, num_frames) - starts
+    fig = Figure(figsize=(8, 3), dpi=100)
+    ax = fig.add_subplot()
+    ax.bar(starts, scores, width=widths, align='edge', edgecolor='white')
+    ax.set_xlim(0, num_frames)
+    ax.set_xlabel('Frame (second)')
+    ax.set_ylabel('Attention score')
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out_file, format='png')
+
+
+def resolve_label(label: str, classes: Sequence[str]) -> int:
+    """Index of ``label``, given as a class name or an index."""
+    if label in classes:
+        return list(classes).index(label)
+    if label.lstrip('-').isdigit() and 0 <= int(label) < len(classes):
+        return int(label)
+    raise ValueError(f'Unknown label {label!r}: give one of the '
+                     f'{len(classes)} class names or an index in '
+                     f'[0, {len(classes)}).')
+
+
+def find_video(dataset, video_id: str) -> int:
+    """Index of the one sample of ``video_id`` in ``dataset``."""
+    found = [
+        i for i in range(len(dataset))
+        if dataset.get_data_info(i)['video_id'] == video_id
+    ]
+    if not found:
+        raise ValueError(f'Video {video_id!r} is not in the dataset.')
+    if len(found) > 1:
+        raise ValueError(
+            f'Video {video_id!r} has {len(found)} samples (segment level); '
+            'use a video-level dataset, e.g. --cfg-options '
+            'test_dataloader.dataset.label_level=video')
+    return found[0]
+
+
+def frame_attention(model, sample: dict,
+                    label: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Attention of ``label`` over the valid steps, and the class scores.
+
+    Args:
+        model: A :class:`~mmcma.models.classifiers.VideoClassifier` in eval
+            mode whose head has ``get_attention``.
+        sample (dict): One dataset item (``inputs``, ``data_samples``).
+        label (int): Class index.
+
+    Returns:
+        tuple: Attention (T',) of the valid steps and probabilities (N,).
+    """
+    if not hasattr(model.head, 'get_attention'):
+        raise TypeError(f'{type(model.head).__name__} has no get_attention.')
+    batch = model.data_preprocessor(pseudo_collate([sample]))
+    with torch.no_grad():
+        feats = model.extract_feat(batch['inputs'], mask=batch['mask'])
+        attention = model.head.get_attention(feats)
+        if isinstance(attention, (list, tuple)):
+            attention = attention[0]
+        scores = model.head.predict(feats)[0].pred_score
+    valid = feats[-1][2][0] if len(feats[-1]) == 3 else None
+    steps = attention[0, label]
+    if valid is not None:
+        steps = steps[valid]
+    return steps.cpu().numpy(), scores.cpu().numpy()
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Command-line arguments."""
+    parser = argparse.ArgumentParser(
+        description='Plot per-frame attention of one label for one video.')
+    parser.add_argument('config', help='model config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--video-id', required=True)
+    parser.add_argument('--label', required=True, help='class name or index')
+    parser.add_argument('--out', required=True, help='output PNG file')
+    parser.add_argument(
+        '--split', choices=('test', 'val'), default='test',
+        help='dataloader whose dataset holds the video')
+    parser.add_argument('--topk', type=int, default=3,
+                        help='predictions listed in the title')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Entry point."""
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    dataset_cfg = cfg[f'{args.split}_dataloader']['dataset']
+    dataset = DATASETS.build(dataset_cfg)
+    classes = dataset.metainfo['classes']
+    label = resolve_label(args.label, classes)
+    sample = dataset[find_video(dataset, args.video_id)]
+
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    model.eval()
+    steps, scores = frame_attention(model, sample, label)
+
+    top = np.argsort(-scores, kind='stable')[:args.topk]
+    truth = [classes[i] for i in sample['data_samples'].gt_label.tolist()]
+    title = (f'video {args.video_id}: attention for "{classes[label]}"\n'
+             'top predictions: ' +
+             ', '.join(f'{classes[i]} {scores[i]:.2f}' for i in top) +
+             f'\nground truth: {", ".join(truth) or "-"}')
+    plot_frame_attention(
+        steps,
+        args.out,
+        num_frames=sample['data_samples'].num_frames,
+        temporal_stride=getattr(model.backbone, 'temporal_stride', 1),
+        title=title)
+    print(f'Wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
