@@ -1,3 +1,4 @@
-from .snet import MaskedBatchNorm1d, SNet, SNetFC
+from ..utils import MaskedBatchNorm1d
+from .snet import SNet, SNetFC
 
 __all__ = ['MaskedBatchNorm1d', 'SNet', 'SNetFC']

@@ -26,6 +26,8 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
+from ..utils import MaskedBatchNorm1d, zero_padding
+
 #: Backbone output item: features, or ``(features, mask)``.
 BackboneItem = Union[Tensor, Tuple[Tensor, Tensor]]
 
@@ -49,11 +51,6 @@ def check_mask(x: Tensor, mask: Optional[Tensor]) -> Optional[Tensor]:
     return mask
 
 
-def zero_padding(x: Tensor, mask: Optional[Tensor]) -> Tensor:
-    """Set the padded steps of ``x`` (B, C, T) to zero."""
-    return x if mask is None else x.masked_fill(~mask.unsqueeze(1), 0)
-
-
 def masked_max_pool1d(
         x: Tensor,
         mask: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
@@ -75,42 +72,6 @@ def masked_max_pool1d(
     pooled_mask = F.max_pool1d(
         mask.unsqueeze(1).float(), 2, 2, ceil_mode=True).squeeze(1) > 0
     return zero_padding(pooled, pooled_mask), pooled_mask
-
-
-class MaskedBatchNorm1d(nn.BatchNorm1d):
-    """BatchNorm over (B, C, T) whose batch statistics skip padded steps.
-
-    Without a mask, or in eval mode with running statistics, it is
-    :class:`torch.nn.BatchNorm1d`. In training mode with a mask, mean and
-    (biased) variance are taken over the valid steps of the batch, and the
-    running statistics are updated with the unbiased variance, as BatchNorm
-    does.
-    """
-
-    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
-        """Normalise ``x`` (B, C, T) using the valid steps in ``mask``."""
-        use_batch_stats = self.training or not self.track_running_stats
-        if mask is None or not use_batch_stats:
-            return super().forward(x)
-        weight = mask.unsqueeze(1).to(x.dtype)
-        count = weight.sum()
-        if count < 2:
-            raise ValueError('MaskedBatchNorm1d needs more than one valid '
-                             'step per channel in training mode.')
-        mean = (x * weight).sum(dim=(0, 2)) / count
-        centred = x - mean[None, :, None]
-        var = (centred.square() * weight).sum(dim=(0, 2)) / count
-        if self.training and self.track_running_stats:
-            with torch.no_grad():
-                self.num_batches_tracked += 1
-                momentum = (1.0 / float(self.num_batches_tracked)
-                            if self.momentum is None else self.momentum)
-                self.running_mean.lerp_(mean, momentum)
-                self.running_var.lerp_(var * count / (count - 1), momentum)
-        out = centred * torch.rsqrt(var + self.eps)[None, :, None]
-        if self.affine:
-            out = out * self.weight[None, :, None] + self.bias[None, :, None]
-        return out
 
 
 class MaskedConvBlock(nn.Module):

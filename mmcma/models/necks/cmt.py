@@ -7,8 +7,99 @@ from mmpretrain.models.backbones.resnet import Bottleneck
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
+from ..utils import MaskedBatchNorm2d, zero_padding
+
 #: A neck input item: a feature tensor, or ``(tensor, mask)``.
 FeatureItem = Union[Tensor, Tuple[Tensor, Tensor]]
+
+#: Norm types that the neck builds as :class:`MaskedBatchNorm2d`.
+_BATCH_NORM_TYPES = ('BN', 'BN2d')
+
+
+def _masked_norm_cfg(norm_cfg: Optional[dict]) -> Optional[dict]:
+    """Swap BatchNorm (``'BN'``, ``'BN2d'``) for :class:`MaskedBatchNorm2d`.
+
+    The layer keeps BatchNorm's parameter and buffer names, so checkpoints
+    load unchanged. Other norm types (and None) are returned as given; they
+    cannot take a mask.
+    """
+    if norm_cfg is None or norm_cfg.get('type') not in _BATCH_NORM_TYPES:
+        return norm_cfg
+    return {**norm_cfg, 'type': MaskedBatchNorm2d}
+
+
+def _apply_norm(norm: nn.Module, x: Tensor, mask: Optional[Tensor]) -> Tensor:
+    """Normalise ``x`` (B, C, H, W); with a mask (B, H, W), skip padding.
+
+    Raises:
+        TypeError: If a mask is given and ``norm`` cannot take one.
+    """
+    if mask is None:
+        return norm(x)
+    if not isinstance(norm, MaskedBatchNorm2d):
+        raise TypeError('Masked inputs need BatchNorm (norm_cfg type '
+                        f'{_BATCH_NORM_TYPES}), got {type(norm).__name__}.')
+    return norm(x, mask)
+
+
+def _conv_norm_act(block: ConvModule, x: Tensor,
+                   mask: Optional[Tensor]) -> Tensor:
+    """Run a ConvModule (order conv, norm, act) with a mask-aware norm.
+
+    Args:
+        block (ConvModule): A 1x1 conv module in the default order.
+        x (Tensor): Input (B, C_in, H, W).
+        mask (Tensor, optional): Valid positions (B, H, W), bool.
+
+    Returns:
+        Tensor: Output (B, C_out, H, W).
+    """
+    x = block.conv(x)
+    if block.with_norm:
+        x = _apply_norm(block.norm, x, mask)
+    return block.activate(x) if block.with_activation else x
+
+
+class MaskedBottleneck(Bottleneck):
+    """ResNet bottleneck (``pytorch`` style) that carries a validity mask.
+
+    With a mask (B, H, W), the BatchNorm statistics skip masked positions and
+    the input of the 3x3 conv, the only layer that mixes positions, is zero
+    at masked positions: a valid position next to the padding sees the zeros
+    that the conv's own zero padding gives at the border of an unpadded
+    input. Valid outputs are hence independent of the padding, in training
+    and in eval mode. Without a mask it computes
+    :class:`~mmpretrain.models.backbones.resnet.Bottleneck`'s forward, for
+    the configuration :class:`CMTNeck` builds: ``downsample`` is
+    ``nn.Sequential(conv, norm)``, dilation 1, no ``with_cp``, no drop path.
+    """
+
+    def forward(
+            self,
+            x: Tensor,
+            mask: Optional[Tensor] = None) -> Tuple[Tensor, Optional[Tensor]]:
+        """Apply the block.
+
+        Args:
+            x (Tensor): Input (B, C_in, H, W).
+            mask (Tensor, optional): Valid positions (B, H, W), bool.
+
+        Returns:
+            tuple: Output (B, C_out, H', W') and its mask (B, H', W') (the
+            mask at the centres of the strided 3x3 conv), or None.
+        """
+        stride = self.stride
+        out_mask = None if mask is None else mask[:, ::stride, ::stride]
+        out = self.relu(_apply_norm(self.norm1, self.conv1(x), mask))
+        out = self.conv2(zero_padding(out, mask))
+        out = self.relu(_apply_norm(self.norm2, out, out_mask))
+        out = _apply_norm(self.norm3, self.conv3(out), out_mask)
+        down_conv, down_norm = self.downsample
+        out = self.relu(out + _apply_norm(down_norm, down_conv(x), out_mask))
+        if out_mask is not None and out_mask.shape[1:] != out.shape[2:]:
+            raise RuntimeError(f'Mask {tuple(out_mask.shape)} does not match '
+                               f'the output {tuple(out.shape)}.')
+        return out, out_mask
 
 
 def _as_map(x: Tensor,
@@ -53,10 +144,14 @@ class CMTNeck(BaseModule):
     processed as a (B, C, T, 1) map, so both share one code path. An input item
     may be ``(tensor, mask)`` with a boolean mask (B, T) (or (B, H, W)) of
     valid positions; the mask is passed on with the scale's outputs (and
-    subsampled by the extra stage, whose input is zeroed at masked positions
-    so that padding cannot leak into valid positions through its 3x3 conv).
-    BatchNorm in training mode still sees padded positions; in eval mode
-    padding does not change the outputs at valid positions.
+    subsampled by the extra stage). BatchNorm layers are
+    :class:`~mmcma.models.utils.MaskedBatchNorm2d`: without a mask they are
+    plain BatchNorm (same parameters and buffers); with one, their training
+    mode statistics skip masked positions. The extra stage zeroes the input
+    of its 3x3 conv at masked positions (:class:`MaskedBottleneck`). Hence,
+    in training and in eval mode, padding changes neither the outputs at
+    valid positions nor the running statistics; outputs at masked positions
+    are unspecified. A mask requires BatchNorm (``norm_cfg`` type ``'BN'``).
 
     Args:
         in_channels (int | Sequence[int]): Channels of the used backbone
@@ -75,7 +170,9 @@ class CMTNeck(BaseModule):
             ``stride`` (default 2), ``expansion`` (default 4). Defaults to
             None (no extra scale).
         conv_cfg (dict, optional): Conv layer config. Defaults to None.
-        norm_cfg (dict): Norm layer config. Defaults to ``dict(type='BN')``.
+        norm_cfg (dict): Norm layer config; ``'BN'`` / ``'BN2d'`` build
+            :class:`~mmcma.models.utils.MaskedBatchNorm2d`.
+            Defaults to ``dict(type='BN')``.
         act_cfg (dict): Activation config. Defaults to ``dict(type='ReLU')``.
         init_cfg (dict | list[dict], optional): Initialisation config.
     """
@@ -93,6 +190,7 @@ class CMTNeck(BaseModule):
                                           List[dict]]] = dict(type='Kaiming',
                                                               layer='Conv2d')):
         super().__init__(init_cfg=init_cfg)
+        norm_cfg = _masked_norm_cfg(norm_cfg)
         in_channels = ([in_channels]
                        if isinstance(in_channels, int) else list(in_channels))
         self.in_channels = in_channels
@@ -138,7 +236,7 @@ class CMTNeck(BaseModule):
                            norm_cfg: dict,
                            out_channels: int = 512,
                            stride: int = 2,
-                           expansion: int = 4) -> Bottleneck:
+                           expansion: int = 4) -> MaskedBottleneck:
         """One bottleneck block with a projection shortcut."""
         downsample = nn.Sequential(
             build_conv_layer(conv_cfg,
@@ -148,27 +246,13 @@ class CMTNeck(BaseModule):
                              stride=stride,
                              bias=False),
             build_norm_layer(norm_cfg, out_channels)[1])
-        return Bottleneck(in_channels,
-                          out_channels,
-                          expansion=expansion,
-                          stride=stride,
-                          downsample=downsample,
-                          conv_cfg=conv_cfg,
-                          norm_cfg=norm_cfg)
-
-    def _extra_scale(
-            self, x: Tensor,
-            mask: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
-        """Apply the extra stage to a (B, C, H, W) map and subsample mask."""
-        stride = self.extra_stage.stride
-        if mask is not None:
-            x = x * mask.unsqueeze(1).to(x.dtype)
-            mask = mask[:, ::stride, ::stride]
-        out = self.extra_stage(x)
-        if mask is not None and mask.shape[1:] != out.shape[2:]:
-            raise RuntimeError(f'Mask {tuple(mask.shape)} does not match the '
-                               f'extra stage output {tuple(out.shape)}.')
-        return out, mask
+        return MaskedBottleneck(in_channels,
+                                out_channels,
+                                expansion=expansion,
+                                stride=stride,
+                                downsample=downsample,
+                                conv_cfg=conv_cfg,
+                                norm_cfg=norm_cfg)
 
     def forward(self, inputs: Sequence[FeatureItem]) -> Tuple[tuple, ...]:
         """Reduce and project every scale.
@@ -191,14 +275,16 @@ class CMTNeck(BaseModule):
             items.append((x.dim() == 3, *_as_map(x, mask)))
         if self.extra_stage is not None:
             is_seq, x, mask = items[-1]
-            items.append((is_seq, *self._extra_scale(x, mask)))
+            items.append((is_seq, *self.extra_stage(x, mask)))
 
         outs = []
         for (is_seq, x,
              mask), reduce, transform in zip(items, self.reductions,
                                              self.transformers):
-            visual = reduce(x)
-            projected = transform(visual)
+            visual = _conv_norm_act(reduce, x, mask)
+            projected = visual
+            for block in transform:
+                projected = _conv_norm_act(block, projected, mask)
             if is_seq:
                 visual, projected = visual.squeeze(-1), projected.squeeze(-1)
                 mask = None if mask is None else mask.squeeze(-1)
