@@ -181,8 +181,8 @@ def mlgcn_graph(counts: LabelCounts,
       identity is added, so ``A'_ii = 1``. Default ``p = 0.25``. The
       ``1e-6`` is kept so that the values match that code.
 
-    ML-GCN then normalises the graph symmetrically inside its GCN
-    (``D^-1/2 A D^-1/2``); that step belongs to the model, not here.
+    ML-GCN normalises the graph again inside its GCN; that step belongs to
+    the model, not here.
 
     Args:
         counts (LabelCounts): Counts from :func:`label_counts`.

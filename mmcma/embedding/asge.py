@@ -401,17 +401,20 @@ def _optimise(net: ASGENet, target: _Target, alpha: Optional[float],
     return best_embeddings, history, False
 
 
-def _warn_zero_embeddings(embeddings: Tensor) -> None:
+def _warn_zero_embeddings(embeddings: Tensor,
+                          alpha: Optional[float]) -> None:
     """Warn when some labels were embedded as the zero vector."""
     num_zero = int((embeddings.abs().sum(dim=1) == 0).sum())
-    if num_zero:
-        warnings.warn(
-            f'{num_zero} of {embeddings.shape[0]} ASGE label embeddings are '
-            'zero (all final ReLU units off): their cosine with everything '
-            'is 0, so cross-modality attention ignores those labels. This '
-            'happens on large sparse graphs without relaxation; fit with '
-            'alpha=0.1 (as the paper does for video), a lower lr or a larger '
-            'embed_dim.')
+    if not num_zero:
+        return
+    advice = ('fit with alpha=0.1 (the paper\'s setting for its large video '
+              'graph), a lower lr or a larger embed_dim' if alpha is None else
+              'try a lower lr or a larger embed_dim')
+    warnings.warn(
+        f'{num_zero} of {embeddings.shape[0]} ASGE label embeddings are zero '
+        '(all final ReLU units off): their cosine with every label is 0, so '
+        f'cross-modality attention ignores those labels; {advice}.',
+        stacklevel=3)
 
 
 def fit_asge(adjacency: Union[np.ndarray, Tensor],
@@ -469,7 +472,8 @@ def fit_asge(adjacency: Union[np.ndarray, Tensor],
         alpha (float, optional): Relaxation threshold ``alpha`` (paper: none
             for images, 0.1 for video). Defaults to None.
         seed (int): Seed of the local generator used for initialisation;
-            fits on the CPU are deterministic for a given seed.
+            fits on the CPU are deterministic for a given seed and number
+            of threads (float reductions depend on the thread count).
         max_iters (int): Maximum number of steps. Defaults to 200.
         patience (int): Steps without sufficient improvement before
             stopping. Defaults to 50.
@@ -507,7 +511,7 @@ def fit_asge(adjacency: Union[np.ndarray, Tensor],
                                                    progress)
         del target
         loss = _evaluate_loss(embeddings, adjacency, alpha) / num_labels**2
-    _warn_zero_embeddings(embeddings)
+    _warn_zero_embeddings(embeddings, alpha)
     return ASGEResult(
         embeddings=embeddings.cpu().numpy().astype(np.float32),
         loss=loss,

@@ -1,0 +1,125 @@
+"""Time ASGE fitting on conditional graphs of synthetic label matrices.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_asge.py [--sizes 80 1000 10000]
+        [--alpha 0.1] [--optimizer adam|sgd] [--lr LR] [--max-iters K]
+        [--threads T]
+
+Each size runs in a fresh process: the graph is built from a synthetic
+label matrix (``bench_graph.synthetic_labels``, about 2.9 labels per image),
+then the peak resident memory is reset (Linux ``/proc/self/clear_refs``) and
+:func:`mmcma.embedding.fit_asge` is timed. Prints a markdown table.
+"""
+import argparse
+import multiprocessing
+import os
+import sys
+import time
+import warnings
+from typing import Dict, Optional
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, 'benchmarks'))
+
+# Images of the synthetic label matrix for each number of labels.
+IMAGES_PER_SIZE = {80: 120_000, 1000: 120_000, 10000: 1_000_000}
+
+
+def _memory_mib() -> Dict[str, float]:
+    """Current and peak resident memory of this process, in MiB."""
+    with open('/proc/self/status') as status:
+        fields = dict(line.split(':', 1) for line in status)
+    return {
+        key: int(fields[name].split()[0]) / 1024
+        for key, name in (('rss', 'VmRSS'), ('peak', 'VmHWM'))
+    }
+
+
+def _reset_peak_memory() -> None:
+    """Make ``VmHWM`` restart from the current resident memory (Linux)."""
+    with open('/proc/self/clear_refs', 'w') as clear_refs:
+        clear_refs.write('5')
+
+
+def run_one(num_labels: int, options: dict, threads: Optional[int],
+            seed: int) -> dict:
+    """Build a graph with ``num_labels`` labels and fit ASGE to it."""
+    import torch
+
+    from bench_graph import synthetic_labels
+    from mmcma.embedding import fit_asge
+    from mmcma.graph import build_label_graph
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    num_images = IMAGES_PER_SIZE.get(num_labels, 100 * num_labels)
+    graph = build_label_graph(
+        synthetic_labels(num_images, num_labels, seed=seed))
+    _reset_peak_memory()
+    before = _memory_mib()['rss']
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # zero embeddings: counted below
+        result = fit_asge(graph, progress=False, seed=seed, **options)
+    seconds = time.perf_counter() - start
+    peak = _memory_mib()['peak']
+    return dict(
+        num_labels=num_labels,
+        density=np.count_nonzero(graph) / graph.size,
+        threads=torch.get_num_threads(),
+        seconds=seconds,
+        iters=result.num_iters,
+        converged=result.converged,
+        loss=result.loss,
+        zero=int((np.abs(result.embeddings).sum(axis=1) == 0).sum()),
+        rss_before=before,
+        peak=peak)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        '--sizes', type=int, nargs='+', default=[80, 1000, 10000])
+    parser.add_argument('--alpha', type=float, default=None)
+    parser.add_argument('--optimizer', default='adam')
+    parser.add_argument('--lr', type=float, default=None)
+    parser.add_argument('--max-iters', type=int, default=None)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch threads (default: torch default)')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args()
+
+    options = dict(alpha=args.alpha, optimizer=args.optimizer, lr=args.lr)
+    if args.max_iters is not None:
+        options['max_iters'] = args.max_iters
+    context = multiprocessing.get_context('spawn')
+    print(f'alpha={args.alpha} optimizer={args.optimizer} lr={args.lr} '
+          f'max_iters={args.max_iters or "default"}, load average at start '
+          f'{os.getloadavg()[0]:.2f}\n')
+    print('| N | graph non-zeros | threads | fit s | s/step | steps | '
+          'stopped early | mean loss | zero embeddings | RSS before fit MiB | '
+          'peak RSS in fit MiB | fit adds MiB |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    for num_labels in args.sizes:
+        with context.Pool(1) as pool:
+            row = pool.apply(run_one,
+                             (num_labels, options, args.threads, args.seed))
+        print(f"| {row['num_labels']:,} | {row['density']:.1%} | "
+              f"{row['threads']} | {row['seconds']:.2f} | "
+              f"{row['seconds'] / row['iters']:.4f} | {row['iters']} | "
+              f"{'yes' if row['converged'] else 'no'} | {row['loss']:.3e} | "
+              f"{row['zero']:,} | "
+              f"{row['rss_before']:.0f} | {row['peak']:.0f} | "
+              f"{row['peak'] - row['rss_before']:.0f} |",
+              flush=True)
+
+
+if __name__ == '__main__':
+    main()
