@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_CONFIG ?= configs/demo/linear_r18-tiny_8e_scenes-64.py
+DEMO_CONFIG ?= configs/demo/mscma_r18-tiny_24e_scenes-64.py
 DEMO_DIR ?= work_dirs/demo
 
 .PHONY: install demo demo-video test

@@ -22,7 +22,7 @@ from mmcma.graph import build_label_graph
 from mmcma.label_semantics import LabelSemantics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = os.path.join(ROOT, 'configs/demo/mscma_r18-tiny_12e_scenes-64.py')
+CONFIG = os.path.join(ROOT, 'configs/demo/mscma_r18-tiny_24e_scenes-64.py')
 
 
 @pytest.fixture(scope='module')

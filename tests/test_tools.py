@@ -10,7 +10,7 @@ import pytest
 from mmcma.datasets.synthetic_scenes import generate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = os.path.join(ROOT, 'configs/demo/linear_r18-tiny_8e_scenes-64.py')
+CONFIG = os.path.join(ROOT, 'configs/demo/linear_r18-tiny_24e_scenes-64.py')
 
 
 def run_tool(*args):

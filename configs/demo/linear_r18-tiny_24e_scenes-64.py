@@ -20,8 +20,8 @@ model = dict(
 
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))
-param_scheduler = dict(type='CosineAnnealingLR', by_epoch=True, T_max=8)
-train_cfg = dict(by_epoch=True, max_epochs=8, val_interval=4)
+param_scheduler = dict(type='CosineAnnealingLR', by_epoch=True, T_max=24)
+train_cfg = dict(by_epoch=True, max_epochs=24, val_interval=8)
 val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(logger=dict(interval=10))
