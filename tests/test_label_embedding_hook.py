@@ -2,8 +2,6 @@
 import multiprocessing as mp
 import os
 import socket
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -20,8 +18,8 @@ from mmcma.engine.hooks import label_embedding_hook as hook_module
 from mmcma.engine.hooks import LabelEmbeddingHook
 from mmcma.graph import build_label_graph
 from mmcma.label_semantics import LabelSemantics
+from tool_runner import ROOT, run_tool
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, 'configs/demo/mscma_r18-tiny_24e_scenes-64.py')
 
 
@@ -172,14 +170,6 @@ def test_distributed_rank0_computes_others_receive(scenes, tmp_path):
     np.testing.assert_array_equal(results[0][1], results[1][1])
     assert np.abs(results[0][0]).sum() > 0
     assert len(cache_files(tmp_path)) == 1
-
-
-def run_tool(*args):
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
 
 
 def test_through_tools(scenes, tmp_path):

@@ -8,17 +8,9 @@ import numpy as np
 import pytest
 
 from mmcma.datasets.synthetic_scenes import generate
+from tool_runner import ROOT, run_tool
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, 'configs/demo/linear_r18-tiny_24e_scenes-64.py')
-
-
-def run_tool(*args):
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope='module')

@@ -2,25 +2,15 @@
 import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from mmcma.datasets import generate_youtube8m
 from mmcma.evaluation import global_average_precision
+from tool_runner import ROOT, run_tool
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, 'configs/video/cma_snet_yt8m-demo.py')
-
-
-def run_tool(*args):
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
 
 
 @pytest.fixture(scope='module')

@@ -49,6 +49,15 @@ _HEADER_BYTES = 12  # uint64 length + uint32 CRC of the length
 _FOOTER_BYTES = 4  # uint32 CRC of the data
 
 
+def _quantization(max_value: float, min_value: float) -> Tuple[float, float]:
+    """(scale, bias) of YouTube-8M's 8-bit codes over [min, max]."""
+    if max_value <= min_value:
+        raise ValueError(
+            'max_quantized_value must exceed min_quantized_value.')
+    quant_range = max_value - min_value
+    return quant_range / 255.0, quant_range / 512.0 + min_value
+
+
 def dequantize(quantized: np.ndarray,
                max_quantized_value: float = QUANT_MAX,
                min_quantized_value: float = QUANT_MIN) -> np.ndarray:
@@ -69,12 +78,7 @@ def dequantize(quantized: np.ndarray,
     Returns:
         np.ndarray: float32 array of the same shape.
     """
-    if max_quantized_value <= min_quantized_value:
-        raise ValueError(
-            'max_quantized_value must exceed min_quantized_value.')
-    quant_range = max_quantized_value - min_quantized_value
-    scalar = quant_range / 255.0
-    bias = quant_range / 512.0 + min_quantized_value
+    scalar, bias = _quantization(max_quantized_value, min_quantized_value)
     return (np.asarray(quantized, dtype=np.float32) * np.float32(scalar) +
             np.float32(bias))
 
@@ -92,12 +96,7 @@ def quantize(features: np.ndarray,
     Returns:
         np.ndarray: uint8 codes of the same shape.
     """
-    if max_quantized_value <= min_quantized_value:
-        raise ValueError(
-            'max_quantized_value must exceed min_quantized_value.')
-    quant_range = max_quantized_value - min_quantized_value
-    scalar = quant_range / 255.0
-    bias = quant_range / 512.0 + min_quantized_value
+    scalar, bias = _quantization(max_quantized_value, min_quantized_value)
     codes = np.rint((np.asarray(features, dtype=np.float64) - bias) / scalar)
     return np.clip(codes, 0, 255).astype(np.uint8)
 
