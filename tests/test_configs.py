@@ -67,6 +67,7 @@ def test_demo_config_loss_falls(tmp_path):
     from mmcma.datasets import CocoMultiLabel, get_label_matrix
     from mmcma.datasets.synthetic_scenes import generate
     from mmcma.label_semantics import compute_label_semantics
+    from mmpretrain.apis import get_model
 
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
@@ -77,7 +78,7 @@ def test_demo_config_loss_falls(tmp_path):
         ann_file='annotations/instances_train.json', data_root=str(tmp_path),
         data_prefix='train', drop_empty=False,
         pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')])
-    model = MODELS.build(cfg.model)
+    model = get_model(cfg)  # with the config's data preprocessor
     labels = get_label_matrix(dataset)
     sem = compute_label_semantics(labels, dataset.metainfo['classes'],
                                   embed_dim=64, progress=False)

@@ -77,3 +77,47 @@ def test_missing_checkpoint_is_clear(tmp_path):
         cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode != 0
     assert 'checkpoint not found' in proc.stderr
+
+
+def test_visualize_attention(tmp_path):
+    """The attention tool: maps sum to 1 per label and scale, PNG written."""
+    import importlib.util
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    from mmpretrain.apis import get_model
+
+    config = os.path.join(ROOT,
+                          'configs/demo/mscma_r18-tiny_24e_scenes-64.py')
+    generate(str(tmp_path / 'data'), 2, 1, 64, seed=0)
+    image = str(tmp_path / 'data' / 'train' / '000000.png')
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(config)
+    torch.manual_seed(0)
+    model = get_model(cfg)
+    model.head.set_label_embedding(torch.rand(12, 64))
+    ckpt = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=dict(classes=[
+                        f'c{i}' for i in range(12)]))), ckpt)
+
+    out = str(tmp_path / 'att.png')
+    run_tool('tools/visualize_attention.py', config, ckpt, image, '--out', out,
+             '--labels', 'c3', '5')
+    with open(out, 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+    spec = importlib.util.spec_from_file_location(
+        'visualize_attention', os.path.join(ROOT,
+                                            'tools/visualize_attention.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    data = Compose(cfg.test_dataloader.dataset.pipeline)(dict(img_path=image))
+    maps, scores = tool.image_attention(get_model(cfg, pretrained=ckpt), data)
+    assert [m.shape for m in maps] == [(12, 8, 8), (12, 8, 8), (12, 4, 4)]
+    for m in maps:
+        sums = m.reshape(12, -1).sum(1)
+        assert np.all((np.abs(sums - 1) < 1e-5) | (sums == 0))
+    assert scores.shape == (12, ) and ((scores >= 0) & (scores <= 1)).all()

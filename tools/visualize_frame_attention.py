@@ -13,69 +13,19 @@ val`` for ``val_dataloader``). The head must provide ``get_attention``
 import argparse
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
-from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
+from mmpretrain.apis import get_model  # noqa: E402
+from mmpretrain.registry import DATASETS  # noqa: E402
 
 import mmcma  # noqa: E402,F401  (registers the components)
-
-
-def plot_frame_attention(scores: np.ndarray,
-                         out_file: str,
-                         num_frames: Optional[int] = None,
-                         temporal_stride: int = 1,
-                         title: str = '') -> None:
-    """Write a bar chart of attention scores over frames as a PNG.
-
-    Args:
-        scores (np.ndarray): Attention of the valid steps, shape (T',).
-        out_file (str): Output PNG path.
-        num_frames (int, optional): Frames of the video; the last step is
-            cut at it. Defaults to ``T' * temporal_stride``.
-        temporal_stride (int): Frames per attention step. Defaults to 1.
-        title (str): Figure title.
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.ndim != 1 or len(scores) == 0:
-        raise ValueError(f'Expected a non-empty 1-D score array, got shape '
-                         f'{scores.shape}.')
-    if not np.isfinite(scores).all():
-        raise ValueError('Attention scores contain NaN or inf.')
-    if num_frames is None:
-        num_frames = len(scores) * temporal_stride
-    starts = np.arange(len(scores)) * temporal_stride
-    if starts[-1] >= num_frames:
-        raise ValueError(f'{len(scores)} steps of {temporal_stride} frames '
-                         f'do not fit {num_frames} frames.')
-    widths = np.minimum(starts + temporal_stride, num_frames) - starts
-    fig = Figure(figsize=(8, 3), dpi=100)
-    ax = fig.add_subplot()
-    ax.bar(starts, scores, width=widths, align='edge', edgecolor='white')
-    ax.set_xlim(0, num_frames)
-    ax.set_xlabel('Frame (second)')
-    ax.set_ylabel('Attention score')
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out_file, format='png')
-
-
-def resolve_label(label: str, classes: Sequence[str]) -> int:
-    """Index of ``label``, given as a class name or an index."""
-    if label in classes:
-        return list(classes).index(label)
-    if label.lstrip('-').isdigit() and 0 <= int(label) < len(classes):
-        return int(label)
-    raise ValueError(f'Unknown label {label!r}: give one of the '
-                     f'{len(classes)} class names or an index in '
-                     f'[0, {len(classes)}).')
+from mmcma.visualization import plot_frame_attention, resolve_label  # noqa
 
 
 def find_video(dataset, video_id: str) -> int:
@@ -154,9 +104,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     label = resolve_label(args.label, classes)
     sample = dataset[find_video(dataset, args.video_id)]
 
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
-    model.eval()
+    model = get_model(cfg, pretrained=args.checkpoint, device='cpu').eval()
     steps, scores = frame_attention(model, sample, label)
 
     top = np.argsort(-scores, kind='stable')[:args.topk]
