@@ -132,6 +132,9 @@ class SNet(BaseModule):
         init_cfg (dict | list[dict], optional): Initialisation config.
     """
 
+    #: Halve time after each layer (False in :class:`SNetFC`).
+    pool = True
+
     def __init__(self,
                  in_channels: int = 1024,
                  channels: Sequence[int] = (512, 512, 512, 512),
@@ -145,8 +148,8 @@ class SNet(BaseModule):
             MaskedConvBlock(cin, cout, kernel_size, norm)
             for cin, cout in zip(widths, widths[1:]))
         self.out_channels = widths[-1]
-        #: Input frames per output step (each layer halves time).
-        self.temporal_stride = 2**len(channels)
+        #: Input frames per output step (each pooling layer halves time).
+        self.temporal_stride = 2**len(channels) if self.pool else 1
 
     def forward(self,
                 x: Tensor,
@@ -159,21 +162,24 @@ class SNet(BaseModule):
 
         Returns:
             tuple: ``((features, mask),)`` with features
-            (B, C, T') and mask (B, T'), T' = ceil(T / 2^layers); or
+            (B, C, T') and mask (B, T'), T' = ceil(T / 2^layers) (T for
+            :class:`SNetFC`); or
             ``(features,)`` when no mask is given.
         """
         mask = check_mask(x, mask)
         for layer in self.layers:
-            x, mask = masked_max_pool1d(layer(x, mask), mask)
+            x = layer(x, mask)
+            if self.pool:
+                x, mask = masked_max_pool1d(x, mask)
         return _pack(x, mask)
 
 
 @MODELS.register_module()
-class SNetFC(BaseModule):
+class SNetFC(SNet):
     """The FC variant: two per-frame fully connected layers, no squeezing.
 
     Each layer is Linear -> BN -> ReLU applied to every frame (a kernel-1
-    Conv1d), so the mask passes through unchanged.
+    Conv1d, without pooling), so the mask passes through unchanged.
 
     Args:
         in_channels (int): Frame feature size D. Defaults to 1024.
@@ -183,37 +189,15 @@ class SNetFC(BaseModule):
         init_cfg (dict | list[dict], optional): Initialisation config.
     """
 
+    pool = False
+
     def __init__(self,
                  in_channels: int = 1024,
                  channels: Sequence[int] = (1024, 1024),
                  norm: bool = True,
                  init_cfg: Optional[Union[dict, List[dict]]] = dict(
                      type='Kaiming', layer='Conv1d')):
-        super().__init__(init_cfg=init_cfg)
         if len(channels) != 2:
             raise ValueError(f'SNetFC has two layers, got widths {channels}.')
-        widths = [in_channels, *channels]
-        self.layers = nn.ModuleList(
-            MaskedConvBlock(cin, cout, 1, norm)
-            for cin, cout in zip(widths, widths[1:]))
-        self.out_channels = widths[-1]
-        #: Input frames per output step.
-        self.temporal_stride = 1
-
-    def forward(self,
-                x: Tensor,
-                mask: Optional[Tensor] = None) -> Tuple[BackboneItem]:
-        """Transform every frame.
-
-        Args:
-            x (Tensor): Frame features (B, D, T).
-            mask (Tensor, optional): Valid frames (B, T), bool.
-
-        Returns:
-            tuple: ``((features (B, C, T), mask),)``, or ``(features,)``
-            without a mask.
-        """
-        mask = check_mask(x, mask)
-        for layer in self.layers:
-            x = layer(x, mask)
-        return _pack(x, mask)
+        super().__init__(in_channels, channels, kernel_size=1, norm=norm,
+                         init_cfg=init_cfg)
