@@ -150,3 +150,15 @@ def test_undecodable_image_named_when_loaded(coco_dir):
     ds = build(coco_dir, pipeline=PIPELINE)
     with pytest.raises(ImageLoadError, match='cannot be decoded.*images/c.png'):
         ds[2]
+
+
+def test_label_matrix_through_dataset_wrappers(coco_dir):
+    from mmengine.dataset import ConcatDataset, RepeatDataset
+    ds = build(coco_dir, drop_empty=False)
+    single = get_label_matrix(ds)
+    np.testing.assert_array_equal(
+        get_label_matrix(RepeatDataset(ds, times=2)),
+        np.concatenate([single, single]))
+    np.testing.assert_array_equal(
+        get_label_matrix(ConcatDataset([ds, ds])),
+        np.concatenate([single, single]))

@@ -8,8 +8,10 @@ def get_label_matrix(dataset: Dataset) -> np.ndarray:
 
     Uses ``dataset.get_label_matrix()`` when the dataset has one (e.g. video
     datasets that index labels without decoding frames); otherwise asks
-    ``dataset.get_cat_ids(i)`` for each sample, which mmengine datasets answer
-    from their annotation list without loading any image.
+    ``dataset.get_cat_ids(i)`` for each sample, or reads ``gt_label`` from
+    ``dataset.get_data_info(i)`` (mmengine's ``ConcatDataset`` and
+    ``RepeatDataset`` wrappers), which datasets answer from their annotation
+    list without loading any image.
 
     Args:
         dataset: A dataset with ``metainfo['classes']`` and either
@@ -20,14 +22,20 @@ def get_label_matrix(dataset: Dataset) -> np.ndarray:
     """
     if hasattr(dataset, 'get_label_matrix'):
         return np.asarray(dataset.get_label_matrix(), dtype=np.uint8)
-    if not hasattr(dataset, 'get_cat_ids'):
+    if hasattr(dataset, 'get_cat_ids'):
+        labels_of = dataset.get_cat_ids
+    elif hasattr(dataset, 'get_data_info'):
+        def labels_of(i):
+            return dataset.get_data_info(i)['gt_label']
+    else:
         raise TypeError(
-            f'{type(dataset).__name__} provides neither get_label_matrix() '
-            'nor get_cat_ids(idx): cannot read its labels without decoding')
+            f'{type(dataset).__name__} provides none of get_label_matrix(), '
+            'get_cat_ids(idx), get_data_info(idx): cannot read its labels '
+            'without decoding')
     num_classes = len(dataset.metainfo['classes'])
     matrix = np.zeros((len(dataset), num_classes), dtype=np.uint8)
     for i in range(len(dataset)):
-        labels = np.asarray(dataset.get_cat_ids(i), dtype=np.int64)
+        labels = np.asarray(labels_of(i), dtype=np.int64).reshape(-1)
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
             raise ValueError(f'sample {i} of {type(dataset).__name__} has a '
                              f'label outside [0, {num_classes})')
