@@ -4,6 +4,7 @@
 # gives 4x4): attention needs positions to choose from.
 _base_ = [
     '../_base_/datasets/scenes_bs16_64.py',
+    '../_base_/schedules/demo_adamw_24e.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -27,11 +28,4 @@ model = dict(
         loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=False)),
 )
 custom_hooks = [dict(type='LabelEmbeddingHook', graph=dict(kind='conditional'))]
-
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))
-param_scheduler = dict(type='CosineAnnealingLR', by_epoch=True, T_max=24)
-train_cfg = dict(by_epoch=True, max_epochs=24, val_interval=8)
-val_cfg = dict()
-test_cfg = dict()
 default_hooks = dict(logger=dict(interval=10))
