@@ -92,9 +92,16 @@ class LabelSemantics:
         return sem
 
 
-def semantics_key(labels: np.ndarray, classes: Sequence[str],
-                  options: dict) -> str:
-    """Hash of the label matrix, class names and options (hex, 16 chars)."""
+def semantics_key(labels: np.ndarray,
+                  classes: Sequence[str],
+                  embed_dim: int,
+                  graph: Optional[dict] = None,
+                  asge: Optional[dict] = None,
+                  embedding_file: Optional[str] = None) -> str:
+    """Hash (hex, 16 chars) of what :func:`compute_label_semantics` depends
+    on: the label matrix, class names and options (same arguments)."""
+    options = dict(graph=dict(graph or {}), asge=dict(asge or {}),
+                   embed_dim=embed_dim, embedding_file=embedding_file)
     labels = np.ascontiguousarray(labels, dtype=np.uint8)
     h = hashlib.sha256()
     h.update(np.asarray(labels.shape, np.int64).tobytes())
@@ -172,11 +179,10 @@ def compute_label_semantics(labels: np.ndarray,
     if labels.ndim != 2 or labels.shape[1] != len(classes):
         raise ValueError(f'label matrix of shape {labels.shape} does not '
                          f'match {len(classes)} classes')
+    key = semantics_key(labels, classes, embed_dim, graph, asge,
+                        embedding_file)
     graph = dict(graph or {})
     asge = dict(asge or {})
-    options = dict(graph=graph, asge=asge, embed_dim=embed_dim,
-                   embedding_file=embedding_file)
-    key = semantics_key(labels, classes, options)
     counts = label_counts(labels)
     adjacency = build_label_graph(counts, **graph)
     if embedding_file is not None:

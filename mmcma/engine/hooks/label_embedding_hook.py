@@ -110,9 +110,8 @@ class LabelEmbeddingHook(Hook):
     def _compute_or_load(self, runner, dataset, classes,
                          embed_dim: int) -> LabelSemantics:
         labels = get_label_matrix(dataset)
-        options = dict(graph=self.graph, asge=self.asge, embed_dim=embed_dim,
-                       embedding_file=self.embedding_file)
-        key = semantics_key(labels, classes, options)
+        key = semantics_key(labels, classes, embed_dim, self.graph,
+                            self.asge, self.embedding_file)
         path = osp.join(runner.work_dir, 'label_semantics', f'{key}.npz')
         if self.cache and osp.exists(path):
             try:
