@@ -37,6 +37,7 @@ from mmpretrain.structures import DataSample
 import mmcma.models.heads  # noqa: F401  (registers the heads)
 import mmcma.models.losses  # noqa: F401  (registers the loss)
 import mmcma.models.necks  # noqa: F401  (registers the neck)
+from mmcma.models import label_state_requirements
 
 STAGE_CHANNELS = {
     18: (256, 512),
@@ -89,8 +90,10 @@ def model_configs(depth: int, num_classes: int, reduced: int, embed_dim: int,
 
 def build(cfg: dict, num_classes: int, embed_dim: int) -> torch.nn.Module:
     model = MODELS.build(cfg)
-    if getattr(model.head, 'requires_label_embedding', False):
-        model.head.set_label_embedding(torch.randn(num_classes, embed_dim))
+    # Random embeddings: only the step time is measured here.
+    if 'embedding' in label_state_requirements(model):
+        model.head.set_label_state('embedding',
+                                   torch.randn(num_classes, embed_dim))
     return model
 
 

@@ -5,12 +5,16 @@ Importing the package registers every component in MMPretrain's registries
 """
 from . import compat  # noqa: F401  (patches the pinned stack first)
 from . import datasets, engine, evaluation, models  # noqa: F401
-from .embedding import ASGEResult, fit_asge
+from .embedding import (ASGEResult, LabelState, compute_label_state,
+                        fit_asge)
 from .graph import LabelCounts, build_label_graph, label_counts
-from .label_semantics import LabelSemantics, compute_label_semantics
+from .models import (LabelStateMixin, apply_label_state, fill_label_state,
+                     label_state_requirements)
 from .version import __version__
 
 __all__ = [
     '__version__', 'build_label_graph', 'label_counts', 'LabelCounts',
-    'fit_asge', 'ASGEResult', 'LabelSemantics', 'compute_label_semantics'
+    'fit_asge', 'ASGEResult', 'LabelState', 'compute_label_state',
+    'LabelStateMixin', 'fill_label_state', 'apply_label_state',
+    'label_state_requirements'
 ]

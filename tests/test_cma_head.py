@@ -12,7 +12,8 @@ from mmcma.models.heads.cma_head import (CMAHead, SelfAttention,
                                          cosine_attention_scores,
                                          normalize_attention)
 from mmcma.models.heads.ms_cma_head import MSCMAHead
-from mmcma.models.label_embedding import modules_needing_label_embedding
+from mmcma.models.label_state import label_state_modules
+from mmcma.models.utils import CMTFeature
 
 N, C, D = 4, 5, 3
 
@@ -63,10 +64,10 @@ def _head(**kwargs):
 def test_head_matches_loop_reference(spatial):
     head = _head()
     emb = torch.randn(N, D)
-    head.set_label_embedding(emb)
+    head.set_label_state('embedding', emb)
     visual = torch.randn(2, C, *spatial)
     projected = torch.randn(2, D, *spatial)
-    feats = ((visual, projected), )
+    feats = (CMTFeature(visual, projected), )
     ref_attention, ref_probs = reference_cma(visual.flatten(2),
                                              projected.flatten(2), emb,
                                              head.branches[0].weight,
@@ -75,7 +76,7 @@ def test_head_matches_loop_reference(spatial):
                                ref_probs,
                                atol=1e-5,
                                rtol=1e-5)
-    attention = head.get_attention(feats)
+    attention, = head.get_attention(feats)  # one scale: a list of one
     assert attention.shape == (2, N, *spatial)
     torch.testing.assert_close(attention.flatten(2).double(),
                                ref_attention,
@@ -93,9 +94,9 @@ def test_head_matches_loop_reference(spatial):
 
 def test_attention_is_a_distribution():
     head = _head()
-    head.set_label_embedding(torch.randn(N, D))
-    feats = ((torch.randn(3, C, 5, 5), torch.randn(3, D, 5, 5)), )
-    attention = head.get_attention(feats)
+    head.set_label_state('embedding', torch.randn(N, D))
+    feats = (CMTFeature(torch.randn(3, C, 5, 5), torch.randn(3, D, 5, 5)), )
+    attention, = head.get_attention(feats)
     assert (attention >= 0).all()
     sums = attention.sum(dim=(2, 3))
     # A label whose cosines are all <= 0 would give 0; random 3-d features
@@ -107,11 +108,11 @@ def test_all_zero_scores_stay_finite():
     head = _head()
     # Every embedding points away from every (positive) projected feature:
     # all cosines < 0, ReLU kills everything.
-    head.set_label_embedding(-torch.rand(N, D) - 0.1)
+    head.set_label_state('embedding', -torch.rand(N, D) - 0.1)
     visual = torch.randn(2, C, 4, 4, requires_grad=True)
     projected = (torch.rand(2, D, 4, 4) + 0.1).requires_grad_()
-    feats = ((visual, projected), )
-    attention = head.get_attention(feats)
+    feats = (CMTFeature(visual, projected), )
+    attention, = head.get_attention(feats)
     assert torch.equal(attention, torch.zeros_like(attention))
     logits = head(feats)
     torch.testing.assert_close(logits,
@@ -136,44 +137,45 @@ def test_cosine_scores_function():
 
 def test_masked_padding_changes_nothing():
     head = _head().eval()
-    head.set_label_embedding(torch.randn(N, D))
+    head.set_label_state('embedding', torch.randn(N, D))
     visual, projected = torch.randn(2, C, 6), torch.randn(2, D, 6)
     pad_v, pad_p = torch.randn(2, C, 3) * 10, torch.randn(2, D, 3) * 10
     mask = torch.tensor([[True] * 6 + [False] * 3] * 2)
-    real = ((visual, projected), )
-    padded = ((torch.cat([visual, pad_v], 2), torch.cat([projected, pad_p],
-                                                        2), mask), )
-    att_real, att_padded = head.get_attention(real), head.get_attention(padded)
+    real = (CMTFeature(visual, projected), )
+    padded = (CMTFeature(torch.cat([visual, pad_v], 2),
+                         torch.cat([projected, pad_p], 2), mask), )
+    att_real, = head.get_attention(real)
+    att_padded, = head.get_attention(padded)
     torch.testing.assert_close(att_padded[..., :6], att_real)
     assert torch.equal(att_padded[..., 6:], torch.zeros(2, N, 3))
     torch.testing.assert_close(head(padded), head(real))
     # Without the mask the padding would change the result.
-    unmasked = ((padded[0][0], padded[0][1]), )
+    unmasked = (padded[0]._replace(mask=None), )
     assert not torch.allclose(head(unmasked), head(real))
 
 
 def test_masked_reference_with_ragged_lengths():
     head = _head()
     emb = torch.randn(N, D)
-    head.set_label_embedding(emb)
+    head.set_label_state('embedding', emb)
     visual, projected = torch.randn(2, C, 5), torch.randn(2, D, 5)
     mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
     _, ref = reference_cma(visual, projected, emb, head.branches[0].weight,
                            head.branches[0].bias, mask)
-    got = torch.sigmoid(head(((visual, projected, mask), )))
+    got = torch.sigmoid(head((CMTFeature(visual, projected, mask), )))
     torch.testing.assert_close(got.double(), ref, atol=1e-5, rtol=1e-5)
 
 
 def test_self_attention_differs_only_in_eq7(monkeypatch):
     cosine = _head()
     emb = torch.randn(N, D)
-    cosine.set_label_embedding(emb)
+    cosine.set_label_state('embedding', emb)
     selfatt = _head(attention='self')
-    assert cosine.requires_label_embedding
-    assert not selfatt.requires_label_embedding
+    assert cosine.label_state_shapes() == {'embedding': (N, D)}
+    assert selfatt.label_state_shapes() == {}
     assert not hasattr(selfatt, 'label_embedding')
     assert isinstance(selfatt.branches[0].attention_scores, SelfAttention)
-    feats = ((torch.randn(2, C, 3, 3), torch.randn(2, D, 3, 3)), )
+    feats = (CMTFeature(torch.randn(2, C, 3, 3), torch.randn(2, D, 3, 3)), )
 
     # Eq. 7 of the ablation: sigmoid of a 1x1 conv of the visual features.
     conv = selfatt.branches[0].attention_scores.conv
@@ -182,7 +184,8 @@ def test_self_attention_differs_only_in_eq7(monkeypatch):
                                                 0], feats[0][0].flatten(2)) +
         conv.bias[:, None])
     torch.testing.assert_close(
-        selfatt.get_attention(feats).flatten(2), z / z.sum(-1, keepdim=True))
+        selfatt.get_attention(feats)[0].flatten(2),
+        z / z.sum(-1, keepdim=True))
 
     # Same classifiers + eq. 7 swapped for the cosine: identical outputs.
     with torch.no_grad():
@@ -201,15 +204,50 @@ def test_self_attention_differs_only_in_eq7(monkeypatch):
 
 def test_missing_embeddings_raise():
     head = _head()
-    feats = ((torch.randn(2, C, 3, 3), torch.randn(2, D, 3, 3)), )
+    feats = (CMTFeature(torch.randn(2, C, 3, 3), torch.randn(2, D, 3, 3)), )
     samples = [DataSample().set_gt_label([1]) for _ in range(2)]
-    with pytest.raises(RuntimeError, match='never set'):
+    with pytest.raises(RuntimeError, match='label embeddings .* never '
+                       'filled.*LabelStateHook'):
         head.loss(feats, samples)
-    with pytest.raises(RuntimeError, match='never set'):
+    with pytest.raises(RuntimeError, match='never filled'):
         head.predict(feats)
-    # The self-attention ablation needs no embeddings.
+    # The self-attention ablation needs no embeddings, nor a projection.
     selfatt = _head(attention='self')
     assert torch.isfinite(selfatt.loss(feats, samples)['loss'])
+    no_projection = (CMTFeature(feats[0].visual, None), )
+    assert torch.isfinite(selfatt.loss(no_projection, samples)['loss'])
+    head.set_label_state('embedding', torch.randn(N, D))
+    with pytest.raises(ValueError, match='CMTNeck embed_dim'):
+        head(no_projection)
+
+
+def test_wrong_input_types_say_what_is_expected():
+    head = _head()
+    head.set_label_state('embedding', torch.randn(N, D))
+    visual, projected = torch.randn(2, C, 3, 3), torch.randn(2, D, 3, 3)
+    for bad in (visual, ((visual, projected), ), (visual, )):
+        with pytest.raises(TypeError, match='CMTFeature'):
+            head(bad)
+
+
+def test_label_state_filled_but_unusable_raises():
+    head = _head()
+    feats = (CMTFeature(torch.randn(2, C, 3, 3), torch.randn(2, D, 3, 3)), )
+    with pytest.raises(ValueError, match='all zero'):
+        head.set_label_state('embedding', torch.zeros(N, D))
+    with pytest.raises(ValueError, match='NaN'):
+        head.set_label_state('embedding', torch.full((N, D), float('nan')))
+    with pytest.raises(ValueError, match=r'shape \(4, 3\)'):
+        head.set_label_state('embedding', torch.ones(N, D + 1))
+    # A checkpoint that marks the state filled but holds zeros.
+    state = head.state_dict()
+    state['label_embedding_ready'] = torch.tensor(True)
+    head.load_state_dict(state)
+    with pytest.raises(RuntimeError, match='unusable.*all zero'):
+        head(feats)
+    state['label_embedding'] = torch.randn(N, D)
+    head.load_state_dict(state)
+    assert torch.isfinite(head(feats)).all()
 
 
 def test_loss_kind_must_match_head_output():
@@ -226,8 +264,8 @@ def test_loss_kind_must_match_head_output():
 
 def test_cma_loss_is_bce_on_logits_and_topk():
     head = _head(topk=2)
-    head.set_label_embedding(torch.randn(N, D))
-    feats = ((torch.randn(2, C, 3, 3), torch.randn(2, D, 3, 3)), )
+    head.set_label_state('embedding', torch.randn(N, D))
+    feats = (CMTFeature(torch.randn(2, C, 3, 3), torch.randn(2, D, 3, 3)), )
     samples = [
         DataSample().set_gt_label([0, 3]),
         DataSample().set_gt_label([1])
@@ -248,19 +286,20 @@ def test_ms_cma_fuses_branch_probabilities():
     channels = (5, 6, 7)
     head = MSCMAHead(num_classes=N, in_channels=channels, embed_dim=D)
     emb = torch.randn(N, D)
-    head.set_label_embedding(emb)
+    head.set_label_state('embedding', emb)
     assert [k for k in head.state_dict() if 'label_embedding' in k
             ] == ['label_embedding', 'label_embedding_ready']
     spatial = [(6, 6), (3, 3), (2, 2)]
     # A leading extra item (e.g. an unused backbone stage) is ignored.
-    feats = ((torch.randn(2, 3, 9, 9), torch.randn(2, D, 9, 9)), ) + tuple(
-        (torch.randn(2, c, *s), torch.randn(2, D, *s))
-        for c, s in zip(channels, spatial))
+    feats = (CMTFeature(torch.randn(2, 3, 9, 9), torch.randn(
+        2, D, 9, 9)), ) + tuple(
+            CMTFeature(torch.randn(2, c, *s), torch.randn(2, D, *s))
+            for c, s in zip(channels, spatial))
     singles = []
     for branch, c, item in zip(head.branches, channels, feats[1:]):
         single = CMAHead(num_classes=N, in_channels=c, embed_dim=D)
         single.branches[0].load_state_dict(branch.state_dict())
-        single.set_label_embedding(emb)
+        single.set_label_state('embedding', emb)
         singles.append(torch.sigmoid(single((item, ))))
     fused = head(feats)
     torch.testing.assert_close(fused, torch.stack(singles).mean(0))
@@ -308,8 +347,8 @@ def test_image_classifier_integration(head):
     torch.manual_seed(0)
     model = _tiny_model(dict(num_classes=5, embed_dim=8, **head))
     # One shared embedding buffer, owned by the head.
-    assert [n for n, _ in modules_needing_label_embedding(model)] == ['head']
-    model.head.set_label_embedding(torch.randn(5, 8))
+    assert [n for n, _ in label_state_modules(model)] == ['head']
+    model.head.set_label_state('embedding', torch.randn(5, 8))
     inputs = torch.randn(2, 3, 64, 64)
     samples = [
         DataSample().set_gt_label([0, 3]),

@@ -7,11 +7,13 @@ from mmpretrain.registry import MODELS
 from torch import nn
 
 from mmcma.models.necks.cmt import CMTNeck
-from mmcma.models.utils import MaskedBatchNorm2d
+from mmcma.models.utils import CMTFeature, MaskedBatchNorm2d, MaskedFeature
 
 
 def _shapes(outs):
-    return [tuple(tuple(t.shape) for t in item) for item in outs]
+    assert all(isinstance(item, CMTFeature) for item in outs)
+    return [(tuple(item.visual.shape), tuple(item.projected.shape))
+            for item in outs]
 
 
 def test_single_scale_uses_last_input():
@@ -86,7 +88,8 @@ def test_sequences_match_maps():
     assert _shapes(outs) == [((3, 10, 9), (3, 6, 9)), ((3, 10, 5), (3, 6, 5))]
     as_map = neck((seq.unsqueeze(-1), ))
     for got, ref in zip(outs, as_map):
-        for g, r in zip(got, ref):
+        assert got.mask is None and ref.mask is None
+        for g, r in zip(got[:2], ref[:2]):
             torch.testing.assert_close(g, r.squeeze(-1))
 
 
@@ -101,12 +104,11 @@ def test_mask_is_carried_and_padding_has_no_effect():
     mask = torch.zeros(2, 11, dtype=torch.bool)
     mask[:, :7] = True
     ref = neck((real, ))
-    outs = neck(((padded, mask), ))
-    assert len(outs[0]) == 3 and len(outs[1]) == 3
-    torch.testing.assert_close(outs[0][2], mask)
+    outs = neck((MaskedFeature(padded, mask), ))
+    torch.testing.assert_close(outs[0].mask, mask)
     # Extra stage: stride 2 keeps the centre taps 0, 2, 4, ...
-    torch.testing.assert_close(outs[1][2], mask[:, ::2])
-    for (visual, projected, m), (rv, rp) in zip(outs, ref):
+    torch.testing.assert_close(outs[1].mask, mask[:, ::2])
+    for (visual, projected, m), (rv, rp, _) in zip(outs, ref):
         valid = rv.shape[-1]
         assert m[:, :valid].all() and not m[:, valid:].any()
         torch.testing.assert_close(visual[..., :valid], rv)
@@ -126,7 +128,7 @@ def _padded_batch(x, extents, size, seed):
     padded = torch.randn(*x.shape[:2], *size, generator=gen) * 10
     region = (..., *map(slice, x.shape[2:]))
     padded[region] = torch.where(mask[region].unsqueeze(1), x, padded[region])
-    return padded, mask
+    return MaskedFeature(padded, mask)
 
 
 def _valid(outs):
@@ -210,7 +212,7 @@ def _upstream_forward(neck, feats):
     outs = []
     for x, reduce, transform in zip(maps, neck.reductions, neck.transformers):
         visual = reduce(x)
-        outs.append((visual, transform(visual)))
+        outs.append(CMTFeature(visual, transform(visual)))
     return outs
 
 
@@ -244,4 +246,21 @@ def test_mask_needs_batchnorm():
     x, mask = torch.randn(2, 12, 5), torch.ones(2, 5, dtype=torch.bool)
     assert neck((x, ))[0][0].shape == (2, 8, 5)
     with pytest.raises(TypeError, match='Masked inputs need BatchNorm'):
-        neck(((x, mask), ))
+        neck((MaskedFeature(x, mask), ))
+
+
+def test_wrong_inputs_say_what_is_expected():
+    neck = CMTNeck(in_channels=12, reduced_channels=8, embed_dim=4)
+    x, mask = torch.randn(2, 12, 5), torch.ones(2, 5, dtype=torch.bool)
+    with pytest.raises(TypeError, match='tuple of backbone outputs'):
+        neck(x)  # a bare tensor, not the backbone's tuple
+    with pytest.raises(TypeError, match='MaskedFeature'):
+        neck(((x, mask), ))  # an untyped (features, mask) pair
+
+
+def test_no_projection_without_embed_dim():
+    neck = CMTNeck(in_channels=12, reduced_channels=8, embed_dim=None)
+    assert len(neck.transformers) == 0
+    assert not any('transformers' in k for k in neck.state_dict())
+    out, = neck((torch.randn(2, 12, 5, 5), ))
+    assert out.visual.shape == (2, 8, 5, 5) and out.projected is None

@@ -9,8 +9,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
-import mmcma  # noqa: F401
-from mmcma.models import modules_needing_label_embedding
+import mmcma
+from mmcma.models import label_state_modules
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(
@@ -43,8 +43,9 @@ def test_config_builds_and_runs(path):
     cfg = Config.fromfile(path)
     _strip_pretrained(cfg.model)
     model = MODELS.build(cfg.model).eval()
-    for _, module in modules_needing_label_embedding(model):
-        module.set_label_embedding(torch.rand(module.label_embedding.shape))
+    for _, module in label_state_modules(model):
+        for name, shape in module.label_state_shapes().items():
+            module.set_label_state(name, torch.rand(shape))
     inputs = dummy_inputs(cfg)
     with torch.no_grad():
         samples = model(inputs, mode='predict')
@@ -64,9 +65,8 @@ def test_config_builds_and_runs(path):
 def test_demo_config_loss_falls(tmp_path):
     """The MS-CMA demo model, with ASGE embeddings from the hook's code path,
     fits a fixed batch of generated scenes: its loss must fall."""
-    from mmcma.datasets import CocoMultiLabel, get_label_matrix
+    from mmcma.datasets import CocoMultiLabel
     from mmcma.datasets.synthetic_scenes import generate
-    from mmcma.label_semantics import compute_label_semantics
     from mmpretrain.apis import get_model
 
     init_default_scope('mmpretrain')
@@ -79,10 +79,7 @@ def test_demo_config_loss_falls(tmp_path):
         data_prefix='train', drop_empty=False,
         pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')])
     model = get_model(cfg)  # with the config's data preprocessor
-    labels = get_label_matrix(dataset)
-    sem = compute_label_semantics(labels, dataset.metainfo['classes'],
-                                  embed_dim=64, progress=False)
-    model.head.set_label_embedding(sem.embeddings)
+    mmcma.fill_label_state(model, dataset, progress=False)
     batch = model.data_preprocessor(
         dict(inputs=[dataset[i]['inputs'] for i in range(16)],
              data_samples=[dataset[i]['data_samples'] for i in range(16)]),

@@ -86,7 +86,8 @@ def test_snet_eval_padding_invariance():
     seqs, x, mask = _batch(lengths, extra_padding=9)
     (feats, out_mask), = model(x, mask)
     for i, s in enumerate(seqs):
-        alone, = model(s.T[None])
+        (alone, no_mask), = model(s.T[None])
+        assert no_mask is None
         n = alone.shape[2]
         assert out_mask[i].sum() == n
         torch.testing.assert_close(feats[i, :, :n], alone[0])
@@ -117,7 +118,7 @@ def test_snet_fc_keeps_mask_and_is_padding_invariant():
     (feats, out_mask), = model(x, mask)
     assert feats.shape == (2, 6, 12) and torch.equal(out_mask, mask)
     for i, s in enumerate(seqs):
-        alone, = model(s.T[None])
+        (alone, _), = model(s.T[None])
         torch.testing.assert_close(feats[i, :, :len(s)], alone[0])
     assert model.temporal_stride == 1
 
@@ -180,7 +181,7 @@ def _classifier(backbone):
             embed_dim=EMBED,
             thr=0.5))
     model.init_weights()
-    model.head.set_label_embedding(torch.randn(NUM_CLASSES, EMBED))
+    model.head.set_label_state('embedding', torch.randn(NUM_CLASSES, EMBED))
     return model
 
 
@@ -218,8 +219,8 @@ def test_classifier_padding_invariance_end_to_end(backbone):
             torch.testing.assert_close(alone[0], logits[i])
         preds = model.val_step(data)
     assert preds[0].pred_score.shape == (NUM_CLASSES, )
-    attention = model.head.get_attention(
+    attention, = model.head.get_attention(
         model.extract_feat(batch['inputs'], mask=batch['mask']))
     valid = model.extract_feat(
-        batch['inputs'], stage='backbone', mask=batch['mask'])[0][1]
+        batch['inputs'], stage='backbone', mask=batch['mask'])[0].mask
     assert (attention.masked_select(~valid[:, None, :]) == 0).all()

@@ -97,7 +97,7 @@ def test_visualize_attention(tmp_path):
     cfg = Config.fromfile(config)
     torch.manual_seed(0)
     model = get_model(cfg)
-    model.head.set_label_embedding(torch.rand(12, 64))
+    model.head.set_label_state('embedding', torch.rand(12, 64))
     ckpt = str(tmp_path / 'model.pth')
     torch.save(dict(state_dict=model.state_dict(),
                     meta=dict(dataset_meta=dict(classes=[

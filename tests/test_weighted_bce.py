@@ -30,8 +30,8 @@ def test_matches_hand_computation():
     beta = 0.4
     expected = _hand_loss(
         torch.sigmoid(logits).tolist(), target.tolist(), freq, beta)
-    loss = ClassImbalanceBCELoss(beta=beta)
-    loss.set_label_frequency(np.array(freq))
+    loss = ClassImbalanceBCELoss(beta=beta, num_classes=3)
+    loss.set_label_state('frequency', np.array(freq))
     # avg_factor = batch size (as MultiLabelClsHead passes): mean over the
     # batch of the sum over classes.
     got = loss(logits, target, avg_factor=2)
@@ -62,7 +62,7 @@ def test_beta_zero_equals_mmpretrain_bce(reduction, avg_factor):
     torch.testing.assert_close(ours(logits, target, avg_factor=avg_factor),
                                ref(logits, target, avg_factor=avg_factor))
     # Without frequencies: beta = 0 needs none.
-    assert not bool(ours.label_frequency_ready)
+    assert ours.label_state_shapes() == {}
 
 
 def test_beta_zero_probabilities_equal_torch_bce():
@@ -79,10 +79,11 @@ def test_logits_and_probabilities_agree():
     logits = torch.randn(5, 6) * 2
     target = (torch.rand(5, 6) > 0.3).float()
     freq = torch.rand(6)
-    from_logits = ClassImbalanceBCELoss(beta=0.7)
-    from_probs = ClassImbalanceBCELoss(beta=0.7, use_sigmoid=False)
+    from_logits = ClassImbalanceBCELoss(beta=0.7, num_classes=6)
+    from_probs = ClassImbalanceBCELoss(beta=0.7, use_sigmoid=False,
+                                       num_classes=6)
     for module in (from_logits, from_probs):
-        module.set_label_frequency(freq)
+        module.set_label_state('frequency', freq)
     torch.testing.assert_close(
         from_logits(logits, target, avg_factor=5),
         from_probs(torch.sigmoid(logits), target, avg_factor=5))
@@ -91,8 +92,8 @@ def test_logits_and_probabilities_agree():
 def test_gradients_finite_when_saturated():
     target = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
     logits = torch.tensor([[-200.0, 200.0, 200.0, -200.0]], requires_grad=True)
-    loss = ClassImbalanceBCELoss(beta=0.4)
-    loss.set_label_frequency(torch.full((4, ), 0.5))
+    loss = ClassImbalanceBCELoss(beta=0.4, num_classes=4)
+    loss.set_label_state('frequency', torch.full((4, ), 0.5))
     value = loss(logits, target)
     value.backward()
     assert torch.isfinite(value)
@@ -121,29 +122,28 @@ def test_sample_weight_and_loss_weight():
 
 def test_frequency_validation_and_requirement():
     loss = ClassImbalanceBCELoss(beta=0.4, num_classes=3)
-    assert loss.requires_label_frequency
-    with pytest.raises(RuntimeError, match='set_label_frequency'):
+    assert loss.label_state_shapes() == {'frequency': (3, )}
+    with pytest.raises(RuntimeError, match='label frequencies.*never filled'):
         loss(torch.zeros(2, 3), torch.zeros(2, 3))
     with pytest.raises(ValueError, match=r'\[0, 1\]'):
-        loss.set_label_frequency(torch.tensor([0.2, 1.5, 0.1]))
-    with pytest.raises(ValueError, match='Expected 3'):
-        loss.set_label_frequency(np.array([0.2, 0.5]))
-    with pytest.raises(ValueError, match='vector'):
-        loss.set_label_frequency(np.zeros((3, 1)))
-    loss.set_label_frequency(np.array([0.2, 0.5, 0.1]))
+        loss.set_label_state('frequency', torch.tensor([0.2, 1.5, 0.1]))
+    with pytest.raises(ValueError, match=r'expected shape \(3,\)'):
+        loss.set_label_state('frequency', np.array([0.2, 0.5]))
+    with pytest.raises(ValueError, match=r'expected shape \(3,\)'):
+        loss.set_label_state('frequency', np.zeros((3, 1)))
+    with pytest.raises(ValueError, match='num_classes'):
+        ClassImbalanceBCELoss(beta=0.4)
+    loss.set_label_state('frequency', np.array([0.2, 0.5, 0.1]))
     assert torch.isfinite(loss(torch.zeros(2, 3), torch.zeros(2, 3)))
 
 
 def test_frequency_buffer_round_trips_state_dict():
     src = ClassImbalanceBCELoss(beta=0.4, num_classes=3)
-    src.set_label_frequency(np.array([0.2, 0.5, 0.1]))
+    src.set_label_state('frequency', np.array([0.2, 0.5, 0.1]))
     dst = MODELS.build(
         dict(type='ClassImbalanceBCELoss', beta=0.4, num_classes=3))
     dst.load_state_dict(src.state_dict())
     logits, target = torch.randn(2, 3), torch.ones(2, 3)
     torch.testing.assert_close(dst(logits, target), src(logits, target))
-
-    lazy = ClassImbalanceBCELoss(beta=0.4)
-    lazy.set_label_frequency(torch.tensor([0.2, 0.5, 0.1]))
-    assert 'label_frequency' in lazy.state_dict()
-    torch.testing.assert_close(lazy(logits, target), src(logits, target))
+    assert {'label_frequency', 'label_frequency_ready'} == set(
+        src.state_dict())

@@ -338,7 +338,7 @@ def test_visualize_frame_attention_end_to_end(demo, tmp_path):
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(str(config)).model)
     model.init_weights()
-    model.head.set_label_embedding(torch.randn(NUM_CLASSES, 4))
+    model.head.set_label_state('embedding', torch.randn(NUM_CLASSES, 4))
     ckpt = tmp_path / 'model.pth'
     torch.save({'state_dict': model.state_dict()}, ckpt)
     out = tmp_path / 'attention.png'

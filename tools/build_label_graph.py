@@ -1,14 +1,17 @@
-"""Build the label graph and label embeddings of a config's train set.
+"""Build the label state (graph, embeddings, frequencies) of a config's data.
 
 ``python tools/build_label_graph.py CONFIG --out FILE.npz`` writes the class
 names, label counts, co-occurrence counts, the graph and the label embeddings
-(plain arrays, ``np.load(FILE)``), with the options of the config's
-``LabelEmbeddingHook`` (or the defaults), and prints a short report.
+(plain arrays, ``np.load(FILE)``; ``mmcma.LabelState.load(FILE)`` reads it
+back, and ``mmcma.fill_label_state(model, state)`` fills a model with it) with
+the options of the config's ``LabelStateHook`` (or the defaults), and
+prints a short report.
 """
 import argparse
 import os.path as osp
 import sys
 import time
+from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -18,9 +21,8 @@ from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
 
 import mmcma  # noqa: E402,F401
 from mmcma.datasets import get_label_matrix  # noqa: E402
-from mmcma.label_semantics import compute_label_semantics, describe  # noqa
-from mmcma.models.label_embedding import \
-    modules_needing_label_embedding  # noqa: E402
+from mmcma.embedding import compute_label_state, describe  # noqa: E402
+from mmcma.models import label_state_requirements  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -29,7 +31,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', required=True, help='output .npz file')
     parser.add_argument(
         '--embed-dim', type=int,
-        help="embedding size (default: what the config's model asks for)")
+        help="embedding size (default: what the config's model asks for; "
+        'none if it asks for none)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config keys')
@@ -37,22 +40,23 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def hook_options(cfg: Config) -> dict:
-    """The LabelEmbeddingHook options of the config, if it has the hook."""
+    """The LabelStateHook options of the config, if it has the hook."""
     for hook in cfg.get('custom_hooks', []) or []:
-        if hook.get('type') == 'LabelEmbeddingHook':
+        if hook.get('type') == 'LabelStateHook':
             return {k: v for k, v in hook.items()
-                    if k in ('graph', 'asge', 'embedding_file')}
+                    if k in ('graph', 'embedding')}
     return {}
 
 
-def model_embed_dim(cfg: Config) -> int:
-    model = MODELS.build(cfg.model)
-    dims = {int(m.label_embedding.shape[1])
-            for _, m in modules_needing_label_embedding(model)}
-    if len(dims) != 1:
-        raise SystemExit('cannot tell the embedding size from the model '
-                         f'(found {sorted(dims) or "none"}): pass --embed-dim')
-    return dims.pop()
+def requirements(cfg: Config, num_classes: int,
+                 embed_dim: Optional[int]) -> dict:
+    """What the config's model asks for, plus the graph and, with
+    ``embed_dim``, embeddings of that size."""
+    needs = dict(label_state_requirements(MODELS.build(cfg.model)))
+    needs['graph'] = (num_classes, num_classes)
+    if embed_dim is not None:
+        needs['embedding'] = (num_classes, embed_dim)
+    return needs
 
 
 def main(argv=None) -> None:
@@ -63,7 +67,6 @@ def main(argv=None) -> None:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    embed_dim = args.embed_dim or model_embed_dim(cfg)
     dataset_cfg = cfg.train_dataloader.dataset.copy()
     dataset_cfg['pipeline'] = []
     dataset = DATASETS.build(dataset_cfg)
@@ -71,11 +74,12 @@ def main(argv=None) -> None:
 
     start = time.perf_counter()
     labels = get_label_matrix(dataset)
-    sem = compute_label_semantics(labels, classes, embed_dim,
-                                  **hook_options(cfg))
+    state = compute_label_state(
+        labels, classes, requirements(cfg, len(classes), args.embed_dim),
+        **hook_options(cfg))
     seconds = time.perf_counter() - start
-    sem.save(args.out)
-    print(describe(sem, seconds))
+    state.save(args.out)
+    print(describe(state, seconds))
     print(f'written: {args.out}')
 
 

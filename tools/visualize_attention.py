@@ -48,8 +48,6 @@ def image_attention(model, data: dict) -> Tuple[List[np.ndarray], np.ndarray]:
         feats = model.extract_feat(batch['inputs'])
         maps = model.head.get_attention(feats)
         scores = model.head.predict(feats)[0].pred_score
-    if isinstance(maps, torch.Tensor):
-        maps = [maps]
     return [m[0].cpu().numpy() for m in maps], scores.cpu().numpy()
 
 

@@ -62,11 +62,9 @@ def frame_attention(model, sample: dict,
     batch = model.data_preprocessor(pseudo_collate([sample]))
     with torch.no_grad():
         feats = model.extract_feat(batch['inputs'], mask=batch['mask'])
-        attention = model.head.get_attention(feats)
-        if isinstance(attention, (list, tuple)):
-            attention = attention[0]
+        attention = model.head.get_attention(feats)[-1]
         scores = model.head.predict(feats)[0].pred_score
-    valid = feats[-1][2][0] if len(feats[-1]) == 3 else None
+    valid = None if feats[-1].mask is None else feats[-1].mask[0]
     steps = attention[0, label]
     if valid is not None:
         steps = steps[valid]

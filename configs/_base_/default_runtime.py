@@ -11,6 +11,8 @@ default_hooks = dict(
         save_best='multi-label/mAP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
+    # Checkpoints carry the random generators: resuming continues exactly.
+    random_state=dict(type='RandomStateHook'),
 )
 
 env_cfg = dict(

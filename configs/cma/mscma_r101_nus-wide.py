@@ -1,5 +1,5 @@
 # MS-CMA on NUS-WIDE (81 concepts) at 448 px, ResNet-101; the class-imbalance
-# loss with beta = 0.4 (label frequencies p_k set by the LabelEmbeddingHook).
+# loss with beta = 0.4 (label frequencies p_k set by the LabelStateHook).
 # Paper (MS-CMA, AAAI 2020, Table 5): 61.4 mAP.
 _base_ = [
     '../_base_/models/mscma_r101.py',

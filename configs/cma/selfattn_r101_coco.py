@@ -2,5 +2,6 @@
 # sigmoid (no label embeddings). MS-COCO 2014, 448 px, ResNet-101.
 # Paper (MS-CMA, AAAI 2020, Table 3 "self-attention"): 81.1 mAP.
 _base_ = ['./cma_r101_coco.py']
-model = dict(head=dict(attention='self'))
+# No label embeddings, so the neck builds no projection into their space.
+model = dict(neck=dict(embed_dim=None), head=dict(attention='self'))
 custom_hooks = []

@@ -27,5 +27,5 @@ model = dict(
         embed_dim=64,
         loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=False)),
 )
-custom_hooks = [dict(type='LabelEmbeddingHook', graph=dict(kind='conditional'))]
+custom_hooks = [dict(type='LabelStateHook', graph=dict(kind='conditional'))]
 default_hooks = dict(logger=dict(interval=10))

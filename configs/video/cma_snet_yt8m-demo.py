@@ -27,7 +27,7 @@ model = dict(
         thr=0.5,
         loss=dict(type='ClassImbalanceBCELoss', beta=0.0)),
 )
-custom_hooks = [dict(type='LabelEmbeddingHook', asge=dict(alpha=0.1))]
+custom_hooks = [dict(type='LabelStateHook', embedding=dict(type='asge', alpha=0.1))]
 
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=3e-3, weight_decay=1e-4))

@@ -31,7 +31,7 @@ model = dict(
         loss=dict(type='ClassImbalanceBCELoss', beta=0.0)),
 )
 # ASGE with the relaxation alpha = 0.1 (the paper's video setting).
-custom_hooks = [dict(type='LabelEmbeddingHook', asge=dict(alpha=0.1))]
+custom_hooks = [dict(type='LabelStateHook', embedding=dict(type='asge', alpha=0.1))]
 
 # Recipe: SGD momentum 0.9, batch 256, lr 2e-4 decayed every 2e6 samples
 # (7,813 iterations of 256). The decay factor and the training length are

@@ -3,5 +3,6 @@
 # Paper (MS-CMA, AAAI 2020, Table 4): Hit@1 86.1, PERR 80.2, mAP 53.2,
 # GAP 83.3.
 _base_ = ['./cma_snet_yt8m-segments.py']
-model = dict(head=dict(attention='self'))
+# No label embeddings, so the neck builds no projection into their space.
+model = dict(neck=dict(embed_dim=None), head=dict(attention='self'))
 custom_hooks = []

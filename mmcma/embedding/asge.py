@@ -25,7 +25,8 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
                            TextColumn, TimeElapsedColumn)
 from torch import Tensor, nn
 
-from mmcma.models.losses.asge_loss import COSINE_EPS
+# Cosine similarities of zero embeddings are computed as 0 (never NaN).
+COSINE_EPS = 1e-12
 
 # Learning rates used when ``lr`` is not given, per optimiser. SGD's is the
 # paper's (momentum 0.9, lr 0.01 on the summed loss).

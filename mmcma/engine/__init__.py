@@ -1,3 +1,3 @@
-from .hooks import LabelEmbeddingHook
+from .hooks import LabelStateHook, RandomStateHook
 
-__all__ = ['LabelEmbeddingHook']
+__all__ = ['LabelStateHook', 'RandomStateHook']

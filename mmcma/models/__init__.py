@@ -1,5 +1,9 @@
 from . import backbones, classifiers, heads, losses, necks  # noqa: F401
-from .label_embedding import (LabelEmbeddingMixin,
-                              modules_needing_label_embedding)
+from .label_state import (LABEL_ARRAYS, LabelStateMixin, apply_label_state,
+                          fill_label_state, label_state_modules,
+                          label_state_requirements)
 
-__all__ = ['LabelEmbeddingMixin', 'modules_needing_label_embedding']
+__all__ = [
+    'LABEL_ARRAYS', 'LabelStateMixin', 'apply_label_state',
+    'fill_label_state', 'label_state_modules', 'label_state_requirements'
+]

@@ -1,5 +1,5 @@
 # ResNet-101 C5 -> CMT neck -> CMA head with ASGE label embeddings (MS-CMA
-# paper, single scale). The LabelEmbeddingHook fits ASGE on the training
+# paper, single scale). The LabelStateHook fits ASGE on the training
 # labels before training and fills the head's embedding buffer.
 _base_ = ['./resnet101_linear.py']
 model = dict(
@@ -19,4 +19,4 @@ model = dict(
         attention='cosine',
         loss=dict(type='ClassImbalanceBCELoss', beta=0.0)),
 )
-custom_hooks = [dict(type='LabelEmbeddingHook', graph=dict(kind='conditional'))]
+custom_hooks = [dict(type='LabelStateHook', graph=dict(kind='conditional'))]

@@ -1,3 +1,4 @@
-from .label_embedding_hook import LabelEmbeddingHook
+from .label_state_hook import LabelStateHook
+from .random_state_hook import RandomStateHook
 
-__all__ = ['LabelEmbeddingHook']
+__all__ = ['LabelStateHook', 'RandomStateHook']

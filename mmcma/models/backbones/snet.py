@@ -26,10 +26,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
-from ..utils import MaskedBatchNorm1d, zero_padding
-
-#: Backbone output item: features, or ``(features, mask)``.
-BackboneItem = Union[Tensor, Tuple[Tensor, Tensor]]
+from ..utils import MaskedBatchNorm1d, MaskedFeature, zero_padding
 
 
 def check_mask(x: Tensor, mask: Optional[Tensor]) -> Optional[Tensor]:
@@ -109,10 +106,6 @@ class MaskedConvBlock(nn.Module):
         return zero_padding(self.act(x), mask)
 
 
-def _pack(x: Tensor, mask: Optional[Tensor]) -> Tuple[BackboneItem]:
-    return (x, ) if mask is None else ((x, mask), )
-
-
 @MODELS.register_module()
 class SNet(BaseModule):
     """Squeezing network: [Conv1d -> BN -> ReLU -> max pool /2] x 4.
@@ -153,7 +146,7 @@ class SNet(BaseModule):
 
     def forward(self,
                 x: Tensor,
-                mask: Optional[Tensor] = None) -> Tuple[BackboneItem]:
+                mask: Optional[Tensor] = None) -> Tuple[MaskedFeature]:
         """Squeeze time.
 
         Args:
@@ -161,17 +154,16 @@ class SNet(BaseModule):
             mask (Tensor, optional): Valid frames (B, T), bool.
 
         Returns:
-            tuple: ``((features, mask),)`` with features
-            (B, C, T') and mask (B, T'), T' = ceil(T / 2^layers) (T for
-            :class:`SNetFC`); or
-            ``(features,)`` when no mask is given.
+            tuple: One :class:`~mmcma.models.utils.MaskedFeature` with
+            features (B, C, T') and mask (B, T') (None when no mask was
+            given), T' = ceil(T / 2^layers) (T for :class:`SNetFC`).
         """
         mask = check_mask(x, mask)
         for layer in self.layers:
             x = layer(x, mask)
             if self.pool:
                 x, mask = masked_max_pool1d(x, mask)
-        return _pack(x, mask)
+        return (MaskedFeature(x, mask), )
 
 
 @MODELS.register_module()

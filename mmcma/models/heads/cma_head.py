@@ -15,7 +15,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
-from ..label_embedding import LabelEmbeddingMixin
+from ..label_state import LabelStateMixin
+from ..utils import CMTFeature
 
 
 def cosine_attention_scores(projected: Tensor,
@@ -171,27 +172,28 @@ class CMABranch(BaseModule):
 class ScaleInput(NamedTuple):
     """One scale of neck output, flattened to positions."""
     visual: Tensor  # (B, C, M)
-    projected: Tensor  # (B, D, M)
+    projected: Optional[Tensor]  # (B, D, M), None without projection
     mask: Optional[Tensor]  # (B, M) bool or None
     spatial: torch.Size  # (H, W) or (T,)
 
 
 @MODELS.register_module()
-class CMAHead(MultiLabelClsHead, LabelEmbeddingMixin):
+class CMAHead(MultiLabelClsHead, LabelStateMixin):
     """Cross-modality attention head (single scale).
 
-    Consumes the last item of the :class:`~mmcma.models.necks.CMTNeck`
-    output, ``(visual, projected)`` or ``(visual, projected, mask)``, with
-    maps (B, C, H, W) or sequences (B, C, T). For each label k it attends
+    Consumes the last :class:`~mmcma.models.utils.CMTFeature` of the
+    :class:`~mmcma.models.necks.CMTNeck` output (``visual``, ``projected``,
+    ``mask``), with maps (B, C, H, W) or sequences (B, C, T). For each label k it attends
     over positions with the label embedding e_k (eq. 7-8), pools the visual
     features (eq. 9) and applies the label's own linear classifier (eq. 10).
     ``forward`` returns logits; the loss gets logits (``use_sigmoid=True``).
 
-    With ``attention='cosine'`` the head owns the ``label_embedding`` buffer
-    (N, embed_dim), filled by ``LabelEmbeddingHook`` or
-    :meth:`set_label_embedding`; using the head before it is filled raises.
-    ``attention='self'`` needs no embeddings (``requires_label_embedding`` is
-    False and no buffer is registered).
+    With ``attention='cosine'`` the head declares label embeddings
+    (N, embed_dim) as label state (:class:`~mmcma.models.LabelStateMixin`,
+    buffer ``label_embedding``), filled by ``LabelStateHook`` or
+    :func:`mmcma.fill_label_state`; using the head before they are filled
+    raises. ``attention='self'`` declares nothing and needs no projection
+    from the neck (``CMTNeck(embed_dim=None)``).
 
     Args:
         num_classes (int): Number of labels N.
@@ -239,13 +241,11 @@ class CMAHead(MultiLabelClsHead, LabelEmbeddingMixin):
         self.num_classes = num_classes
         self.embed_dim = embed_dim
         self.attention = attention
-        self.requires_label_embedding = ATTENTION_NEEDS_EMBEDDING.get(
-            attention, False)
         self.branches = nn.ModuleList(
             CMABranch(num_classes, c, attention)
             for c in self._branch_channels(in_channels))
-        if self.requires_label_embedding:
-            self.init_label_embedding(num_classes, embed_dim)
+        if ATTENTION_NEEDS_EMBEDDING[attention]:
+            self.declare_label_state('embedding', (num_classes, embed_dim))
 
     @staticmethod
     def _branch_channels(in_channels: int) -> List[int]:
@@ -257,35 +257,35 @@ class CMAHead(MultiLabelClsHead, LabelEmbeddingMixin):
         return [in_channels]
 
     def _embeddings(self) -> Optional[Tensor]:
-        """The label embeddings, checked to be set, or None if not needed."""
-        if not self.requires_label_embedding:
+        """The label embeddings (N, D), or None if the attention needs none.
+        """
+        if not ATTENTION_NEEDS_EMBEDDING[self.attention]:
             return None
-        if not bool(self.label_embedding_ready):
-            raise RuntimeError(
-                f'{type(self).__name__}(attention="cosine") has no label '
-                'embeddings: they were never set. Fit them (ASGE) and let '
-                'LabelEmbeddingHook fill the model before training or '
-                'testing, load a checkpoint that carries them, or call '
-                'set_label_embedding() with an array of shape '
-                f'{tuple(self.label_embedding.shape)}.')
-        return self.label_embedding
+        return self.label_state('embedding')
 
-    def _scale_inputs(self, feats: Sequence[tuple]) -> List[ScaleInput]:
-        """Flatten the last ``len(branches)`` neck items to (B, C, M)."""
+    def _scale_inputs(self, feats: Sequence[CMTFeature]) -> List[ScaleInput]:
+        """Flatten the last ``len(branches)`` neck outputs to (B, C, M)."""
         num = len(self.branches)
+        name = type(self).__name__
+        if isinstance(feats, (Tensor, CMTFeature)) or not isinstance(
+                feats, (tuple, list)) or not all(
+                    isinstance(f, CMTFeature) for f in feats):
+            raise TypeError(f'{name} expects the tuple of CMTFeature that '
+                            'CMTNeck returns (put CMTNeck before it), got '
+                            f'{type(feats).__name__}')
         if len(feats) < num:
-            raise ValueError(f'{type(self).__name__} needs {num} scales from '
-                             f'the neck, got {len(feats)}.')
+            raise ValueError(f'{name} needs {num} scales from the neck, got '
+                             f'{len(feats)}.')
         scales = []
-        for item in feats[len(feats) - num:]:
-            if isinstance(item, Tensor) or len(item) not in (2, 3):
-                raise TypeError(
-                    f'{type(self).__name__} expects neck items (visual, '
-                    'projected[, mask]) as produced by CMTNeck.')
-            visual, projected = item[:2]
-            mask = item[2] if len(item) == 3 else None
+        for visual, projected, mask in feats[len(feats) - num:]:
             spatial = visual.shape[2:]
-            if projected.shape[2:] != spatial:
+            if projected is None:
+                if ATTENTION_NEEDS_EMBEDDING[self.attention]:
+                    raise ValueError(
+                        f'{name}(attention={self.attention!r}) needs the '
+                        "neck's projection into the embedding space: set "
+                        'CMTNeck embed_dim (not None)')
+            elif projected.shape[2:] != spatial:
                 raise ValueError(f'visual {tuple(visual.shape)} and projected '
                                  f'{tuple(projected.shape)} positions differ.')
             if mask is not None:
@@ -294,38 +294,37 @@ class CMAHead(MultiLabelClsHead, LabelEmbeddingMixin):
                                      f'match features {tuple(visual.shape)}.')
                 mask = mask.flatten(1)
             scales.append(
-                ScaleInput(visual.flatten(2), projected.flatten(2), mask,
-                           spatial))
+                ScaleInput(visual.flatten(2),
+                           None if projected is None else projected.flatten(2),
+                           mask, spatial))
         return scales
 
-    def _attend(self,
-                feats: Sequence[tuple]) -> List[Tuple[Tensor, ScaleInput]]:
+    def _attend(
+            self,
+            feats: Sequence[CMTFeature]) -> List[Tuple[Tensor, ScaleInput]]:
         """Attention (B, N, M) and its scale input, per branch."""
         embeddings = self._embeddings()
         return [(branch.attend(s.visual, s.projected, s.mask, embeddings), s)
                 for branch, s in zip(self.branches, self._scale_inputs(feats))]
 
-    def attention_maps(self, feats: Sequence[tuple]) -> List[Tensor]:
-        """Attention per scale, shaped (B, N, H, W) or (B, N, T)."""
+    def get_attention(self, feats: Sequence[CMTFeature]) -> List[Tensor]:
+        """Normalised attention a (eq. 8), one tensor per scale (a list of
+        one for :class:`CMAHead`), each (B, N, H_l, W_l) or (B, N, T_l)."""
         return [a.unflatten(-1, s.spatial) for a, s in self._attend(feats)]
 
-    def get_attention(self, feats: Sequence[tuple]) -> Tensor:
-        """Normalised attention a (B, N, H, W) or (B, N, T) (eq. 8)."""
-        return self.attention_maps(feats)[0]
-
-    def pre_logits(self, feats: Sequence[tuple]) -> Tuple[Tensor, ...]:
+    def pre_logits(self, feats: Sequence[CMTFeature]) -> Tuple[Tensor, ...]:
         """Class-wise pooled features h (B, N, C_l), one per scale (eq. 9)."""
         return tuple(
             class_wise_pooling(a, s.visual) for a, s in self._attend(feats))
 
-    def branch_logits(self, feats: Sequence[tuple]) -> List[Tensor]:
+    def branch_logits(self, feats: Sequence[CMTFeature]) -> List[Tensor]:
         """Logits (B, N) of every branch (eq. 10 before the sigmoid)."""
         return [
             branch.classify(h)
             for branch, h in zip(self.branches, self.pre_logits(feats))
         ]
 
-    def forward(self, feats: Sequence[tuple]) -> Tensor:
+    def forward(self, feats: Sequence[CMTFeature]) -> Tensor:
         """Logits (B, N)."""
         return self.branch_logits(feats)[0]
 

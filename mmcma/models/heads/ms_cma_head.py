@@ -5,6 +5,7 @@ import torch
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
+from ..utils import CMTFeature
 from .cma_head import CMAHead
 
 
@@ -29,7 +30,8 @@ class MSCMAHead(CMAHead):
     backbone's ``out_indices`` plus the neck's optional extra stage (ResNet
     ``out_indices=(2, 3)`` + extra stage: three scales). Each branch has its
     own attention and classifiers; all share the head's single
-    ``label_embedding`` buffer. ``forward`` returns the mean of the per-scale
+    ``label_embedding`` buffer. :meth:`get_attention` returns one map per
+    scale, as :class:`CMAHead`'s does. ``forward`` returns the mean of the per-scale
     probabilities (eq. 11), and the loss is computed on them, so it must take
     probabilities (``use_sigmoid=False``).
 
@@ -75,10 +77,6 @@ class MSCMAHead(CMAHead):
                             f'in_channels, got {in_channels!r}.')
         return list(in_channels)
 
-    def get_attention(self, feats: Sequence[tuple]) -> List[Tensor]:
-        """Attention per scale, each (B, N, H_l, W_l) or (B, N, T_l)."""
-        return self.attention_maps(feats)
-
-    def forward(self, feats: Sequence[tuple]) -> Tensor:
+    def forward(self, feats: Sequence[CMTFeature]) -> Tensor:
         """Fused probabilities (B, N) (eq. 11)."""
         return fuse_probabilities(self.branch_logits(feats))

@@ -10,14 +10,15 @@ where :math:`p_k` is the fraction of training images carrying label ``k``.
 Rare labels get a larger weight on their positives, frequent labels a larger
 weight on their negatives; ``beta = 0`` is plain BCE.
 """
-from typing import Optional, Union
+from typing import Optional
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmpretrain.models.losses.utils import weight_reduce_loss
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
+
+from ..label_state import LabelStateMixin
 
 
 def class_imbalance_weights(target: Tensor, label_freq: Tensor,
@@ -79,14 +80,14 @@ def class_imbalance_bce(pred: Tensor,
 
 
 @MODELS.register_module()
-class ClassImbalanceBCELoss(nn.Module):
+class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
     """Class-imbalance weighted BCE of MS-CMA (eq. 12).
 
-    The label frequencies are training-set statistics: a pre-run hook (or a
-    test) hands them over with :meth:`set_label_frequency`, as the module
-    declares ``requires_label_frequency = True``. They live in a persistent
-    buffer, so checkpoints carry them; give ``num_classes`` to allocate the
-    buffer up front, which lets a checkpoint load into a freshly built model.
+    With ``beta > 0`` the loss needs the training-set label frequencies
+    p_k: it declares them as label state (``label_frequency``, filled by
+    :class:`~mmcma.engine.hooks.LabelStateHook` or
+    :func:`mmcma.fill_label_state`; checkpoints carry them). With
+    ``beta = 0`` it needs nothing.
 
     Reduction follows mmpretrain's ``CrossEntropyLoss(use_sigmoid=True)``
     exactly: ``'mean'`` averages all B x N elements, or divides the sum by
@@ -104,13 +105,11 @@ class ClassImbalanceBCELoss(nn.Module):
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
             Defaults to ``'mean'``.
         loss_weight (float): Multiplier of the loss. Defaults to 1.
-        num_classes (int, optional): Size of the frequency buffer, allocated
-            at construction if given, else on :meth:`set_label_frequency`.
+        num_classes (int, optional): Number of labels N; required when
+            ``beta > 0`` (heads fill it in).
         eps (float): Probability clamp when ``use_sigmoid=False``.
             Defaults to 1e-6.
     """
-
-    requires_label_frequency = True
 
     def __init__(self,
                  beta: float = 0.0,
@@ -129,33 +128,12 @@ class ClassImbalanceBCELoss(nn.Module):
         self.reduction = reduction
         self.loss_weight = loss_weight
         self.eps = eps
-        self.register_buffer(
-            'label_frequency',
-            None if num_classes is None else torch.zeros(num_classes))
-        self.register_buffer('label_frequency_ready',
-                             torch.zeros((), dtype=torch.bool))
-
-    def set_label_frequency(self, freq: Union[np.ndarray, Tensor]) -> None:
-        """Store the training-set label frequencies ``p`` (N,), in [0, 1]."""
-        freq = torch.as_tensor(
-            np.asarray(freq, dtype=np.float32
-                       ) if isinstance(freq, np.ndarray) else freq).float()
-        if freq.dim() != 1:
-            raise ValueError('Label frequencies must be a vector (N,), got '
-                             f'shape {tuple(freq.shape)}.')
-        if (self.label_frequency is not None
-                and freq.shape != self.label_frequency.shape):
-            raise ValueError(
-                f'Expected {self.label_frequency.numel()} label frequencies, '
-                f'got {freq.numel()}.')
-        if not (torch.isfinite(freq).all() and (freq >= 0).all() and
-                (freq <= 1).all()):
-            raise ValueError('Label frequencies must lie in [0, 1].')
-        if self.label_frequency is None:
-            self.label_frequency = freq.to(self.label_frequency_ready.device)
-        else:
-            self.label_frequency.copy_(freq)
-        self.label_frequency_ready.fill_(True)
+        if self.beta != 0:
+            if num_classes is None:
+                raise ValueError('ClassImbalanceBCELoss with beta > 0 needs '
+                                 'num_classes (the size of its label '
+                                 'frequencies).')
+            self.declare_label_state('frequency', (num_classes, ))
 
     def forward(self,
                 pred: Tensor,
@@ -184,12 +162,7 @@ class ClassImbalanceBCELoss(nn.Module):
         if pred.shape != target.shape:
             raise ValueError(f'pred {tuple(pred.shape)} and target '
                              f'{tuple(target.shape)} must have equal shapes.')
-        if self.beta != 0 and not bool(self.label_frequency_ready):
-            raise RuntimeError(
-                'ClassImbalanceBCELoss with beta > 0 needs training-set '
-                'label frequencies: call set_label_frequency() (the '
-                'label-statistics hook does this before training).')
-        freq = self.label_frequency if self.beta != 0 else None
+        freq = self.label_state('frequency') if self.beta != 0 else None
         loss = class_imbalance_bce(pred, target, freq, self.beta,
                                    self.use_sigmoid, self.eps)
         if weight is not None:

@@ -7,10 +7,8 @@ from mmpretrain.models.backbones.resnet import Bottleneck
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
-from ..utils import MaskedBatchNorm2d, zero_padding
-
-#: A neck input item: a feature tensor, or ``(tensor, mask)``.
-FeatureItem = Union[Tensor, Tuple[Tensor, Tensor]]
+from ..utils import (CMTFeature, MaskedBatchNorm2d, MaskedFeature,
+                     as_masked_feature, zero_padding)
 
 #: Norm types that the neck builds as :class:`MaskedBatchNorm2d`.
 _BATCH_NORM_TYPES = ('BN', 'BN2d')
@@ -46,6 +44,10 @@ def _conv_norm_act(block: ConvModule, x: Tensor,
                    mask: Optional[Tensor]) -> Tensor:
     """Run a ConvModule (order conv, norm, act) with a mask-aware norm.
 
+    Why not ``block(x)``: ``ConvModule.forward`` calls its norm layer with
+    the features alone, so the mask cannot reach the masked BatchNorm; this
+    function runs the same three layers and passes it on.
+
     Args:
         block (ConvModule): A 1x1 conv module in the default order.
         x (Tensor): Input (B, C_in, H, W).
@@ -62,6 +64,11 @@ def _conv_norm_act(block: ConvModule, x: Tensor,
 
 class MaskedBottleneck(Bottleneck):
     """ResNet bottleneck (``pytorch`` style) that carries a validity mask.
+
+    Why a subclass with its own forward: mmpretrain's ``Bottleneck.forward``
+    takes no mask, so it can neither pass one to its norm layers nor zero
+    the padding before its 3x3 conv (tested in ``tests/test_cmt_neck.py``:
+    padding would change valid outputs).
 
     With a mask (B, H, W), the BatchNorm statistics skip masked positions and
     the input of the 3x3 conv, the only layer that mixes positions, is zero
@@ -142,9 +149,10 @@ class CMTNeck(BaseModule):
 
     Inputs may be maps (B, C, H, W) or sequences (B, C, T); a sequence is
     processed as a (B, C, T, 1) map, so both share one code path. An input item
-    may be ``(tensor, mask)`` with a boolean mask (B, T) (or (B, H, W)) of
-    valid positions; the mask is passed on with the scale's outputs (and
-    subsampled by the extra stage). BatchNorm layers are
+    may be a :class:`~mmcma.models.utils.MaskedFeature` with a boolean mask
+    (B, T) (or (B, H, W)) of valid positions; the mask is passed on in the
+    scale's :class:`~mmcma.models.utils.CMTFeature` (and subsampled by the
+    extra stage). BatchNorm layers are
     :class:`~mmcma.models.utils.MaskedBatchNorm2d`: without a mask they are
     plain BatchNorm (same parameters and buffers); with one, their training
     mode statistics skip masked positions. The extra stage zeroes the input
@@ -159,8 +167,10 @@ class CMTNeck(BaseModule):
         reduced_channels (int | Sequence[int]): Channels C of the visual
             features I, one value for all scales or one per scale (the extra
             stage counts as the last scale). Defaults to 512.
-        embed_dim (int): Channels Ce of I_s; equal to the label-embedding
-            dimension. Defaults to 256.
+        embed_dim (int, optional): Channels Ce of I_s; equal to the
+            label-embedding dimension. None builds no CMT stack (``projected``
+            is None): for heads that do not attend with label embeddings
+            (self-attention). Defaults to 256.
         cmt_channels (Sequence[int] | Sequence[Sequence[int]]): Hidden widths
             of the CMT stack before its last (``embed_dim``) layer, for all
             scales or per scale; ``()`` gives a single layer.
@@ -180,7 +190,7 @@ class CMTNeck(BaseModule):
     def __init__(self,
                  in_channels: Union[int, Sequence[int]],
                  reduced_channels: Union[int, Sequence[int]] = 512,
-                 embed_dim: int = 256,
+                 embed_dim: Optional[int] = 256,
                  cmt_channels: Sequence = (256, ),
                  extra_stage: Optional[dict] = None,
                  conv_cfg: Optional[dict] = None,
@@ -224,7 +234,8 @@ class CMTNeck(BaseModule):
         self.reductions = nn.ModuleList(
             conv1x1(cin, c) for cin, c in zip(scale_channels, reduced))
         self.transformers = nn.ModuleList()
-        for c, widths in zip(reduced, hidden):
+        for c, widths in zip(reduced if embed_dim is not None else [],
+                             hidden):
             widths = [c, *widths, embed_dim]
             self.transformers.append(
                 nn.Sequential(*(conv1x1(cin, cout)
@@ -254,41 +265,49 @@ class CMTNeck(BaseModule):
                                 conv_cfg=conv_cfg,
                                 norm_cfg=norm_cfg)
 
-    def forward(self, inputs: Sequence[FeatureItem]) -> Tuple[tuple, ...]:
+    def forward(self, inputs: Sequence[Union[Tensor, MaskedFeature]]
+                ) -> Tuple[CMTFeature, ...]:
         """Reduce and project every scale.
 
         Args:
-            inputs (Sequence): Backbone outputs; each item a tensor
-                (B, C, H, W) / (B, C, T), or ``(tensor, mask)``.
+            inputs (Sequence): Backbone outputs (one per ``out_indices``);
+                each item a Tensor (B, C, H, W) / (B, C, T) or a
+                :class:`~mmcma.models.utils.MaskedFeature`.
 
         Returns:
-            tuple: One item per scale, ``(visual, projected)`` with shapes
-            (B, C_l, *S) and (B, embed_dim, *S), or
-            ``(visual, projected, mask)`` when the input carried a mask.
+            tuple[CMTFeature]: One per scale: ``visual`` (B, C_l, *S),
+            ``projected`` (B, embed_dim, *S) (None without a CMT stack) and
+            ``mask`` (B, *S) (None when the input had none).
         """
+        if isinstance(inputs, (Tensor, MaskedFeature)) or not isinstance(
+                inputs, (tuple, list)):
+            raise TypeError(
+                'CMTNeck expects the tuple of backbone outputs (one item per '
+                f'out_index), got a {type(inputs).__name__}; wrap a single '
+                'map as (x,)')
         if len(inputs) < self.num_inputs:
             raise ValueError(f'CMTNeck expects at least {self.num_inputs} '
                              f'inputs, got {len(inputs)}.')
         items = []
         for item in inputs[len(inputs) - self.num_inputs:]:
-            x, mask = (item, None) if isinstance(item, Tensor) else item
+            x, mask = as_masked_feature(item, 'CMTNeck')
             items.append((x.dim() == 3, *_as_map(x, mask)))
         if self.extra_stage is not None:
             is_seq, x, mask = items[-1]
             items.append((is_seq, *self.extra_stage(x, mask)))
 
         outs = []
-        for (is_seq, x,
-             mask), reduce, transform in zip(items, self.reductions,
-                                             self.transformers):
-            visual = _conv_norm_act(reduce, x, mask)
-            projected = visual
-            for block in transform:
-                projected = _conv_norm_act(block, projected, mask)
+        for i, (is_seq, x, mask) in enumerate(items):
+            visual = _conv_norm_act(self.reductions[i], x, mask)
+            projected = None
+            if self.embed_dim is not None:
+                projected = visual
+                for block in self.transformers[i]:
+                    projected = _conv_norm_act(block, projected, mask)
             if is_seq:
-                visual, projected = visual.squeeze(-1), projected.squeeze(-1)
+                visual = visual.squeeze(-1)
+                projected = None if projected is None else \
+                    projected.squeeze(-1)
                 mask = None if mask is None else mask.squeeze(-1)
-            outs.append((visual,
-                         projected) if mask is None else (visual, projected,
-                                                          mask))
+            outs.append(CMTFeature(visual, projected, mask))
         return tuple(outs)

@@ -1,6 +1,8 @@
+from .features import CMTFeature, MaskedFeature, as_masked_feature
 from .masked_norm import MaskedBatchNorm1d, MaskedBatchNorm2d, masked_moments
 from .masking import zero_padding
 
 __all__ = [
-    'MaskedBatchNorm1d', 'MaskedBatchNorm2d', 'masked_moments', 'zero_padding'
+    'CMTFeature', 'MaskedFeature', 'as_masked_feature', 'MaskedBatchNorm1d',
+    'MaskedBatchNorm2d', 'masked_moments', 'zero_padding'
 ]

@@ -1,0 +1,264 @@
+"""The label state of a training set: from a label matrix to per-label arrays.
+
+:func:`compute_label_state` counts labels and builds what a model asks for
+(its requirements, :func:`mmcma.models.label_state_requirements`): label
+frequencies straight from the counts, the label graph, and label embeddings
+from a source (:mod:`mmcma.embedding.sources`). :func:`cached_label_state`
+adds a cache of plain ``.npz`` arrays, written atomically and locked, so a
+resumed or repeated run and parallel processes fit each state once.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import tempfile
+import warnings
+import zipfile
+from dataclasses import asdict, dataclass, fields
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+from filelock import FileLock
+
+from ..graph import build_label_graph, label_counts
+from .sources import (SOURCES_NEEDING_GRAPH, make_label_embedding,
+                      split_source_options)
+
+#: A model's requirements: label array name -> shape, e.g.
+#: ``{'embedding': (80, 256), 'frequency': (80,)}``.
+Requirements = Mapping[str, Sequence[int]]
+
+
+@dataclass
+class LabelState:
+    """Per-label arrays of a training set.
+
+    Attributes:
+        classes (np.ndarray): (N,) class names (str).
+        num_samples (int): S, the number of training samples.
+        counts (np.ndarray): (N,) int64, n_j = samples with label j.
+        co_counts (np.ndarray): (N, N) int64 n_ij, or (0, 0) when no graph
+            was needed.
+        graph (np.ndarray): (N, N) float64 label graph, or (0, 0).
+        embedding (np.ndarray): (N, D) float32 label embeddings, or (N, 0).
+        embedding_loss (float): Final fitting loss (NaN when not fitted).
+        key (str): Hash of the labels and options that produced this.
+    """
+    classes: np.ndarray
+    num_samples: int
+    counts: np.ndarray
+    co_counts: np.ndarray
+    graph: np.ndarray
+    embedding: np.ndarray
+    embedding_loss: float
+    key: str
+
+    @property
+    def frequency(self) -> np.ndarray:
+        """(N,) float32 p_k: the fraction of samples with label k."""
+        return (self.counts / max(self.num_samples, 1)).astype(np.float32)
+
+    def array(self, name: str) -> Optional[np.ndarray]:
+        """The label array ``name`` (``embedding``, ``frequency``, ``graph``),
+        or None if it was not computed."""
+        if name == 'frequency':
+            return self.frequency
+        value = getattr(self, name, None)
+        return None if value is None or value.size == 0 else value
+
+    def save(self, path: str) -> None:
+        """Write to ``path`` (.npz) atomically, readable like a new file."""
+        folder = osp.dirname(osp.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix='.npz')
+        os.close(fd)
+        try:
+            arrays = {k: np.asarray(v) for k, v in asdict(self).items()}
+            arrays['classes'] = np.asarray(self.classes, dtype=str)
+            np.savez(tmp, **arrays)
+            # mkstemp makes the file 0600; give it the mode of a new file.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, path)
+        finally:
+            if osp.exists(tmp):
+                os.remove(tmp)
+
+    @classmethod
+    def load(cls, path: str) -> 'LabelState':
+        """Read a file written by :meth:`save` without pickle.
+
+        Raises:
+            ValueError: Unreadable, truncated, missing arrays, inconsistent
+                shapes or non-finite values, naming the file.
+        """
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                values = {f.name: data[f.name] for f in fields(cls)}
+        except (OSError, KeyError, ValueError, EOFError,
+                zipfile.BadZipFile) as e:
+            raise ValueError(f'{path}: not a readable label state file '
+                             f'({type(e).__name__}: {e})') from e
+        state = cls(
+            classes=values['classes'],
+            num_samples=int(values['num_samples']),
+            counts=values['counts'],
+            co_counts=values['co_counts'],
+            graph=values['graph'],
+            embedding=values['embedding'].astype(np.float32),
+            embedding_loss=float(values['embedding_loss']),
+            key=str(values['key']))
+        n = len(state.classes)
+        square = ((0, 0), (n, n))
+        if state.counts.shape != (n, ) or \
+                state.co_counts.shape not in square or \
+                state.graph.shape not in square or \
+                state.embedding.ndim != 2 or state.embedding.shape[0] != n:
+            raise ValueError(f'{path}: inconsistent array shapes')
+        if not (np.isfinite(state.graph).all()
+                and np.isfinite(state.embedding).all()):
+            raise ValueError(f'{path}: non-finite values')
+        return state
+
+
+def label_state_key(labels: np.ndarray,
+                    classes: Sequence[str],
+                    requirements: Requirements,
+                    graph: Optional[dict] = None,
+                    embedding: Optional[dict] = None) -> str:
+    """Hash (hex, 16 chars) of everything :func:`compute_label_state`
+    depends on (same arguments)."""
+    options = dict(graph=dict(graph or {}), embedding=dict(embedding or {}),
+                   requirements={k: list(v)
+                                 for k, v in requirements.items()})
+    labels = np.ascontiguousarray(labels, dtype=np.uint8)
+    h = hashlib.sha256()
+    h.update(np.asarray(labels.shape, np.int64).tobytes())
+    h.update(np.packbits(labels).tobytes())
+    h.update(json.dumps(dict(classes=list(classes), options=options),
+                        sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def _check_requirements(requirements: Requirements, num_labels: int) -> None:
+    for name, shape in requirements.items():
+        if name not in ('embedding', 'frequency', 'graph'):
+            raise ValueError(f'unknown label array {name!r}')
+        if len(shape) == 0 or shape[0] != num_labels:
+            raise ValueError(
+                f'the model asks for a label {name} of shape '
+                f'{tuple(shape)}, but the data have {num_labels} classes')
+
+
+def compute_label_state(labels: np.ndarray,
+                        classes: Sequence[str],
+                        requirements: Requirements,
+                        graph: Optional[dict] = None,
+                        embedding: Optional[dict] = None,
+                        progress: bool = True) -> LabelState:
+    """Compute the arrays that ``requirements`` name from a label matrix.
+
+    Frequencies always come from the label counts. The label graph (and the
+    co-occurrence counts) is built when the requirements ask for it or the
+    embedding source needs it; embeddings only when asked for.
+
+    Args:
+        labels (np.ndarray): (S, N) binary label matrix of the training set.
+        classes (Sequence[str]): N class names.
+        requirements (Mapping[str, Sequence[int]]): Array name -> shape, as
+            :func:`mmcma.models.label_state_requirements` returns.
+        graph (dict, optional): Options of :func:`build_label_graph`
+            (``kind`` and its options). Defaults to the conditional graph.
+        embedding (dict, optional): The embedding source and its options,
+            e.g. ``dict(type='asge', seed=0)`` (default: ASGE) or
+            ``dict(type='file', path='emb.npy')``.
+        progress (bool): Show a progress bar while fitting.
+
+    Returns:
+        LabelState: The arrays; ``key`` identifies the inputs.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.shape[1] != len(classes):
+        raise ValueError(f'label matrix of shape {labels.shape} does not '
+                         f'match {len(classes)} classes')
+    _check_requirements(requirements, len(classes))
+    key = label_state_key(labels, classes, requirements, graph, embedding)
+    source, _ = split_source_options(embedding)
+    counts = label_counts(labels)
+    n = len(classes)
+    need_graph = 'graph' in requirements or (
+        'embedding' in requirements and source in SOURCES_NEEDING_GRAPH)
+    adjacency = np.asarray(build_label_graph(counts, **dict(graph or {}))) \
+        if need_graph else np.zeros((0, 0))
+    vectors, loss = np.zeros((n, 0), np.float32), float('nan')
+    if 'embedding' in requirements:
+        vectors, loss = make_label_embedding(
+            adjacency if need_graph else None, classes,
+            int(requirements['embedding'][1]), embedding, progress)
+    return LabelState(
+        classes=np.asarray(list(classes), dtype=str),
+        num_samples=int(counts.num_images),
+        counts=counts.counts,
+        co_counts=counts.co_counts if need_graph else np.zeros((0, 0),
+                                                               np.int64),
+        graph=adjacency,
+        embedding=vectors,
+        embedding_loss=loss,
+        key=key)
+
+
+def cached_label_state(labels: np.ndarray,
+                       classes: Sequence[str],
+                       requirements: Requirements,
+                       graph: Optional[dict] = None,
+                       embedding: Optional[dict] = None,
+                       cache_dir: Optional[str] = None,
+                       progress: bool = True) -> LabelState:
+    """:func:`compute_label_state`, reusing ``cache_dir/{key}.npz``.
+
+    The file is locked while it is computed, so parallel processes asking
+    for the same state compute it once; a corrupt, truncated or mismatching
+    file is recomputed with a warning. Without ``cache_dir`` this is
+    :func:`compute_label_state`.
+    """
+    if cache_dir is None:
+        return compute_label_state(labels, classes, requirements, graph,
+                                   embedding, progress)
+    key = label_state_key(labels, classes, requirements, graph, embedding)
+    path = osp.join(cache_dir, f'{key}.npz')
+    os.makedirs(cache_dir, exist_ok=True)
+    with FileLock(path + '.lock'):
+        if osp.exists(path):
+            try:
+                state = LabelState.load(path)
+                if state.key != key:
+                    raise ValueError(f'{path}: made for other labels or '
+                                     'options')
+                return state
+            except ValueError as e:
+                warnings.warn(f'label state cache unusable, recomputing: {e}')
+        state = compute_label_state(labels, classes, requirements, graph,
+                                    embedding, progress)
+        state.save(path)
+    return state
+
+
+def describe(state: LabelState, seconds: Optional[float] = None) -> str:
+    """A short human-readable report of a :class:`LabelState`."""
+    n = len(state.classes)
+    lines = [
+        f'labels: {n}   samples: {state.num_samples}   labels per sample: '
+        f'{state.counts.sum() / max(state.num_samples, 1):.2f}   never '
+        f'seen: {int((state.counts == 0).sum())}'
+    ]
+    if state.graph.size:
+        off = state.graph[~np.eye(n, dtype=bool)]
+        lines.append(f'graph edges (i != j, weight > 0): '
+                     f'{int((off > 0).sum())} of {n * (n - 1)}')
+    if state.embedding.size:
+        lines.append(f'embeddings: {state.embedding.shape}   final fitting '
+                     f'loss: {state.embedding_loss:.6f}')
+    if seconds is not None:
+        lines.append(f'time: {seconds:.2f} s')
+    return '\n'.join(lines)
