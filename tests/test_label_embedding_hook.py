@@ -20,7 +20,8 @@ from mmcma.graph import build_label_graph
 from mmcma.label_semantics import LabelSemantics
 from tool_runner import ROOT, run_tool
 
-CONFIG = os.path.join(ROOT, 'configs/demo/mscma_r18-tiny_24e_scenes-64.py')
+CONFIG = os.path.join(ROOT, 'configs', 'demo',
+                      'mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
 
 
 @pytest.fixture(scope='module')
