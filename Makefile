@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEMO_CONFIG ?= configs/demo/mscma_r18-tiny_24e_scenes-64.py
+DEMO_CONFIG ?= configs/demo/mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py
 DEMO_DIR ?= work_dirs/demo
 
 .PHONY: install demo demo-video test
@@ -27,7 +27,7 @@ test: install
 	$(BIN)/python -m pytest tests -q
 
 # Video: generate YouTube-8M-format records, train CMA-SNet, print GAP / Hit@1 / PERR / mAP.
-VIDEO_CONFIG ?= configs/video/cma_snet_yt8m-demo.py
+VIDEO_CONFIG ?= configs/video/cma_snet-w64_1xb32-coslr-20e_yt8m-demo.py
 VIDEO_DIR ?= work_dirs/demo_video
 
 demo-video: install

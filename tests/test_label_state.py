@@ -23,7 +23,8 @@ from mmcma.engine.hooks import LabelStateHook
 from mmcma.graph import build_label_graph
 from tool_runner import ROOT, run_tool
 
-CONFIG = os.path.join(ROOT, 'configs/demo/mscma_r18-tiny_24e_scenes-64.py')
+CONFIG = os.path.join(ROOT, 'configs', 'demo',
+                      'mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
 # The demo model, with the class-imbalance loss using label frequencies.
 WEIGHTED = dict(head=dict(loss=dict(beta=0.4)))
 

@@ -7,7 +7,8 @@ import torch
 from mmcma.datasets.synthetic_scenes import generate
 from tool_runner import ROOT, run_tool
 
-CONFIG = os.path.join(ROOT, 'configs/demo/mscma_r18-tiny_24e_scenes-64.py')
+CONFIG = os.path.join(ROOT, 'configs', 'demo',
+                      'mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
 
 
 @pytest.fixture(scope='module')
@@ -22,7 +23,7 @@ def options(data_root, *extra):
     # several steps and random flips; validation off (it draws nothing).
     return [
         '--cfg-options', 'train_cfg.max_epochs=4', 'train_cfg.val_interval=9',
-        'param_scheduler.T_max=4', 'param_scheduler.end=4',
+        'param_scheduler.end=4',
         'train_dataloader.batch_size=4',
         'default_hooks.checkpoint.max_keep_ckpts=-1',
         'default_hooks.checkpoint.save_best=None',

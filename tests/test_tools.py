@@ -10,7 +10,8 @@ import pytest
 from mmcma.datasets.synthetic_scenes import generate
 from tool_runner import ROOT, run_tool
 
-CONFIG = os.path.join(ROOT, 'configs/demo/linear_r18-tiny_24e_scenes-64.py')
+CONFIG = os.path.join(ROOT, 'configs', 'demo',
+                      'linear_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
 
 
 @pytest.fixture(scope='module')
@@ -89,8 +90,9 @@ def test_visualize_attention(tmp_path):
     from mmengine.registry import init_default_scope
     from mmpretrain.apis import get_model
 
-    config = os.path.join(ROOT,
-                          'configs/demo/mscma_r18-tiny_24e_scenes-64.py')
+    config = os.path.join(
+        ROOT, 'configs', 'demo',
+        'mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
     generate(str(tmp_path / 'data'), 2, 1, 64, seed=0)
     image = str(tmp_path / 'data' / 'train' / '000000.png')
     init_default_scope('mmpretrain')

@@ -10,7 +10,8 @@ from mmcma.datasets import generate_youtube8m
 from mmcma.evaluation import global_average_precision
 from tool_runner import ROOT, run_tool
 
-CONFIG = os.path.join(ROOT, 'configs/video/cma_snet_yt8m-demo.py')
+CONFIG = os.path.join(ROOT, 'configs', 'video',
+                      'cma_snet-w64_1xb32-coslr-20e_yt8m-demo.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,7 +1,2 @@
-# The paper's self-attention ablation: CMA with eq. 7 replaced by a 1x1 conv +
-# sigmoid (no label embeddings). MS-COCO 2014, 448 px, ResNet-101.
-# Paper (MS-CMA, AAAI 2020, Table 3 "self-attention"): 81.1 mAP.
-_base_ = ['./cma_r101_coco.py']
-# No label embeddings, so the neck builds no projection into their space.
-model = dict(neck=dict(embed_dim=None), head=dict(attention='self'))
-custom_hooks = []
+# Old name kept as an alias (configs/README.md): the config is the one below.
+_base_ = './selfattn_resnet101_8xb8-60e_coco-448px.py'

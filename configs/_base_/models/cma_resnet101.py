@@ -1,7 +1,7 @@
 # ResNet-101 C5 -> CMT neck -> CMA head with ASGE label embeddings (MS-CMA
 # paper, single scale). The LabelStateHook fits ASGE on the training
 # labels before training and fills the head's embedding buffer.
-_base_ = ['./resnet101_linear.py']
+_base_ = ['./linear_resnet101.py']
 model = dict(
     neck=dict(
         _delete_=True,

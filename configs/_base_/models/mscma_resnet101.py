@@ -2,7 +2,7 @@
 # residual block on C5 (7x7), one CMT + CMA per scale, shared ASGE label
 # embeddings, probabilities averaged over the scales (eq. 11) and the loss of
 # eq. 12 on the fused probabilities.
-_base_ = ['./cma_r101.py']
+_base_ = ['./cma_resnet101.py']
 model = dict(
     backbone=dict(out_indices=(2, 3)),
     neck=dict(in_channels=(1024, 2048), extra_stage=dict(out_channels=512)),

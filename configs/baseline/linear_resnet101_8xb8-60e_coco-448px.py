@@ -1,0 +1,8 @@
+# ResNet-101 + linear multi-label head on MS-COCO 2014 at 448 px.
+# Paper (MS-CMA, AAAI 2020, Table 2 "ResNet-101"): 79.9 mAP.
+_base_ = [
+    '../_base_/models/linear_resnet101.py',
+    '../_base_/datasets/coco_bs8_448.py',
+    '../_base_/schedules/coco_sgd_60e.py',
+    '../_base_/default_runtime.py',
+]
