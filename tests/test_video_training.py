@@ -24,7 +24,7 @@ def yt8m(tmp_path_factory):
 def test_train_loss_falls_and_gap_beats_random(yt8m, tmp_path):
     work = str(tmp_path / 'work')
     opts = ['--cfg-options', 'train_cfg.max_epochs=6',
-            'param_scheduler.T_max=6', 'train_cfg.val_interval=6',
+            'param_scheduler.end=6', 'train_cfg.val_interval=6',
             'default_hooks.logger.interval=1',
             f'train_dataloader.dataset.data_root={yt8m}',
             f'train_dataloader.dataset.vocabulary_file={yt8m}/vocabulary.csv',
