@@ -9,8 +9,9 @@ from tfrecord.reader import sequence_loader
 from tfrecord.writer import TFRecordWriter
 
 from mmcma.datasets import youtube8m
-from mmcma.datasets.youtube8m import (YouTube8MDataset, dequantize,
-                                      index_tfrecord, quantize)
+from mmcma.datasets.youtube8m import YouTube8MDataset
+from mmcma.datasets.youtube8m_records import (dequantize, index_tfrecord,
+                                              quantize)
 from mmcma.datasets.youtube8m_generator import generate_youtube8m, main
 
 NUM_CLASSES = 6

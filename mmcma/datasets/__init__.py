@@ -2,9 +2,9 @@ from .coco import CocoAnnotationError, CocoMultiLabel, load_coco_json
 from .nus_wide import NUSWIDE
 from .image_check import ImageLoadError, check_image_file
 from .label_matrix import get_label_matrix
-from .youtube8m import (PackYouTube8MInputs, YouTube8MDataset, dequantize,
-                        quantize)
+from .youtube8m import PackYouTube8MInputs, YouTube8MDataset
 from .youtube8m_generator import generate_youtube8m
+from .youtube8m_records import dequantize, quantize
 
 __all__ = [
     'CocoMultiLabel', 'CocoAnnotationError', 'load_coco_json', 'NUSWIDE',

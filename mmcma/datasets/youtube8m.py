@@ -1,336 +1,29 @@
-"""YouTube-8M frame-level features (TFRecord SequenceExamples), no TensorFlow.
+"""The YouTube-8M frame-level dataset: video or segment samples.
 
-File format (YouTube-8M frame-level and its Segments extension): every record
-of a ``*.tfrecord`` file is a ``tf.train.SequenceExample`` with
-
-- context ``id`` (bytes) and ``labels`` (int64 list, video-level labels);
-- Segments files only: context ``segment_start_times`` (int64),
-  ``segment_labels`` (int64) and ``segment_scores`` (float), one entry per
-  rated (segment, label) pair; a segment covers ``segment_size`` = 5 frames;
-- feature lists ``rgb`` (one 1024-byte feature per second) and ``audio``
-  (one 128-byte feature per second), 8-bit quantised over [-2, 2].
-
-Records are framed as TFRecord: ``uint64 length``, ``uint32 masked CRC32-C of
-the length``, the serialised proto, ``uint32 masked CRC32-C of the proto``. The
-protos come from the ``tfrecord`` package (``tfrecord.example_pb2``), whose
-writer produces the same framing.
-
-Index: the dataset scans every file once when it is initialised, reading only
-record headers and the (small) context of each record and seeking past the
-frame features, so building the index and :meth:`get_label_matrix` never
-decode frames. Frames are decoded (and the record CRC checked) when a sample
-is loaded.
+The records are read by :mod:`mmcma.datasets.youtube8m_records` (format,
+framing, dequantisation). The dataset scans every file once when it is
+initialised, reading only record headers and the (small) context of each
+record, so building the index and :meth:`YouTube8MDataset.get_label_matrix`
+never decode frames. Frames are decoded (and the record CRC checked) when a
+sample is loaded.
 """
 import csv
 import glob
-import os
+import logging
 import os.path as osp
-import struct
-from typing import BinaryIO, Dict, List, Optional, Sequence, Tuple, Union
+from collections import Counter
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from google.protobuf.message import DecodeError
 from mmcv.transforms import BaseTransform
+from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS, TRANSFORMS
 from mmpretrain.structures import DataSample
-from tfrecord import example_pb2
-from tfrecord.writer import TFRecordWriter
 
-#: Bytes per frame of each YouTube-8M frame-level modality.
-FEATURE_SIZES = {'rgb': 1024, 'audio': 128}
-#: Range over which YouTube-8M quantises features to 8 bits.
-QUANT_MIN, QUANT_MAX = -2.0, 2.0
-#: Frames per rated segment in YouTube-8M Segments.
-SEGMENT_SIZE = 5
-
-_HEADER_BYTES = 12  # uint64 length + uint32 CRC of the length
-_FOOTER_BYTES = 4  # uint32 CRC of the data
-
-
-def _quantization(max_value: float, min_value: float) -> Tuple[float, float]:
-    """(scale, bias) of YouTube-8M's 8-bit codes over [min, max]."""
-    if max_value <= min_value:
-        raise ValueError(
-            'max_quantized_value must exceed min_quantized_value.')
-    quant_range = max_value - min_value
-    return quant_range / 255.0, quant_range / 512.0 + min_value
-
-
-def dequantize(quantized: np.ndarray,
-               max_quantized_value: float = QUANT_MAX,
-               min_quantized_value: float = QUANT_MIN) -> np.ndarray:
-    """Map 8-bit codes back to floats, exactly as YouTube-8M's reader does.
-
-    YouTube-8M's ``utils.Dequantize`` computes
-    ``x = q * range / 255 + range / 512 + min`` with
-    ``range = max - min``: code 0 maps to ``min + range / 512`` (about half a
-    bin above ``min``; a bin is ``range / 255`` wide) and code 255 to
-    ``max + range / 512``. With the default [-2, 2]:
-    ``x = q * 4 / 255 - 2 + 1 / 128``.
-
-    Args:
-        quantized (np.ndarray): uint8 codes, any shape.
-        max_quantized_value (float): Upper end of the quantisation range.
-        min_quantized_value (float): Lower end of the quantisation range.
-
-    Returns:
-        np.ndarray: float32 array of the same shape.
-    """
-    scalar, bias = _quantization(max_quantized_value, min_quantized_value)
-    return (np.asarray(quantized, dtype=np.float32) * np.float32(scalar) +
-            np.float32(bias))
-
-
-def quantize(features: np.ndarray,
-             max_quantized_value: float = QUANT_MAX,
-             min_quantized_value: float = QUANT_MIN) -> np.ndarray:
-    """Inverse of :func:`dequantize`: nearest 8-bit code, clipped to 0..255.
-
-    Args:
-        features (np.ndarray): Float features, any shape.
-        max_quantized_value (float): Upper end of the quantisation range.
-        min_quantized_value (float): Lower end of the quantisation range.
-
-    Returns:
-        np.ndarray: uint8 codes of the same shape.
-    """
-    scalar, bias = _quantization(max_quantized_value, min_quantized_value)
-    codes = np.rint((np.asarray(features, dtype=np.float64) - bias) / scalar)
-    return np.clip(codes, 0, 255).astype(np.uint8)
-
-
-# ---------------------------------------------------------------------------
-# TFRecord framing and the SequenceExample wire format
-# ---------------------------------------------------------------------------
-def _read_varint(buf: bytes, pos: int) -> Tuple[int, int]:
-    """Decode a protobuf varint at ``pos``; return ``(value, next_pos)``."""
-    value, shift = 0, 0
-    while True:
-        if pos >= len(buf):
-            raise ValueError('truncated varint')
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-        if shift >= 64:
-            raise ValueError('varint longer than 10 bytes')
-
-
-def split_sequence_example(buf: bytes) -> Tuple[bytes, bytes]:
-    """Split a serialised SequenceExample into its two top-level fields.
-
-    Args:
-        buf (bytes): A serialised ``tf.train.SequenceExample``.
-
-    Returns:
-        tuple[bytes, bytes]: The serialised ``context`` (field 1) and
-        ``feature_lists`` (field 2); ``b''`` for a missing field.
-    """
-    parts = {1: b'', 2: b''}
-    pos = 0
-    while pos < len(buf):
-        tag, pos = _read_varint(buf, pos)
-        field, wire_type = tag >> 3, tag & 7
-        if wire_type == 2:
-            size, pos = _read_varint(buf, pos)
-            if pos + size > len(buf):
-                raise ValueError(f'field {field} runs past the record end')
-            if field in parts:
-                parts[field] += buf[pos:pos + size]
-            pos += size
-        elif wire_type == 0:
-            _, pos = _read_varint(buf, pos)
-        elif wire_type in (1, 5):
-            pos += 8 if wire_type == 1 else 4
-        else:
-            raise ValueError(f'unsupported wire type {wire_type}')
-    if pos != len(buf):
-        raise ValueError('last field runs past the record end')
-    return parts[1], parts[2]
-
-
-def _record_header(f: BinaryIO, offset: int, file_size: int,
-                   where: str) -> int:
-    """Read and check the header of the record at ``offset``; return length."""
-    header = f.read(_HEADER_BYTES)
-    if len(header) != _HEADER_BYTES:
-        raise ValueError(f'{where}: truncated record header at byte '
-                         f'{offset} (file size {file_size}).')
-    length_bytes = header[:8]
-    if TFRecordWriter.masked_crc(length_bytes) != header[8:]:
-        raise ValueError(f'{where}: corrupt record header at byte {offset} '
-                         '(length CRC mismatch).')
-    (length, ) = struct.unpack('<Q', length_bytes)
-    end = offset + _HEADER_BYTES + length + _FOOTER_BYTES
-    if end > file_size:
-        raise ValueError(f'{where}: truncated record at byte {offset}: it '
-                         f'needs {end} bytes, the file has {file_size}.')
-    return length
-
-
-def _read_context_bytes(f: BinaryIO, length: int) -> bytes:
-    """Read the context field of the record whose data starts at ``f``.
-
-    Reads only the context when it is serialised first (as protobuf writers
-    do), otherwise the whole record.
-    """
-    start = f.tell()
-    head = f.read(min(length, 16))
-    tag, pos = _read_varint(head, 0)
-    if tag == (1 << 3 | 2):
-        size, pos = _read_varint(head, pos)
-        if pos + size > length:
-            raise ValueError('context runs past the record end')
-        return head[pos:pos + size] + f.read(max(0, size - (len(head) - pos)))
-    f.seek(start)
-    return split_sequence_example(f.read(length))[0]
-
-
-def read_record(path: str, offset: int, record_index: int) -> bytes:
-    """Read one record's data, checking both CRCs.
-
-    Args:
-        path (str): TFRecord file.
-        offset (int): Byte offset of the record header.
-        record_index (int): Position of the record in the file (for errors).
-
-    Returns:
-        bytes: The serialised proto.
-    """
-    where = f'{path} record {record_index}'
-    with open(path, 'rb') as f:
-        file_size = os.fstat(f.fileno()).st_size
-        f.seek(offset)
-        length = _record_header(f, offset, file_size, where)
-        data = f.read(length)
-        footer = f.read(_FOOTER_BYTES)
-    if TFRecordWriter.masked_crc(data) != footer:
-        raise ValueError(f'{where}: corrupt record data (CRC mismatch).')
-    return data
-
-
-def _context_list(context: example_pb2.Features, key: str, kind: str,
-                  where: str) -> Optional[list]:
-    """Values of a context feature, None when absent; checks the kind."""
-    if key not in context.feature:
-        return None
-    feature = context.feature[key]
-    present = feature.WhichOneof('kind')
-    if present is not None and present != kind:
-        raise ValueError(f'{where}: context feature {key!r} is {present}, '
-                         f'expected {kind}.')
-    return list(getattr(feature, kind).value)
-
-
-def index_tfrecord(path: str) -> List[dict]:
-    """Scan a YouTube-8M TFRecord file without decoding frames.
-
-    Args:
-        path (str): TFRecord file.
-
-    Returns:
-        list[dict]: One entry per record with ``file_path``, ``offset``
-        (byte offset of its header), ``record_index``, ``video_id`` (str),
-        ``labels`` (int64 array) and, for Segments files, the arrays
-        ``segment_start_times``, ``segment_labels``, ``segment_scores``
-        (``None`` otherwise).
-
-    Raises:
-        ValueError: A truncated or corrupt record, an undecodable context, a
-            missing ``id``, context features of the wrong kind or unequal
-            segment field lengths.
-    """
-    entries = []
-    with open(path, 'rb') as f:
-        file_size = os.fstat(f.fileno()).st_size
-        offset = 0
-        while offset < file_size:
-            where = f'{path} record {len(entries)}'
-            length = _record_header(f, offset, file_size, where)
-            context = example_pb2.Features()
-            try:
-                context.ParseFromString(_read_context_bytes(f, length))
-            except (ValueError, DecodeError) as err:
-                raise ValueError(f'{where}: cannot decode the context '
-                                 f'({err}).') from err
-            video_id = _context_list(context, 'id', 'bytes_list', where)
-            if not video_id:
-                raise ValueError(f'{where}: the context has no "id".')
-            labels = _context_list(context, 'labels', 'int64_list', where)
-            segments = [
-                _context_list(context, key, kind, where)
-                for key, kind in (('segment_start_times', 'int64_list'),
-                                  ('segment_labels', 'int64_list'),
-                                  ('segment_scores', 'float_list'))
-            ]
-            if any(s is not None for s in segments):
-                if any(s is None for s in segments) or len(
-                        {len(s) for s in segments}) != 1:
-                    raise ValueError(
-                        f'{where}: segment_start_times, segment_labels and '
-                        'segment_scores must all be present with equal '
-                        'lengths.')
-                segments = [np.asarray(s) for s in segments]
-            entries.append(
-                dict(
-                    file_path=path,
-                    offset=offset,
-                    record_index=len(entries),
-                    video_id=video_id[0].decode('utf-8', 'replace'),
-                    labels=np.asarray(labels or [], dtype=np.int64),
-                    segment_start_times=segments[0],
-                    segment_labels=segments[1],
-                    segment_scores=segments[2]))
-            offset += _HEADER_BYTES + length + _FOOTER_BYTES
-            f.seek(offset)
-    return entries
-
-
-def decode_frames(record: bytes, modality: str, where: str) -> np.ndarray:
-    """Decode the quantised frames of one record.
-
-    Args:
-        record (bytes): A serialised SequenceExample.
-        modality (str): ``'rgb'``, ``'audio'`` or ``'both'`` (rgb and audio
-            concatenated per frame: 1152 bytes).
-        where (str): File and record, for error messages.
-
-    Returns:
-        np.ndarray: uint8 codes of shape (T, D).
-    """
-    names = ('rgb', 'audio') if modality == 'both' else (modality, )
-    example = example_pb2.SequenceExample()
-    try:
-        example.ParseFromString(record)
-    except DecodeError as err:
-        raise ValueError(f'{where}: cannot decode the record ({err}).') \
-            from err
-    lists = example.feature_lists.feature_list
-    parts = []
-    for name in names:
-        if name not in lists:
-            raise ValueError(f'{where}: no {name!r} feature list.')
-        size = FEATURE_SIZES[name]
-        frames = []
-        for t, feature in enumerate(lists[name].feature):
-            values = feature.bytes_list.value
-            if len(values) != 1 or len(values[0]) != size:
-                got = [len(v) for v in values]
-                raise ValueError(f'{where}: {name!r} frame {t} must be one '
-                                 f'{size}-byte feature, got sizes {got}.')
-            frames.append(values[0])
-        parts.append(
-            np.frombuffer(b''.join(frames), np.uint8).reshape(-1, size))
-    if len({len(p) for p in parts}) != 1:
-        raise ValueError(f'{where}: rgb has {len(parts[0])} frames but '
-                         f'audio has {len(parts[1])}.')
-    if len(parts[0]) == 0:
-        raise ValueError(f'{where}: the video has no frames.')
-    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+from .youtube8m_records import (FEATURE_SIZES, SEGMENT_SIZE, decode_frames,
+                                dequantize, index_tfrecord, read_record)
 
 
 def _read_label_subset(label_subset: Union[str, Sequence[int]]) -> np.ndarray:
@@ -389,7 +82,9 @@ class YouTube8MDataset(BaseDataset):
 
     Labels are checked: a negative label, or one ``>= num_classes`` when no
     ``label_subset`` is given, raises ``ValueError`` naming the file and
-    record. With ``label_subset`` (e.g. the 1,000-class ``Index`` CSV of
+    record. A file set with no sample raises; an empty file, records without
+    video-level labels (e.g. a test partition) and repeated video ids are
+    logged as warnings. With ``label_subset`` (e.g. the 1,000-class ``Index`` CSV of
     YouTube-8M Segments) label ``label_subset[i]`` becomes class ``i`` and
     labels outside the subset are dropped.
 
@@ -413,6 +108,11 @@ class YouTube8MDataset(BaseDataset):
         classes (str | Sequence[str], optional): Class names (file or list);
             exclusive with ``vocabulary_file``. Without either, the names are
             the label indices. Defaults to None.
+        check_crc (bool): Check every record's CRC while indexing (reads the
+            files whole once). Otherwise the index reads only contexts and a
+            record's CRC is checked when its sample is loaded, so labels read
+            before that (:meth:`get_label_matrix`) could come from a corrupt
+            context. Defaults to False.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ...).
     """
@@ -428,6 +128,7 @@ class YouTube8MDataset(BaseDataset):
                  label_subset: Union[str, Sequence[int], None] = None,
                  vocabulary_file: Optional[str] = None,
                  classes: Union[str, Sequence[str], None] = None,
+                 check_crc: bool = False,
                  pipeline: Sequence = (dict(type='PackYouTube8MInputs'), ),
                  **kwargs):
         if modality not in ('rgb', 'audio', 'both'):
@@ -436,9 +137,11 @@ class YouTube8MDataset(BaseDataset):
         if label_level not in ('video', 'segment'):
             raise ValueError(f'label_level must be video or segment, got '
                              f'{label_level!r}.')
-        if max_frames < 1 or segment_size < 1:
-            raise ValueError('max_frames and segment_size must be positive.')
+        if max_frames < 1 or segment_size < 1 or int(num_classes) < 1:
+            raise ValueError('num_classes, max_frames and segment_size must '
+                             'be positive.')
         self.num_classes = int(num_classes)
+        self.check_crc = bool(check_crc)
         self.file_pattern = file_pattern
         self.modality = modality
         self.max_frames = int(max_frames)
@@ -498,14 +201,54 @@ class YouTube8MDataset(BaseDataset):
         """Index the files and expand records into samples."""
         paths = sorted(glob.glob(osp.join(self.data_root, self.file_pattern)))
         if not paths:
+            nested = glob.glob(
+                osp.join(self.data_root, '**', self.file_pattern),
+                recursive=True)
+            hint = (f' Files below it match, e.g. {nested[0]}: set '
+                    "file_pattern (e.g. 'train/*.tfrecord').") if nested \
+                else ''
             raise FileNotFoundError(
                 f'No files match {self.file_pattern!r} under '
-                f'{self.data_root!r}.')
-        data_list = []
+                f'{self.data_root!r}.{hint}')
+        entries = []
         for path in paths:
-            for entry in index_tfrecord(path):
-                data_list.extend(self._samples_of(entry))
+            found = index_tfrecord(path, check_crc=self.check_crc)
+            if not found:
+                print_log(f'{path} holds no records.', 'current',
+                          logging.WARNING)
+            entries.extend(found)
+        self._warn_about_records(entries)
+        data_list = [s for entry in entries for s in self._samples_of(entry)]
+        if not data_list:
+            reason = ('none of them has segment ratings (segment_start_times'
+                      ', ...): use YouTube-8M Segments files or '
+                      "label_level='video'" if entries
+                      and self.label_level == 'segment' else
+                      'the files hold no records')
+            raise ValueError(f'No samples in the {len(paths)} files matching '
+                             f'{self.file_pattern!r} under {self.data_root!r}'
+                             f' ({len(entries)} records): {reason}.')
         return data_list
+
+    def _warn_about_records(self, entries: List[dict]) -> None:
+        """Log records without video-level labels and repeated video ids."""
+        unlabelled = [e for e in entries if len(e['labels']) == 0]
+        if unlabelled and self.label_level == 'video':
+            first = unlabelled[0]
+            print_log(
+                f'{len(unlabelled)} of {len(entries)} records have no '
+                f'video-level labels (first: {first["file_path"]} record '
+                f'{first["record_index"]}): they are videos with no positive '
+                'label. Expected only for a test partition.', 'current',
+                logging.WARNING)
+        repeated = [(i, n) for i, n in Counter(e['video_id']
+                                                for e in entries).items()
+                    if n > 1]
+        if repeated:
+            print_log(
+                f'{len(repeated)} video ids occur more than once (e.g. '
+                f'{repeated[0][0]!r}, {repeated[0][1]} times): is a file '
+                'matched twice?', 'current', logging.WARNING)
 
     def _samples_of(self, entry: dict) -> List[dict]:
         """The samples of one indexed record."""

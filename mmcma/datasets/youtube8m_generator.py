@@ -4,8 +4,8 @@ The files are format-true: SequenceExamples with context ``id``, ``labels``
 and the Segments fields ``segment_start_times``, ``segment_labels``,
 ``segment_scores``; feature lists ``rgb`` (1024 bytes per frame) and
 ``audio`` (128 bytes per frame), 8-bit quantised over [-2, 2] with
-:func:`~mmcma.datasets.youtube8m.quantize`; written with the ``tfrecord``
-package.
+:func:`~mmcma.datasets.youtube8m_records.quantize`; written by
+:func:`~mmcma.datasets.youtube8m_records.write_video_record`.
 
 Content, designed so that label graphs and temporal attention have something
 to find:
@@ -47,7 +47,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from tfrecord.writer import TFRecordWriter
 
-from mmcma.datasets.youtube8m import FEATURE_SIZES, SEGMENT_SIZE, quantize
+from mmcma.datasets.youtube8m_records import (FEATURE_SIZES, SEGMENT_SIZE,
+                                              quantize, write_video_record)
 
 #: Names of the demo labels, in co-occurring pairs.
 DEMO_LABEL_NAMES = (
@@ -159,26 +160,6 @@ def sample_video(rng: np.random.Generator, num_classes: int,
     return video
 
 
-def write_video(writer: TFRecordWriter, video_id: str, video: dict,
-                with_segments: bool) -> None:
-    """Write one video as a YouTube-8M SequenceExample."""
-    context = {
-        'id': (video_id.encode(), 'byte'),
-        'labels': (video['labels'], 'int'),
-    }
-    if with_segments:
-        starts, labs, scores = zip(*video['segments'])
-        context.update(
-            segment_start_times=(list(starts), 'int'),
-            segment_labels=(list(labs), 'int'),
-            segment_scores=(list(scores), 'float'))
-    sequence = {
-        name: ([frame.tobytes() for frame in video[name]], 'byte')
-        for name in FEATURE_SIZES
-    }
-    writer.write(context, sequence)
-
-
 def generate_youtube8m(out_dir: str,
                        num_train: int = 1280,
                        num_val: int = 256,
@@ -259,8 +240,12 @@ def generate_youtube8m(out_dir: str,
                 video = sample_video(rng, num_classes, num_frames, prototypes,
                                      noise, partner_prob, segment_size,
                                      distractors)
-                write_video(writers[i % files_per_split],
-                            f'{split[0]}{i:05d}', video, segments)
+                write_video_record(
+                    writers[i % files_per_split], f'{split[0]}{i:05d}',
+                    video['labels'],
+                    {name: video[name]
+                     for name in FEATURE_SIZES},
+                    list(zip(*video['segments'])) if segments else None)
         finally:
             for w in writers:
                 w.close()

@@ -4,8 +4,19 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import numpy as np
+import torch
 from mmengine.evaluator import BaseMetric
 from mmpretrain.registry import METRICS
+from mmpretrain.structures import label_to_onehot
+
+
+def _multi_hot(labels: torch.Tensor, num_classes: int,
+               sample_id: str) -> np.ndarray:
+    """(N,) uint8 targets of label indices; a repeated label counts once."""
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f'Sample {sample_id!r}: gt_label {labels.tolist()} '
+                         f'is outside the {num_classes} predicted classes.')
+    return (label_to_onehot(labels, num_classes) > 0).numpy().astype(np.uint8)
 
 
 @METRICS.register_module()
@@ -34,18 +45,16 @@ class DumpMultiLabelPredictions(BaseMetric):
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
             score = sample['pred_score'].cpu().numpy()
+            sample_id = str(sample.get('img_path', sample.get('video_id', '')))
             if 'gt_score' in sample:
                 target = sample['gt_score'].cpu().numpy()
             elif 'gt_label' in sample:
-                target = np.zeros(score.shape, np.uint8)
-                target[sample['gt_label'].cpu().numpy()] = 1
+                target = _multi_hot(sample['gt_label'].cpu(), score.size,
+                                    sample_id)
             else:
                 target = None
             self.results.append(
-                dict(score=score,
-                     target=target,
-                     sample_id=str(sample.get('img_path',
-                                          sample.get('video_id', '')))))
+                dict(score=score, target=target, sample_id=sample_id))
 
     def compute_metrics(self, results: list) -> dict:
         scores = np.stack([r['score'] for r in results]).astype(np.float32)

@@ -1,10 +1,11 @@
 """Plots of attention: over an image's positions and over a video's frames."""
+import warnings
 from typing import Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
-from matplotlib import colormaps
+import torch
 from matplotlib.figure import Figure
+from mmengine.visualization import Visualizer
 
 
 def resolve_label(label: str, classes: Sequence[str]) -> int:
@@ -24,6 +25,9 @@ def plot_frame_attention(scores: np.ndarray,
                          temporal_stride: int = 1,
                          title: str = '') -> None:
     """Write a bar chart of attention scores over frames as a PNG.
+
+    Our own plot: ``Visualizer.draw_featmap`` paints 2-D maps over images;
+    attention over time reads best as bars over a frame axis.
 
     Args:
         scores (np.ndarray): Attention of the valid steps, shape (T',).
@@ -59,28 +63,40 @@ def plot_frame_attention(scores: np.ndarray,
 
 def overlay_attention(image: np.ndarray, attention: np.ndarray,
                       alpha: float = 0.5) -> np.ndarray:
-    """Blend an attention map, resized to the image, over the image.
+    """Blend an attention map, up-sampled to the image, over the image.
+
+    mmengine's ``Visualizer.draw_featmap`` does the drawing: it up-samples the
+    map bilinearly to the image, scales it min..max onto OpenCV's jet colour
+    map (so colours show where a label looks relative to the rest of its
+    map; a uniform map is all blue) and blends it with the image.
 
     Args:
         image (np.ndarray): RGB image (H, W, 3) uint8.
-        attention (np.ndarray): Attention (h, w), non-negative.
+        attention (np.ndarray): Attention (h, w).
         alpha (float): Weight of the heat map. Defaults to 0.5.
 
     Returns:
-        np.ndarray: RGB image (H, W, 3) uint8; the map is scaled by its
-        maximum, so an all-zero map leaves the image unchanged but darkened.
+        np.ndarray: RGB image (H, W, 3) uint8.
     """
     attention = np.asarray(attention, dtype=np.float32)
     if attention.ndim != 2 or not np.isfinite(attention).all():
         raise ValueError('attention must be a finite 2-D map, got shape '
                          f'{attention.shape}')
-    height, width = image.shape[:2]
-    heat = cv2.resize(attention, (width, height),
-                      interpolation=cv2.INTER_NEAREST)
-    peak = heat.max()
-    heat = heat / peak if peak > 0 else heat
-    colored = colormaps['jet'](heat)[..., :3] * 255
-    return (alpha * colored + (1 - alpha) * image).astype(np.uint8)
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError('image must be an RGB uint8 array (H, W, 3), got '
+                         f'{image.dtype} {image.shape}')
+    with warnings.catch_warnings():
+        # draw_featmap warns whenever it resizes the map; here that is the
+        # point.
+        warnings.filterwarnings(
+            'ignore', message='Since the spatial dimensions')
+        return Visualizer.draw_featmap(
+            torch.from_numpy(attention)[None],
+            np.ascontiguousarray(image),
+            channel_reduction=None,
+            topk=0,
+            alpha=alpha)
 
 
 def plot_image_attention(image: np.ndarray,
@@ -88,6 +104,11 @@ def plot_image_attention(image: np.ndarray,
                          out_file: str,
                          title: str = '') -> None:
     """Write the image and one attention overlay per panel as a PNG.
+
+    Each overlay is :func:`overlay_attention`'s. The grid is our own
+    figure: ``draw_featmap``'s grid (``topk > 0``) orders the channels by
+    their sums, captions them ``channel: i``, has no input panel or title
+    and draws on pyplot's global state.
 
     Args:
         image (np.ndarray): RGB image (H, W, 3) uint8.

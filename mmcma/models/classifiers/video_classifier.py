@@ -7,11 +7,12 @@ from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pad_sequence
 
 
 def pad_sequences(sequences: Sequence[Tensor],
                   pad_value: float = 0.0) -> Tuple[Tensor, Tensor]:
-    """Pad frame features (T_i, D) to a batch and build the mask.
+    """Pad frame features (T_i, D) with torch's ``pad_sequence``; add the mask.
 
     Args:
         sequences (Sequence[Tensor]): B tensors of shape (T_i, D), T_i >= 1.
@@ -30,10 +31,8 @@ def pad_sequences(sequences: Sequence[Tensor],
     lengths = torch.tensor([len(s) for s in sequences])
     if (lengths < 1).any():
         raise ValueError('Every video needs at least one frame.')
-    batch = sequences[0].new_full(
-        (len(sequences), int(lengths.max()), dims.pop()), pad_value)
-    for i, s in enumerate(sequences):
-        batch[i, :len(s)] = s
+    batch = pad_sequence(
+        list(sequences), batch_first=True, padding_value=pad_value)
     mask = torch.arange(batch.shape[1]) < lengths[:, None]
     return batch.transpose(1, 2).contiguous(), mask.to(batch.device)
 

@@ -330,15 +330,18 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin):
 
     def _get_predictions(self, cls_score: Tensor,
                          data_samples: Optional[List[DataSample]]):
-        """Set ``pred_score`` (probabilities) and ``pred_label``."""
-        scores = (cls_score
-                  if self.fuses_probabilities else cls_score.sigmoid())
-        if data_samples is None:
-            data_samples = [DataSample() for _ in range(scores.size(0))]
-        for data_sample, score in zip(data_samples, scores):
-            if self.thr is not None:
-                label = torch.where(score >= self.thr)[0]
-            else:
-                label = score.topk(self.topk).indices
-            data_sample.set_pred_score(score).set_pred_label(label)
+        """mmpretrain's ``pred_score`` (sigmoid) and ``pred_label``.
+
+        Fused probabilities (``fuses_probabilities``) enter as their logits,
+        taken in float64: the parent's sigmoid then gives every float32
+        probability back exactly (in float32, sigmoid(logit(p)) is off by up
+        to 6e-8, millions of ulps for tiny p); the scores keep their dtype.
+        """
+        if not self.fuses_probabilities:
+            return super()._get_predictions(cls_score, data_samples)
+        data_samples = super()._get_predictions(
+            torch.logit(cls_score.double()), data_samples)
+        for data_sample in data_samples:
+            data_sample.set_pred_score(
+                data_sample.pred_score.to(cls_score.dtype))
         return data_samples
