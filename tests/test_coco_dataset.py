@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from mmcma.datasets import (CocoAnnotationError, CocoMultiLabel,
-                            ImageLoadError, get_label_matrix)
+                            ImageLoadError, ImageTooLargeError,
+                            get_label_matrix)
 
 # Category ids are deliberately not in name order: 'zebra' (1), 'apple' (5),
 # 'mouse' (3). COCO order (by id): zebra, mouse, apple. Alphabetical: apple,
@@ -117,6 +118,37 @@ def test_options_validated(coco_dir):
     (dict(images=IMAGES + [dict(id=10, file_name='x.png')]),
      'duplicate id 10 in "images"'),
     (dict(categories=[dict(id=1)]), 'categories\\[0\\] has no "name"'),
+    (dict(images=[dict(id=10, file_name='../../outside.png')]),
+     'image id 10 has file_name \'../../outside.png\', which leaves the '
+     'image folder'),
+    (dict(images=[dict(id=10, file_name='a/../../outside.png')]),
+     'leaves the image folder'),
+    (dict(images=[dict(id=10, file_name='/etc/passwd')]),
+     'image id 10 has file_name \'/etc/passwd\', which is an absolute path'),
+    (dict(images=[dict(id=10, file_name=7)]),
+     'image id 10 has file_name 7, which is of type int, not a string'),
+    (dict(images=[dict(id=10, file_name='')]), 'which is empty'),
+    (dict(images=[dict(id=10, file_name='a/..')]),
+     'names the image folder itself'),
+    (dict(images=IMAGES + [dict(id=14, file_name='./a.png')]),
+     'images 10 and 14 have the same file'),
+    (dict(images=[]), 'the "images" list is empty'),
+    (dict(categories=[]), 'the "categories" list is empty'),
+    (dict(categories=CATEGORIES + [dict(id=9, name='apple')]),
+     'categories 5 and 9 have the same name \'apple\''),
+    (dict(categories=[dict(id=1, name=3)]),
+     'category id 1 has name 3: names must be non-empty strings'),
+    (dict(categories=[dict(id=1, name=' ')]), 'non-empty strings'),
+    (dict(images=[dict(id=1.5, file_name='a.png')]),
+     'images\\[0\\] has id 1.5: COCO ids are integers'),
+    (dict(images=[dict(id=[10], file_name='a.png')]),
+     'COCO ids are integers'),
+    (dict(categories=[dict(id=True, name='a')]), 'COCO ids are integers'),
+    (dict(annotations=[dict(id=1, image_id='10', category_id=1)]),
+     'annotation 1 points to unknown image id \'10\''),
+    (dict(annotations=[dict(id=1, image_id=10, category_id=1,
+                            iscrowd='0')]),
+     'annotation 1 has iscrowd \'0\': it must be 0 or 1'),
 ])
 def test_bad_annotations(coco_dir, overrides, message):
     write_json(coco_dir / 'ann.json', **overrides)
@@ -132,6 +164,57 @@ def test_malformed_json(coco_dir):
     (coco_dir / 'ann.json').write_text('[1, 2]')
     with pytest.raises(CocoAnnotationError, match='top level'):
         build(coco_dir)
+
+
+def test_nan_and_encodings(coco_dir):
+    ann = coco_dir / 'ann.json'
+    ann.write_text('{"images": [{"id": NaN, "file_name": "a.png"}], '
+                   '"annotations": [], '
+                   '"categories": [{"id": 1, "name": "x"}]}')
+    with pytest.raises(CocoAnnotationError, match='ann.json: holds NaN'):
+        build(coco_dir)
+    ann.write_text('')
+    with pytest.raises(CocoAnnotationError, match='ann.json: malformed json'):
+        build(coco_dir)
+    text = json.dumps(dict(images=IMAGES, annotations=ANNOTATIONS,
+                           categories=CATEGORIES))
+    ann.write_bytes(text.encode('utf-16'))
+    with pytest.raises(CocoAnnotationError,
+                       match='ann.json: not a UTF-8 text file'):
+        build(coco_dir)
+    # A UTF-8 byte-order mark (Windows editors) is accepted.
+    ann.write_bytes(b'\xef\xbb\xbf' + text.encode())
+    assert len(build(coco_dir)) == 3
+
+
+def test_missing_files_named(coco_dir):
+    with pytest.raises(FileNotFoundError, match='file not found: .*nope.json'):
+        CocoMultiLabel(ann_file='nope.json', data_root=str(coco_dir))
+    with pytest.raises(FileNotFoundError,
+                       match='its folder .*no_root does not exist'):
+        CocoMultiLabel(ann_file='ann.json',
+                       data_root=str(coco_dir / 'no_root'))
+
+
+def test_all_images_dropped(coco_dir):
+    write_json(coco_dir / 'ann.json', annotations=[])
+    with pytest.raises(CocoAnnotationError,
+                       match='none of its 4 images .* drop_empty=False'):
+        build(coco_dir)
+    assert len(build(coco_dir, drop_empty=False)) == 4
+
+
+def test_symlinked_image_folder_is_inside(coco_dir, tmp_path_factory):
+    # The rule is on the written path: a link inside the data root that
+    # points elsewhere (a common layout) is fine.
+    elsewhere = tmp_path_factory.mktemp('elsewhere')
+    (coco_dir / 'images' / 'a.png').rename(elsewhere / 'a.png')
+    (coco_dir / 'images' / 'linked').symlink_to(elsewhere)
+    write_json(coco_dir / 'ann.json',
+               images=[dict(id=10, file_name='linked/a.png')],
+               annotations=ANNOTATIONS[:1])
+    ds = build(coco_dir, pipeline=PIPELINE)
+    assert tuple(ds[0]['inputs'].shape) == (3, 8, 8)
 
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
@@ -150,6 +233,27 @@ def test_undecodable_image_named_when_loaded(coco_dir):
     ds = build(coco_dir, pipeline=PIPELINE)
     with pytest.raises(ImageLoadError, match='cannot be decoded.*images/c.png'):
         ds[2]
+
+
+def test_missing_image_folder_named(coco_dir):
+    ds = CocoMultiLabel(ann_file='ann.json', data_root=str(coco_dir),
+                        data_prefix='imgs', pipeline=PIPELINE)
+    with pytest.raises(ImageLoadError,
+                       match='folder .*imgs does not exist: check data_root'):
+        ds[0]
+
+
+def test_max_pixels(coco_dir):
+    ds = build(coco_dir, pipeline=PIPELINE, max_pixels=63)
+    with pytest.raises(ImageTooLargeError,
+                       match='images/a.png is 8x8 = 64 pixels, over the '
+                       'limit max_pixels=63: raise max_pixels'):
+        ds[0]
+    assert tuple(build(coco_dir, pipeline=PIPELINE,
+                       max_pixels=64)[0]['inputs'].shape) == (3, 8, 8)
+    assert build(coco_dir).max_pixels == 50_000_000
+    with pytest.raises(ValueError, match='max_pixels must be a positive'):
+        build(coco_dir, max_pixels=0)
 
 
 def test_label_matrix_through_dataset_wrappers(coco_dir):

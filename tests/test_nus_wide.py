@@ -3,7 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mmcma.datasets import NUSWIDE, ImageLoadError, get_label_matrix
+from mmcma.datasets import (NUSWIDE, DataFileError, ImageLoadError,
+                            ImageTooLargeError, get_label_matrix)
 
 CONCEPTS = ['animal', 'beach', 'sky']
 IMAGES = ['actor\\a.jpg', 'beach\\b.jpg', 'sky\\c.jpg', 'sky\\d.jpg']
@@ -54,8 +55,8 @@ def test_drop_empty(root):
 
 def test_mismatched_line_counts(root):
     (root / 'labels' / 'Labels_beach_Train.txt').write_text('0\n1\n')
-    with pytest.raises(ValueError, match='Labels_beach_Train.txt: 2 lines '
-                       'for 4 images'):
+    with pytest.raises(ValueError, match='Labels_beach_Train.txt: 2 label '
+                       'lines for 4 images'):
         build(root)
     (root / 'tags.txt').write_text('1 0 0\n')
     with pytest.raises(ValueError, match='tags.txt: 1 label lines for 4'):
@@ -80,3 +81,70 @@ def test_missing_image(root):
     assert ds[0]['inputs'].shape == (3, 4, 4)
     with pytest.raises(ImageLoadError, match='sky/d.jpg'):
         ds[2]
+
+
+@pytest.mark.parametrize('lines, message', [
+    (['..\\..\\outside.jpg'] + IMAGES[1:],
+     "list.txt: line 1, '../../outside.jpg' leaves the image folder"),
+    (['/etc/passwd'] + IMAGES[1:],
+     "list.txt: line 1, '/etc/passwd' is an absolute path"),
+    ([IMAGES[0], '', *IMAGES[1:]], 'list.txt: line 2 is blank'),
+    ([IMAGES[0], 'actor/a.jpg', *IMAGES[2:]],
+     "list.txt: lines 1 and 2 list the same image 'actor/a.jpg'"),
+    ([], 'list.txt: the list is empty'),
+])
+def test_bad_image_list(root, lines, message):
+    (root / 'list.txt').write_text('\n'.join(lines) + '\n')
+    with pytest.raises(DataFileError, match=message):
+        build(root)
+
+
+def test_bad_concepts(root):
+    (root / 'Concepts81.txt').write_text('\n\n')
+    with pytest.raises(DataFileError, match='Concepts81.txt: no concept'):
+        build(root)
+    (root / 'Concepts81.txt').write_text('sky\nbeach\nsky\n')
+    with pytest.raises(DataFileError,
+                       match="duplicate concept names \\['sky'"):
+        build(root)
+    (root / 'Concepts81.txt').write_bytes('café\nbeach\n'.encode('latin-1'))
+    with pytest.raises(DataFileError,
+                       match='Concepts81.txt: not a UTF-8 text file'):
+        build(root)
+    # A byte-order mark does not become part of the first concept's name.
+    (root / 'Concepts81.txt').write_bytes(
+        b'\xef\xbb\xbf' + '\n'.join(CONCEPTS).encode())
+    assert build(root).metainfo['classes'] == tuple(CONCEPTS)
+
+
+@pytest.mark.parametrize('value', ['nan', '-1', '1.0', 'yes'])
+def test_label_values_name_the_line(root, value):
+    (root / 'labels' / 'Labels_sky_Train.txt').write_text(
+        f'0\n1\n{value}\n1\n')
+    with pytest.raises(DataFileError, match=f"Labels_sky_Train.txt: line 3 "
+                       f"holds '{value}': labels must be 0 or 1"):
+        build(root)
+
+
+def test_missing_label_files(root):
+    (root / 'labels' / 'Labels_sky_Train.txt').unlink()
+    with pytest.raises(FileNotFoundError,
+                       match='file not found: .*Labels_sky_Train.txt'):
+        build(root)
+    with pytest.raises(FileNotFoundError, match='label folder not found'):
+        build(root, label_dir='no_labels')
+
+
+def test_all_images_dropped(root):
+    (root / 'tags.txt').write_text('0 0 0\n' * 4)
+    with pytest.raises(DataFileError, match='none of its 4 images has a '
+                       'concept .* drop_empty=False'):
+        build(root, label_file='tags.txt')
+    assert len(build(root, label_file='tags.txt', drop_empty=False)) == 4
+
+
+def test_max_pixels(root):
+    ds = build(root, max_pixels=15, pipeline=[dict(type='LoadImageFromFile')])
+    with pytest.raises(ImageTooLargeError,
+                       match='actor/a.jpg is 4x4 = 16 pixels, over the limit'):
+        ds[0]

@@ -1,14 +1,18 @@
 from .coco import CocoAnnotationError, CocoMultiLabel, load_coco_json
+from .files import DataFileError
 from .nus_wide import NUSWIDE
-from .image_check import ImageLoadError, check_image_file
+from .image_check import (ImageLoadError, ImageTooLargeError,
+                          check_image_file, check_image_size)
 from .label_matrix import get_label_matrix
+from .voc import VOCMultiLabel
 from .youtube8m import PackYouTube8MInputs, YouTube8MDataset
 from .youtube8m_generator import generate_youtube8m
 from .youtube8m_records import dequantize, quantize
 
 __all__ = [
     'CocoMultiLabel', 'CocoAnnotationError', 'load_coco_json', 'NUSWIDE',
-    'ImageLoadError', 'check_image_file', 'get_label_matrix',
+    'VOCMultiLabel', 'DataFileError', 'ImageLoadError', 'ImageTooLargeError',
+    'check_image_file', 'check_image_size', 'get_label_matrix',
     'YouTube8MDataset', 'PackYouTube8MInputs', 'dequantize', 'quantize',
     'generate_youtube8m'
 ]

@@ -3,15 +3,15 @@ import json
 import os.path as osp
 from typing import List, Sequence
 
-from mmengine.fileio import get_local_path
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 from pycocotools.coco import COCO
 
+from .files import DataFileError, read_text, relative_path_problem
 from .image_check import NamedImageErrorsMixin
 
 
-class CocoAnnotationError(ValueError):
+class CocoAnnotationError(DataFileError):
     """An instances json that cannot be read as multi-label annotations."""
 
 
@@ -19,12 +19,112 @@ def _fail(ann_file: str, message: str):
     raise CocoAnnotationError(f'{ann_file}: {message}')
 
 
+def _parse_json(ann_file: str):
+    """Parse ``ann_file``; NaN and Infinity (Python writes them, json has
+    no such values) are refused."""
+    try:
+        text = read_text(ann_file)
+    except DataFileError as e:
+        raise CocoAnnotationError(str(e)) from e
+
+    def refuse_constant(name: str):
+        _fail(ann_file, f'holds {name}, which json does not allow (a '
+              'number is expected where it stands)')
+
+    try:
+        return json.loads(text, parse_constant=refuse_constant)
+    except json.JSONDecodeError as e:
+        _fail(ann_file, f'malformed json ({e})')
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_items(ann_file: str, key: str, items: list,
+                 required: Sequence[str]) -> set:
+    """Check that each item is an object with ``required`` fields and a
+    unique integer id; return the ids."""
+    ids = set()
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            _fail(ann_file, f'{key}[{i}] is not an object')
+        for field in required:
+            if field not in item:
+                _fail(ann_file, f'{key}[{i}] has no "{field}"')
+        if not _is_int(item['id']):
+            _fail(ann_file, f'{key}[{i}] has id {item["id"]!r}: COCO ids '
+                  'are integers')
+        if item['id'] in ids:
+            _fail(ann_file, f'duplicate id {item["id"]} in "{key}"')
+        ids.add(item['id'])
+    return ids
+
+
+def _check_images(ann_file: str, images: list) -> set:
+    """Ids of ``images``; file names must be unique relative paths."""
+    ids = _check_items(ann_file, 'images', images, ('id', 'file_name'))
+    seen = {}
+    for image in images:
+        name = image['file_name']
+        problem = relative_path_problem(name)
+        if problem:
+            _fail(ann_file, f'image id {image["id"]} has file_name '
+                  f'{name!r}, which {problem}')
+        key = osp.normpath(name)
+        if key in seen:
+            _fail(ann_file, f'images {seen[key]} and {image["id"]} have the '
+                  f'same file {name!r}')
+        seen[key] = image['id']
+    return ids
+
+
+def _check_categories(ann_file: str, categories: list) -> set:
+    """Ids of ``categories``; names must be unique non-empty strings."""
+    ids = _check_items(ann_file, 'categories', categories, ('id', 'name'))
+    seen = {}
+    for cat in categories:
+        name = cat['name']
+        if not isinstance(name, str) or not name.strip():
+            _fail(ann_file, f'category id {cat["id"]} has name {name!r}: '
+                  'names must be non-empty strings')
+        if name in seen:
+            _fail(ann_file, f'categories {seen[name]} and {cat["id"]} have '
+                  f'the same name {name!r}')
+        seen[name] = cat['id']
+    return ids
+
+
+def _check_annotations(ann_file: str, annotations: list, image_ids: set,
+                       cat_ids: set) -> None:
+    """Each annotation points to a known image and category; ``iscrowd``,
+    when given, is 0 or 1."""
+    for i, ann in enumerate(annotations):
+        if not isinstance(ann, dict):
+            _fail(ann_file, f'annotations[{i}] is not an object')
+        for field in ('image_id', 'category_id'):
+            if field not in ann:
+                _fail(ann_file, f'annotations[{i}] has no "{field}"')
+        ann_id = ann.get('id', f'#{i}')
+        for field, known, what in (('image_id', image_ids, 'image'),
+                                   ('category_id', cat_ids, 'category')):
+            if not _is_int(ann[field]) or ann[field] not in known:
+                _fail(ann_file, f'annotation {ann_id} points to unknown '
+                      f'{what} id {ann[field]!r}')
+        if ann.get('iscrowd', 0) not in (0, 1):
+            _fail(ann_file, f'annotation {ann_id} has iscrowd '
+                  f'{ann["iscrowd"]!r}: it must be 0 or 1')
+
+
 def load_coco_json(ann_file: str) -> dict:
     """Read and validate a COCO instances json.
 
     Checks what multi-label classification relies on: the three top-level
-    lists, an ``id`` (and ``file_name`` / ``name``) on each image / category,
-    unique ids, and that each annotation points to a known image and category.
+    lists (at least one image and one category), a unique integer ``id`` on
+    each image / category, a unique ``file_name`` on each image that stays
+    inside the image folder (see :mod:`mmcma.datasets.files`), a unique
+    non-empty ``name`` on each category, and that each annotation points to
+    a known image and category with ``iscrowd`` 0 or 1.
 
     Args:
         ann_file (str): Path of the instances json (COCO 2014 or 2017).
@@ -33,16 +133,10 @@ def load_coco_json(ann_file: str) -> dict:
         dict: The parsed json.
 
     Raises:
+        FileNotFoundError: if the file does not exist.
         CocoAnnotationError: naming the file and what is wrong.
     """
-    with get_local_path(ann_file) as local_path:
-        try:
-            with open(local_path, encoding='utf-8') as f:
-                data = json.load(f)
-        except json.JSONDecodeError as e:
-            _fail(ann_file, f'malformed json ({e})')
-        except UnicodeDecodeError as e:
-            _fail(ann_file, f'not a UTF-8 text file ({e})')
+    data = _parse_json(ann_file)
     if not isinstance(data, dict):
         _fail(ann_file, 'the top level must be a json object with '
               '"images", "annotations" and "categories"')
@@ -52,35 +146,12 @@ def load_coco_json(ann_file: str) -> dict:
         if not isinstance(data[key], list):
             _fail(ann_file, f'"{key}" must be a list, got '
                   f'{type(data[key]).__name__}')
-
-    def ids_of(key: str, required: Sequence[str]) -> set:
-        ids = set()
-        for i, item in enumerate(data[key]):
-            if not isinstance(item, dict):
-                _fail(ann_file, f'{key}[{i}] is not an object')
-            for field in required:
-                if field not in item:
-                    _fail(ann_file, f'{key}[{i}] has no "{field}"')
-            if item['id'] in ids:
-                _fail(ann_file, f'duplicate id {item["id"]} in "{key}"')
-            ids.add(item['id'])
-        return ids
-
-    image_ids = ids_of('images', ('id', 'file_name'))
-    cat_ids = ids_of('categories', ('id', 'name'))
-    for i, ann in enumerate(data['annotations']):
-        if not isinstance(ann, dict):
-            _fail(ann_file, f'annotations[{i}] is not an object')
-        for field in ('image_id', 'category_id'):
-            if field not in ann:
-                _fail(ann_file, f'annotations[{i}] has no "{field}"')
-        ann_id = ann.get('id', f'#{i}')
-        if ann['image_id'] not in image_ids:
-            _fail(ann_file, f'annotation {ann_id} points to unknown image id '
-                  f'{ann["image_id"]}')
-        if ann['category_id'] not in cat_ids:
-            _fail(ann_file, f'annotation {ann_id} points to unknown category '
-                  f'id {ann["category_id"]}')
+    for key in ('images', 'categories'):
+        if not data[key]:
+            _fail(ann_file, f'the "{key}" list is empty')
+    _check_annotations(ann_file, data['annotations'],
+                       _check_images(ann_file, data['images']),
+                       _check_categories(ann_file, data['categories']))
     return data
 
 
@@ -109,6 +180,11 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
         iscrowd (str): ``'include'`` counts crowd annotations as positives
             (a crowd of people still shows a person; this is what ML-GCN's
             preprocessing does), ``'ignore'`` skips them.
+        max_pixels (float, optional): Largest width x height of an image,
+            read from its header before decoding; larger images raise
+            :class:`~mmcma.datasets.ImageTooLargeError`. Defaults to
+            :data:`~mmcma.datasets.image_check.DEFAULT_MAX_PIXELS` (50 MP);
+            None disables the check.
         **kwargs: Passed to :class:`mmpretrain.datasets.MultiLabelDataset`
             (``pipeline``, ``test_mode``, ``indices``, ...).
     """
@@ -182,6 +258,10 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
                     img_path=osp.join(img_prefix, info['file_name']),
                     img_id=img_id,
                     gt_label=sorted(labels)))
+        if not data_list:
+            _fail(self.ann_file, f'none of its {len(coco.imgs)} images has a '
+                  'counted annotation and drop_empty=True drops them all; set '
+                  'drop_empty=False to keep images without labels')
         return data_list
 
     def extra_repr(self) -> List[str]:
