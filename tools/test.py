@@ -14,6 +14,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.runner import Runner  # noqa: E402
 
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
+from mmcma.engine.checks import check_class_counts  # noqa: E402
 from mmcma.engine.cli import add_common_args, load_config  # noqa: E402
 from mmcma.evaluation import format_metrics  # noqa: E402
 
@@ -49,6 +50,7 @@ def main(argv=None) -> dict:
                               out_file=args.out))
         cfg.test_evaluator = evaluator
     runner = Runner.from_cfg(cfg)
+    check_class_counts(runner, 'test')
     if args.out:
         classes = runner.test_dataloader.dataset.metainfo.get('classes', ())
         runner.test_loop.evaluator.metrics[-1].classes = list(classes)

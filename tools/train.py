@@ -8,6 +8,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.runner import Runner  # noqa: E402
 
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
+from mmcma.engine.checks import check_class_counts  # noqa: E402
 from mmcma.engine.cli import add_common_args, load_config  # noqa: E402
 
 
@@ -53,7 +54,9 @@ def main(argv=None) -> None:
             raise ValueError('--auto-scale-lr needs auto_scale_lr.'
                              'base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
-    Runner.from_cfg(cfg).train()
+    runner = Runner.from_cfg(cfg)
+    check_class_counts(runner, 'train')
+    runner.train()
 
 
 if __name__ == '__main__':
