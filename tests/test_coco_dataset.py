@@ -4,6 +4,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from mmcma.datasets import (CocoAnnotationError, CocoMultiLabel,
                             ImageLoadError, ImageTooLargeError,
@@ -254,6 +255,39 @@ def test_max_pixels(coco_dir):
     assert build(coco_dir).max_pixels == 50_000_000
     with pytest.raises(ValueError, match='max_pixels must be a positive'):
         build(coco_dir, max_pixels=0)
+
+
+@pytest.mark.parametrize('content, message', [
+    (b'', 'cannot be decoded'),
+    (None, 'is a folder, not a file'),
+])
+def test_empty_image_or_folder_named(coco_dir, content, message):
+    path = coco_dir / 'images' / 'b.png'
+    path.unlink()
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ImageLoadError, match=f'{message}.*images/b.png'):
+        build(coco_dir, pipeline=PIPELINE)[1]
+
+
+@pytest.mark.parametrize('image', [
+    np.full((8, 8), 100, np.uint8),  # grayscale
+    np.full((8, 8, 4), 100, np.uint8),  # with alpha
+    np.full((8, 8, 3), 100 * 256, np.uint16),  # 16 bits per channel
+])
+def test_other_pixel_formats_become_bgr_uint8(coco_dir, image):
+    cv2.imwrite(str(coco_dir / 'images' / 'a.png'), image)
+    inputs = build(coco_dir, pipeline=PIPELINE)[0]['inputs']
+    assert tuple(inputs.shape) == (3, 8, 8)
+    assert inputs.dtype == torch.uint8 and (inputs == 100).all()
+
+
+def test_given_classes_must_match_the_json(coco_dir):
+    with pytest.raises(ValueError, match='the given classes .* differ from '
+                       'the categories of the json'):
+        build(coco_dir, metainfo=dict(classes=('zebra', 'apple')))
 
 
 def test_label_matrix_through_dataset_wrappers(coco_dir):

@@ -9,7 +9,7 @@ import pytest
 
 from mmcma.datasets import (CocoMultiLabel, DataFileError, ImageLoadError,
                             ImageTooLargeError, VOCMultiLabel,
-                            check_image_size)
+                            check_image_size, get_label_matrix)
 from mmcma.datasets.files import (read_lines, read_path_list,
                                   relative_path_problem)
 from mmcma.datasets.image_check import DEFAULT_MAX_PIXELS
@@ -198,3 +198,27 @@ def test_dataset_checks_size_before_decoding(tmp_path):
                         pipeline=[dict(type='LoadImageFromFile')])
     with pytest.raises(ImageLoadError, match='cannot be decoded.*big.png'):
         ds[0]
+
+
+class LabelList:
+    """A dataset-like object with given label indices per sample."""
+
+    metainfo = dict(classes=('a', 'b', 'c'))
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def __len__(self):
+        return len(self.labels)
+
+    def get_cat_ids(self, idx):
+        return self.labels[idx]
+
+
+@pytest.mark.parametrize('bad', [3, -1])
+def test_label_matrix_refuses_labels_out_of_range(bad):
+    np.testing.assert_array_equal(get_label_matrix(LabelList([[0, 2], []])),
+                                  [[1, 0, 1], [0, 0, 0]])
+    with pytest.raises(ValueError, match='sample 1 of LabelList has a label '
+                       'outside \\[0, 3\\)'):
+        get_label_matrix(LabelList([[0], [1, bad]]))

@@ -135,6 +135,21 @@ def test_missing_label_files(root):
         build(root, label_dir='no_labels')
 
 
+def test_given_classes_must_match_the_concepts(root):
+    with pytest.raises(ValueError, match='Concepts81.txt: concepts differ '
+                       'from the given classes'):
+        build(root, metainfo=dict(classes=('animal', 'sky')))
+
+
+def test_windows_line_endings(root):
+    (root / 'list.txt').write_text('\r\n'.join(IMAGES) + '\r\n')
+    (root / 'tags.txt').write_text(
+        '\r\n'.join(' '.join(map(str, r)) + ' ' for r in LABELS))
+    ds = build(root, label_file='tags.txt', drop_empty=False)
+    np.testing.assert_array_equal(get_label_matrix(ds), LABELS)
+    assert ds.get_data_info(3)['img_path'].endswith('Flickr/sky/d.jpg')
+
+
 def test_all_images_dropped(root):
     (root / 'tags.txt').write_text('0 0 0\n' * 4)
     with pytest.raises(DataFileError, match='none of its 4 images has a '

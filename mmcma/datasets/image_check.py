@@ -82,6 +82,9 @@ def check_image_file(path: str, cause: Optional[BaseException] = None) -> None:
         path (str): Local image path.
         cause (BaseException, optional): The original exception, chained.
     """
+    if osp.isdir(path):
+        raise ImageLoadError(f'image path is a folder, not a file: {path}') \
+            from cause
     if not osp.isfile(path):
         folder = osp.dirname(path)
         if folder and not osp.isdir(folder):
