@@ -1,7 +1,7 @@
 """COCO instances annotations as a multi-label image classification dataset."""
 import json
 import os.path as osp
-from typing import List, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
@@ -61,38 +61,30 @@ def _check_items(ann_file: str, key: str, items: list,
     return ids
 
 
-def _check_images(ann_file: str, images: list) -> set:
-    """Ids of ``images``; file names must be unique relative paths."""
-    ids = _check_items(ann_file, 'images', images, ('id', 'file_name'))
+def _name_problem(name) -> Optional[str]:
+    if not isinstance(name, str) or not name.strip():
+        return 'is not a non-empty string'
+    return None
+
+
+def _check_unique_field(ann_file: str, key: str, items: list, field: str,
+                        problem_of: Callable[[object], Optional[str]],
+                        normalize: Callable = lambda value: value) -> None:
+    """Each item's ``field`` has no problem and is unique after
+    ``normalize``; ``key`` is ``'images'`` or ``'categories'``."""
+    what = dict(images='image', categories='category')[key]
     seen = {}
-    for image in images:
-        name = image['file_name']
-        problem = relative_path_problem(name)
+    for item in items:
+        value = item[field]
+        problem = problem_of(value)
         if problem:
-            _fail(ann_file, f'image id {image["id"]} has file_name '
-                  f'{name!r}, which {problem}')
-        key = osp.normpath(name)
-        if key in seen:
-            _fail(ann_file, f'images {seen[key]} and {image["id"]} have the '
-                  f'same file {name!r}')
-        seen[key] = image['id']
-    return ids
-
-
-def _check_categories(ann_file: str, categories: list) -> set:
-    """Ids of ``categories``; names must be unique non-empty strings."""
-    ids = _check_items(ann_file, 'categories', categories, ('id', 'name'))
-    seen = {}
-    for cat in categories:
-        name = cat['name']
-        if not isinstance(name, str) or not name.strip():
-            _fail(ann_file, f'category id {cat["id"]} has name {name!r}: '
-                  'names must be non-empty strings')
-        if name in seen:
-            _fail(ann_file, f'categories {seen[name]} and {cat["id"]} have '
-                  f'the same name {name!r}')
-        seen[name] = cat['id']
-    return ids
+            _fail(ann_file, f'{what} id {item["id"]} has {field} {value!r}, '
+                  f'which {problem}')
+        norm = normalize(value)
+        if norm in seen:
+            _fail(ann_file, f'{key} {seen[norm]} and {item["id"]} have the '
+                  f'same {field} {value!r}')
+        seen[norm] = item['id']
 
 
 def _check_annotations(ann_file: str, annotations: list, image_ids: set,
@@ -149,9 +141,15 @@ def load_coco_json(ann_file: str) -> dict:
     for key in ('images', 'categories'):
         if not data[key]:
             _fail(ann_file, f'the "{key}" list is empty')
-    _check_annotations(ann_file, data['annotations'],
-                       _check_images(ann_file, data['images']),
-                       _check_categories(ann_file, data['categories']))
+    image_ids = _check_items(ann_file, 'images', data['images'],
+                             ('id', 'file_name'))
+    _check_unique_field(ann_file, 'images', data['images'], 'file_name',
+                        relative_path_problem, osp.normpath)
+    cat_ids = _check_items(ann_file, 'categories', data['categories'],
+                           ('id', 'name'))
+    _check_unique_field(ann_file, 'categories', data['categories'], 'name',
+                        _name_problem)
+    _check_annotations(ann_file, data['annotations'], image_ids, cat_ids)
     return data
 
 
