@@ -11,7 +11,8 @@ from mmcma.engine.checks import (ClassCountError, check_class_counts,
                                  class_count_problem)
 from tool_runner import ROOT
 
-CONFIG = os.path.join(ROOT, 'configs/demo/linear_r18-tiny_24e_scenes-64.py')
+CONFIG = os.path.join(ROOT, 'configs', 'demo',
+                      'linear_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
 
 
 @pytest.fixture(scope='module')
