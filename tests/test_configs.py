@@ -32,7 +32,7 @@ NAME = re.compile(r'^(?P<algo>[a-z]+)_(?P<backbone>[a-z0-9-]+)_'
 DATA_TYPES = {
     'coco': 'CocoMultiLabel',
     'nus-wide': 'NUSWIDE',
-    'voc07': 'VOC',
+    'voc07': 'VOCMultiLabel',
     'scenes': 'CocoMultiLabel',
     'yt8m-segments': 'YouTube8MDataset',
     'yt8m-demo': 'YouTube8MDataset',

@@ -13,6 +13,10 @@ data_preprocessor = dict(
     to_onehot=True,
 )
 
+# The pipelines do not resize: a stray large image would reach the backbone
+# at full size, so images over 1 MP are refused with a clear error.
+max_pixels = 1_000_000
+
 # A horizontal flip keeps the scenes' vertical layout (sky above, ground
 # below): the spatial context stays learnable.
 train_pipeline = [
@@ -35,6 +39,7 @@ train_dataloader = dict(
         ann_file='annotations/instances_train.json',
         data_prefix='train',
         drop_empty=False,
+        max_pixels=max_pixels,
         pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True),
 )
@@ -48,6 +53,7 @@ val_dataloader = dict(
         ann_file='annotations/instances_val.json',
         data_prefix='val',
         drop_empty=False,
+        max_pixels=max_pixels,
         pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )

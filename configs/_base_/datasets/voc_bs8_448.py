@@ -1,9 +1,10 @@
-# PASCAL VOC 2007 (mmpretrain's VOC dataset), trainval / test, 448 px.
+# PASCAL VOC 2007 (VOCMultiLabel: mmpretrain's VOC layout, checked), trainval / test, 448 px.
 # Difficult labels are recorded apart (gt_label_difficult): they are not
 # positives for the label graph and are ignored by the VOC metrics.
 _base_ = ['./coco_bs8_448.py']
 
-dataset_type = 'VOC'
+# mmcma's VOCMultiLabel: mmpretrain's VOC with checked xml, ids and image sizes.
+dataset_type = 'VOCMultiLabel'
 data_root = 'data/VOC2007'
 data_preprocessor = dict(num_classes=20)
 _test_pipeline = [
