@@ -1,4 +1,6 @@
 """COCO instances annotations as a multi-label image classification dataset."""
+import contextlib
+import io
 import json
 import os.path as osp
 from typing import Callable, List, Optional, Sequence
@@ -226,7 +228,9 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
         data = load_coco_json(self.ann_file)
         coco = COCO()
         coco.dataset = data
-        coco.createIndex()
+        # pycocotools prints "creating index..." on stdout: nothing to act on.
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco.createIndex()
 
         cats = self._ordered_categories(coco)
         names = tuple(c['name'] for c in cats)
