@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import numpy as np
@@ -8,7 +9,8 @@ from mmpretrain.models.losses import CrossEntropyLoss
 from mmpretrain.registry import MODELS
 
 from mmcma.models.losses.weighted_bce import (ClassImbalanceBCELoss,
-                                              class_imbalance_bce)
+                                              class_imbalance_bce,
+                                              sigmoid_log_probabilities)
 
 
 def _hand_loss(prob, target, freq, beta):
@@ -44,7 +46,8 @@ def test_weights_favour_rare_positives():
     freq = torch.tensor([0.01, 0.99])
     target = torch.ones(1, 2)
     logits = torch.zeros(1, 2)
-    per_elem = class_imbalance_bce(logits, target, freq, 1.0, True)
+    per_elem = class_imbalance_bce(*sigmoid_log_probabilities(logits), target,
+                                   freq, 1.0)
     assert per_elem[0, 0] > per_elem[0, 1]
     assert (per_elem[0, 0] / per_elem[0, 1]).item() == pytest.approx(
         math.exp(0.98), rel=1e-5)
@@ -65,30 +68,6 @@ def test_beta_zero_equals_mmpretrain_bce(reduction, avg_factor):
     assert ours.label_state_shapes() == {}
 
 
-def test_beta_zero_probabilities_equal_torch_bce():
-    torch.manual_seed(1)
-    prob = torch.rand(3, 5) * 0.98 + 0.01
-    target = (torch.rand(3, 5) > 0.5).float()
-    ours = ClassImbalanceBCELoss(use_sigmoid=False)
-    torch.testing.assert_close(ours(prob, target),
-                               F.binary_cross_entropy(prob, target))
-
-
-def test_logits_and_probabilities_agree():
-    torch.manual_seed(2)
-    logits = torch.randn(5, 6) * 2
-    target = (torch.rand(5, 6) > 0.3).float()
-    freq = torch.rand(6)
-    from_logits = ClassImbalanceBCELoss(beta=0.7, num_classes=6)
-    from_probs = ClassImbalanceBCELoss(beta=0.7, use_sigmoid=False,
-                                       num_classes=6)
-    for module in (from_logits, from_probs):
-        module.set_label_state('frequency', freq)
-    torch.testing.assert_close(
-        from_logits(logits, target, avg_factor=5),
-        from_probs(torch.sigmoid(logits), target, avg_factor=5))
-
-
 def test_gradients_finite_when_saturated():
     target = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
     logits = torch.tensor([[-200.0, 200.0, 200.0, -200.0]], requires_grad=True)
@@ -101,11 +80,161 @@ def test_gradients_finite_when_saturated():
     # Confidently wrong logits still get a full-size gradient.
     assert logits.grad[0, 0] < 0 and logits.grad[0, 1] > 0
 
-    prob = torch.tensor([[0.0, 1.0, 1.0, 0.0]], requires_grad=True)
-    value = ClassImbalanceBCELoss(use_sigmoid=False)(prob, target)
+
+def plain_fused_loss(scale_logits, target, freq, beta):
+    """Eq. 11 then eq. 12 as written, in float64, per element (B, N).
+
+    ``1 - p`` is taken as the mean of ``sigmoid(-l)`` (equal in exact
+    arithmetic) so that the float64 reference, and its gradient, stays exact
+    for a branch at +30, where ``1 - sigmoid(30)`` would cancel.
+    """
+    logits = scale_logits.double()
+    p = torch.sigmoid(logits).mean(1)
+    q = torch.sigmoid(-logits).mean(1)
+    y = target.double()
+    # The loss stores the frequencies in float32.
+    f = torch.as_tensor(freq, dtype=torch.float32).double()
+    w = y * torch.exp(beta * (1 - f)) + (1 - y) * torch.exp(beta * f)
+    return -w * (y * torch.log(p) + (1 - y) * torch.log(q))
+
+
+def _fused_loss(beta, freq, **kwargs):
+    loss = ClassImbalanceBCELoss(beta=beta,
+                                 use_sigmoid=False,
+                                 num_classes=len(freq),
+                                 **kwargs)
+    loss.set_label_state('frequency', torch.as_tensor(freq))
+    return loss
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_scale_logits_equal_plain_formula(dtype):
+    torch.manual_seed(1)
+    scale_logits = (torch.randn(4, 3, 6) * 4).to(dtype)  # (B, S, N)
+    target = (torch.rand(4, 6) > 0.5).float()
+    freq = [0.05, 0.2, 0.4, 0.5, 0.8, 0.95]
+    expected = plain_fused_loss(scale_logits, target, freq, 0.7)
+    loss = _fused_loss(0.7, freq)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(
+        rtol=1e-10, atol=1e-12)
+    got = loss(scale_logits, target, reduction_override='none')
+    assert got.shape == (4, 6)
+    torch.testing.assert_close(got.double(), expected, **tol)
+    # Reduction as for logits: sum over classes, mean over the batch.
+    torch.testing.assert_close(
+        loss(scale_logits, target, avg_factor=4).double(),
+        expected.sum() / 4, **tol)
+    torch.testing.assert_close(
+        loss(scale_logits, target).double(), expected.mean(), **tol)
+
+
+def test_single_scale_equals_logits():
+    torch.manual_seed(2)
+    logits = torch.randn(5, 6) * 2
+    target = (torch.rand(5, 6) > 0.3).float()
+    freq = torch.rand(6)
+    from_logits = ClassImbalanceBCELoss(beta=0.7, num_classes=6)
+    from_scales = ClassImbalanceBCELoss(beta=0.7,
+                                        use_sigmoid=False,
+                                        num_classes=6)
+    for module in (from_logits, from_scales):
+        module.set_label_state('frequency', freq)
+    assert from_scales.takes_scale_logits
+    assert not from_logits.takes_scale_logits
+    torch.testing.assert_close(
+        from_logits(logits, target, avg_factor=5),
+        from_scales(logits[:, None], target, avg_factor=5))
+
+
+def test_scale_logits_reject_probabilities_and_bad_shapes():
+    loss = ClassImbalanceBCELoss(use_sigmoid=False)
+    target = torch.ones(2, 3)
+    with pytest.raises(ValueError, match=r'per-scale logits \(B, S, N\)'):
+        loss(torch.full((2, 3), 0.5), target)
+    with pytest.raises(ValueError, match=r'got pred \(3, 2, 3\)'):
+        loss(torch.zeros(3, 2, 3), target)
+    with pytest.raises(ValueError, match='equal shapes'):
+        ClassImbalanceBCELoss()(torch.zeros(2, 1, 3), target)
+
+
+@pytest.mark.parametrize('magnitude', [30.0, 1e4])
+def test_every_branch_saturated_wrong_way_gets_gradient(magnitude):
+    # Positives predicted -m and negatives +m by all three branches: the
+    # fused probability rounds to exactly 0 or 1 in float32.
+    target = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+    sign = 1 - 2 * target  # -1 for positives, +1 for negatives
+    scale_logits = (magnitude * sign[:, None].expand(1, 3, 4)).clone()
+    scale_logits.requires_grad_()
+    freq = [0.1, 0.3, 0.9, 0.6]
+    beta = 0.4
+    loss = _fused_loss(beta, freq, reduction='sum')
+    value = loss(scale_logits, target)
     value.backward()
-    assert torch.isfinite(value)
-    assert torch.isfinite(prob.grad).all()
+    # Hand computation: every element costs w_k * softplus(m) (~ m) and each
+    # of the S = 3 equal branches gets 1/3 of d/dl softplus = sigmoid(m) = 1,
+    # with the sign that moves it towards the target.
+    w = torch.tensor([
+        math.exp(beta * (1 - freq[0])),
+        math.exp(beta * freq[1]),
+        math.exp(beta * (1 - freq[2])),
+        math.exp(beta * freq[3])
+    ])
+    assert value.item() == pytest.approx(w.sum().item() * magnitude, rel=1e-5)
+    expected_grad = (sign * w / 3)[:, None].expand(1, 3, 4)
+    torch.testing.assert_close(scale_logits.grad, expected_grad)
+
+
+@pytest.mark.parametrize('saturated', [30.0, -30.0])
+def test_one_saturated_branch_gets_its_exact_gradient(saturated):
+    # Branch 0 saturated the wrong way for the target, branches 1-2 moderate.
+    target = torch.tensor([[1.0 if saturated < 0 else 0.0] * 2])
+    scale_logits = torch.tensor(
+        [[[saturated, saturated], [0.5, -1.0], [-0.3, 2.0]]],
+        requires_grad=True)
+    freq, beta = [0.2, 0.7], 0.4
+    loss = _fused_loss(beta, freq, reduction='sum')
+    loss(scale_logits, target).backward()
+    reference = scale_logits.detach().double().requires_grad_()
+    plain_fused_loss(reference, target, freq, beta).sum().backward()
+    grad = scale_logits.grad
+    assert torch.isfinite(grad).all()
+    # sigmoid'(30) ~ 9e-14: tiny but non-zero, pushing towards the target
+    # (gradient descent lowers a logit with a positive gradient).
+    assert (grad[0, 0] != 0).all()
+    assert (grad[0, 0] * saturated > 0).all()
+    torch.testing.assert_close(grad.double(),
+                               reference.grad,
+                               rtol=1e-4,
+                               atol=0)
+
+
+def test_gradients_finite_for_every_mix_of_saturation():
+    values = [-1e4, -30.0, -5.0, 0.0, 5.0, 30.0, 1e4]
+    # Every combination of three branch logits, each for target 0 and 1.
+    combos = torch.tensor(list(itertools.product(values, repeat=3)))
+    scale_logits = torch.cat([combos, combos])[:, :, None]  # (2K, 3, 1)
+    scale_logits.requires_grad_()
+    target = torch.cat(
+        [torch.zeros(len(combos), 1),
+         torch.ones(len(combos), 1)])
+    loss = _fused_loss(0.4, [0.3], reduction='none')
+    value = loss(scale_logits, target)
+    value.sum().backward()
+    assert torch.isfinite(value).all()
+    assert torch.isfinite(scale_logits.grad).all()
+    # The most wrong branch gets a gradient towards the target whenever its
+    # true gradient is a float32 number: it is wrong by at most 30, or every
+    # branch is wrong by 1e4 (a branch wrong by 1e4 next to a better one has
+    # a true gradient of about exp(-1e4), which is 0).
+    sign = 1 - 2 * target  # (2K, 1): +1 where the target is 0
+    wrongness = scale_logits.detach()[:, :, 0] * sign
+    worst, index = wrongness.max(1, keepdim=True)
+    worst_grad = scale_logits.grad[:, :, 0].gather(1, index)
+    representable = ((worst > 0) &
+                     (worst <= 30)) | (wrongness.min(1, True)[0] == 1e4)
+    # Per target: 6**3 triples without 1e4 minus the 4**3 never wrong, plus 1.
+    assert representable.sum() == 2 * (6**3 - 4**3 + 1)
+    assert (worst_grad * sign > 0)[representable].all()
 
 
 def test_sample_weight_and_loss_weight():
@@ -145,5 +274,5 @@ def test_frequency_buffer_round_trips_state_dict():
     dst.load_state_dict(src.state_dict())
     logits, target = torch.randn(2, 3), torch.ones(2, 3)
     torch.testing.assert_close(dst(logits, target), src(logits, target))
-    assert {'label_frequency', 'label_frequency_ready'} == set(
-        src.state_dict())
+    assert {'label_frequency',
+            'label_frequency_ready'} == set(src.state_dict())

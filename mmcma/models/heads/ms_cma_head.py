@@ -3,22 +3,27 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from ..losses.weighted_bce import mean_sigmoid_log_probabilities
 from ..utils import CMTFeature
 from .cma_head import CMAHead
 
 
-def fuse_probabilities(logits: Sequence[Tensor]) -> Tensor:
+def fuse_probabilities(scale_logits: Tensor) -> Tensor:
     """Mean of the per-scale sigmoid probabilities (eq. 11).
 
+    Evaluated as ``exp`` of :func:`mean_sigmoid_log_probabilities`, the form
+    the loss uses, so predictions and loss share one implementation.
+
     Args:
-        logits (Sequence[Tensor]): Per-scale logits, each (B, N).
+        scale_logits (Tensor): Per-scale logits, shape (B, S, N).
 
     Returns:
         Tensor: Fused probabilities of shape (B, N).
     """
-    return torch.stack([x.sigmoid() for x in logits]).mean(dim=0)
+    return mean_sigmoid_log_probabilities(scale_logits, dim=1)[0].exp()
 
 
 @MODELS.register_module()
@@ -31,9 +36,14 @@ class MSCMAHead(CMAHead):
     ``out_indices=(2, 3)`` + extra stage: three scales). Each branch has its
     own attention and classifiers; all share the head's single
     ``label_embedding`` buffer. :meth:`get_attention` returns one map per
-    scale, as :class:`CMAHead`'s does. ``forward`` returns the mean of the per-scale
-    probabilities (eq. 11), and the loss is computed on them, so it must take
-    probabilities (``use_sigmoid=False``).
+    scale, as :class:`CMAHead`'s does. ``forward`` (and so ``predict``)
+    returns the mean of the per-scale probabilities (eq. 11).
+
+    The loss is eq. 12 on that fused prediction, but it receives the
+    per-scale logits (B, S, N) and evaluates eq. 11 in log space
+    (``ClassImbalanceBCELoss(use_sigmoid=False)``): a loss on the fused
+    probabilities would give no gradient to a branch whose sigmoid rounds to
+    0 or 1, and none at all when every branch is saturated the wrong way.
 
     Args:
         num_classes (int): Number of labels N.
@@ -41,7 +51,8 @@ class MSCMAHead(CMAHead):
         embed_dim (int): Label-embedding dimension. Defaults to 256.
         attention (str): ``'cosine'`` or ``'self'`` for every branch.
             Defaults to ``'cosine'``.
-        loss (dict): Loss config on probabilities. Defaults to
+        loss (dict): Loss config; it must take per-scale logits (declare
+            ``takes_scale_logits``). Defaults to
             ``dict(type='ClassImbalanceBCELoss', use_sigmoid=False)``.
         thr (float, optional): Score threshold of positive predictions.
         topk (int, optional): Predict the k best labels as positive.
@@ -68,6 +79,11 @@ class MSCMAHead(CMAHead):
                          thr=thr,
                          topk=topk,
                          init_cfg=init_cfg)
+        if not getattr(self.loss_module, 'takes_scale_logits', False):
+            raise ValueError(
+                'MSCMAHead gives its loss per-scale logits (B, S, N); '
+                f'{type(self.loss_module).__name__} does not take them: use '
+                'ClassImbalanceBCELoss(use_sigmoid=False).')
 
     @staticmethod
     def _branch_channels(in_channels: Sequence[int]) -> List[int]:
@@ -77,6 +93,25 @@ class MSCMAHead(CMAHead):
                             f'in_channels, got {in_channels!r}.')
         return list(in_channels)
 
+    def scale_logits(self, feats: Sequence[CMTFeature]) -> Tensor:
+        """Logits of every branch, stacked to (B, S, N)."""
+        return torch.stack(self.branch_logits(feats), dim=1)
+
     def forward(self, feats: Sequence[CMTFeature]) -> Tensor:
         """Fused probabilities (B, N) (eq. 11)."""
-        return fuse_probabilities(self.branch_logits(feats))
+        return fuse_probabilities(self.scale_logits(feats))
+
+    def loss(self, feats: Sequence[CMTFeature], data_samples: List[DataSample],
+             **kwargs) -> dict:
+        """Eq. 12 on the fused prediction, from the per-scale logits.
+
+        Args:
+            feats (Sequence[CMTFeature]): Neck output.
+            data_samples (list[DataSample]): Samples with ``gt_label`` or
+                ``gt_score``.
+
+        Returns:
+            dict[str, Tensor]: ``{'loss': ...}``.
+        """
+        # (B, S, N): mmpretrain's _get_loss reads B and N from dims 0 and -1.
+        return self._get_loss(self.scale_logits(feats), data_samples, **kwargs)

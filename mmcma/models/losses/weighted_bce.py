@@ -9,8 +9,16 @@ r"""Class-imbalance weighted binary cross-entropy (MS-CMA, eq. 12).
 where :math:`p_k` is the fraction of training images carrying label ``k``.
 Rare labels get a larger weight on their positives, frequent labels a larger
 weight on their negatives; ``beta = 0`` is plain BCE.
+
+The loss never sees a probability: it takes logits, either one per label
+(:math:`y^* = \sigma(x)`) or one per scale and label, whose sigmoids are
+averaged (MS-CMA's fused prediction, eq. 11). Both are turned into
+:math:`\log y^*` and :math:`\log(1 - y^*)` in log space, so a saturated
+prediction (``sigmoid`` exactly 0 or 1 in float32) still has its exact,
+non-zero gradient.
 """
-from typing import Optional
+import math
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +27,51 @@ from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
 from ..label_state import LabelStateMixin
+
+
+def sigmoid_log_probabilities(logits: Tensor) -> Tuple[Tensor, Tensor]:
+    """``log p`` and ``log(1 - p)`` of ``p = sigmoid(logits)``.
+
+    Args:
+        logits (Tensor): Logits of any shape.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``log p`` and ``log(1 - p)``, each shaped like
+        ``logits``; finite and with non-zero gradients for finite logits.
+    """
+    return F.logsigmoid(logits), F.logsigmoid(-logits)
+
+
+def mean_sigmoid_log_probabilities(logits: Tensor,
+                                   dim: int) -> Tuple[Tensor, Tensor]:
+    r"""Eq. 11 in log space: log-probabilities of the mean of S sigmoids.
+
+    With :math:`p = \frac{1}{S} \sum_s \sigma(l_s)`:
+
+    .. math::
+
+        \log p = \operatorname{logsumexp}_s \log\sigma(l_s) - \log S,
+        \qquad
+        \log(1 - p) = \operatorname{logsumexp}_s \log\sigma(-l_s) - \log S.
+
+    Computing ``log(1 - p)`` from the sigmoids of ``-l_s`` (instead of
+    ``1 - p``) keeps it exact when ``p`` rounds to 1. The gradient of each
+    branch is its share of the mixture times its own sigmoid gradient, so a
+    branch saturated the wrong way keeps a gradient of size ``1/S``.
+
+    Args:
+        logits (Tensor): Logits with the S scales along ``dim``, e.g.
+            (B, S, N).
+        dim (int): The scale dimension.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``log p`` and ``log(1 - p)`` with ``dim``
+        removed, e.g. (B, N).
+    """
+    log_num = math.log(logits.size(dim))
+    log_p, log_q = sigmoid_log_probabilities(logits)
+    return (torch.logsumexp(log_p, dim) - log_num,
+            torch.logsumexp(log_q, dim) - log_num)
 
 
 def class_imbalance_weights(target: Tensor, label_freq: Tensor,
@@ -38,45 +91,33 @@ def class_imbalance_weights(target: Tensor, label_freq: Tensor,
     return target * pos + (1 - target) * neg
 
 
-def class_imbalance_bce(pred: Tensor,
-                        target: Tensor,
-                        label_freq: Optional[Tensor],
-                        beta: float,
-                        from_logits: bool,
-                        eps: float = 1e-6) -> Tensor:
+def class_imbalance_bce(log_prob: Tensor, log_prob_neg: Tensor, target: Tensor,
+                        label_freq: Optional[Tensor], beta: float) -> Tensor:
     """Element-wise class-imbalance weighted BCE (eq. 12), not reduced.
 
     Args:
-        pred (Tensor): Logits (``from_logits=True``) or probabilities, (B, N).
+        log_prob (Tensor): ``log y*`` of the predicted probabilities, (B, N).
+        log_prob_neg (Tensor): ``log(1 - y*)``, (B, N). Both come from
+            :func:`sigmoid_log_probabilities` or
+            :func:`mean_sigmoid_log_probabilities`, never from ``log`` of a
+            probability (which is ``-inf`` once it rounds to 0 or 1).
         target (Tensor): Targets in [0, 1], shape (B, N).
         label_freq (Tensor, optional): Label frequencies, shape (N,). Only
             needed when ``beta != 0``.
         beta (float): Imbalance strength; 0 gives plain BCE.
-        from_logits (bool): Whether ``pred`` holds logits. Logits go through
-            ``binary_cross_entropy_with_logits`` (log-sigmoid, stable for any
-            magnitude); probabilities are clamped to ``[eps, 1 - eps]``, so
-            each element costs at most ``-log(eps)`` and gradients stay finite
-            (zero) at exactly 0 or 1.
-        eps (float): Clamp for probabilities. Defaults to 1e-6.
 
     Returns:
         Tensor: Loss of shape (B, N).
     """
-    target = target.to(pred.dtype)
-    if from_logits:
-        loss = F.binary_cross_entropy_with_logits(pred,
-                                                  target,
-                                                  reduction='none')
-    else:
-        loss = F.binary_cross_entropy(pred.clamp(eps, 1 - eps),
-                                      target,
-                                      reduction='none')
+    target = target.to(log_prob.dtype)
+    loss = -(target * log_prob + (1 - target) * log_prob_neg)
     if beta == 0:
         return loss
     if label_freq is None:
         raise ValueError('class_imbalance_bce needs label frequencies when '
                          f'beta != 0 (beta={beta}).')
-    return loss * class_imbalance_weights(target, label_freq.to(pred), beta)
+    return loss * class_imbalance_weights(target, label_freq.to(log_prob),
+                                          beta)
 
 
 @MODELS.register_module()
@@ -99,16 +140,18 @@ class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
     Args:
         beta (float): Imbalance strength (0 on COCO, 0.4 on NUS-WIDE).
             Defaults to 0.
-        use_sigmoid (bool): True if predictions are logits; False if they are
-            probabilities (MS-CMA fuses per-scale probabilities).
-            Defaults to True.
+        use_sigmoid (bool): True if predictions are logits (B, N), one per
+            label: ``y* = sigmoid(logits)``. False for a head that fuses
+            per-scale probabilities (MS-CMA): predictions are the per-scale
+            logits (B, S, N) and ``y*`` is the mean of their sigmoids
+            (eq. 11), evaluated in log space (see
+            :func:`mean_sigmoid_log_probabilities`) so that saturated
+            branches keep their gradients. Defaults to True.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
             Defaults to ``'mean'``.
         loss_weight (float): Multiplier of the loss. Defaults to 1.
         num_classes (int, optional): Number of labels N; required when
             ``beta > 0`` (heads fill it in).
-        eps (float): Probability clamp when ``use_sigmoid=False``.
-            Defaults to 1e-6.
     """
 
     def __init__(self,
@@ -116,8 +159,7 @@ class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
                  use_sigmoid: bool = True,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
-                 num_classes: Optional[int] = None,
-                 eps: float = 1e-6):
+                 num_classes: Optional[int] = None):
         super().__init__()
         if reduction not in ('none', 'mean', 'sum'):
             raise ValueError(f'Unknown reduction {reduction!r}.')
@@ -127,7 +169,6 @@ class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
         self.use_sigmoid = use_sigmoid
         self.reduction = reduction
         self.loss_weight = loss_weight
-        self.eps = eps
         if self.beta != 0:
             if num_classes is None:
                 raise ValueError('ClassImbalanceBCELoss with beta > 0 needs '
@@ -145,8 +186,8 @@ class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
         """Compute the loss.
 
         Args:
-            pred (Tensor): Logits or probabilities (see ``use_sigmoid``),
-                shape (B, N).
+            pred (Tensor): Logits (B, N) if ``use_sigmoid``, else per-scale
+                logits (B, S, N) whose sigmoids are averaged.
             target (Tensor): Targets in [0, 1], shape (B, N).
             weight (Tensor, optional): Sample-wise (B,) or element-wise
                 (B, N) weights.
@@ -159,21 +200,52 @@ class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
         """
         assert reduction_override in (None, 'none', 'mean', 'sum')
         reduction = reduction_override or self.reduction
-        if pred.shape != target.shape:
-            raise ValueError(f'pred {tuple(pred.shape)} and target '
-                             f'{tuple(target.shape)} must have equal shapes.')
+        log_prob, log_prob_neg = self.log_probabilities(pred, target.shape)
         freq = self.label_state('frequency') if self.beta != 0 else None
-        loss = class_imbalance_bce(pred, target, freq, self.beta,
-                                   self.use_sigmoid, self.eps)
+        loss = class_imbalance_bce(log_prob, log_prob_neg, target, freq,
+                                   self.beta)
         if weight is not None:
             weight = weight.float()
-            if weight.dim() == 1 and pred.dim() > 1:
+            if weight.dim() == 1 and target.dim() > 1:
                 weight = weight.reshape(-1, 1)
         loss = weight_reduce_loss(loss,
                                   weight=weight,
                                   reduction=reduction,
                                   avg_factor=avg_factor)
         return self.loss_weight * loss
+
+    @property
+    def takes_scale_logits(self) -> bool:
+        """Whether predictions are per-scale logits (B, S, N)."""
+        return not self.use_sigmoid
+
+    def log_probabilities(self, pred: Tensor,
+                          target_shape: torch.Size) -> Tuple[Tensor, Tensor]:
+        """``log y*`` and ``log(1 - y*)`` (B, N) of the predictions.
+
+        Args:
+            pred (Tensor): Logits (B, N), or per-scale logits (B, S, N) when
+                :attr:`takes_scale_logits`.
+            target_shape (torch.Size): Shape (B, N) of the targets.
+
+        Returns:
+            tuple[Tensor, Tensor]: Log-probabilities, each (B, N).
+        """
+        if not self.takes_scale_logits:
+            if pred.shape != target_shape:
+                raise ValueError(
+                    f'pred {tuple(pred.shape)} and target '
+                    f'{tuple(target_shape)} must have equal shapes.')
+            return sigmoid_log_probabilities(pred)
+        if (pred.dim() != len(target_shape) + 1
+                or pred.shape[:1] + pred.shape[2:] != target_shape):
+            raise ValueError(
+                'ClassImbalanceBCELoss(use_sigmoid=False) takes per-scale '
+                f'logits (B, S, N) for targets (B, N) = {tuple(target_shape)}'
+                f', got pred {tuple(pred.shape)}. Probabilities are not '
+                'accepted: their loss has no gradient where they round to 0 '
+                'or 1.')
+        return mean_sigmoid_log_probabilities(pred, dim=1)
 
     def extra_repr(self) -> str:
         return (f'beta={self.beta}, use_sigmoid={self.use_sigmoid}, '
