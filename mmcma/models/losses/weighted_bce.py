@@ -74,25 +74,25 @@ def mean_sigmoid_log_probabilities(logits: Tensor,
             torch.logsumexp(log_q, dim) - log_num)
 
 
-def class_imbalance_weights(target: Tensor, label_freq: Tensor,
+def class_imbalance_weights(target: Tensor, label_frequency: Tensor,
                             beta: float) -> Tensor:
     """Per-element weights ``w_k`` of eq. 12.
 
     Args:
         target (Tensor): Targets in [0, 1], shape (B, N).
-        label_freq (Tensor): Training-set label frequencies ``p``, shape (N,).
+        label_frequency (Tensor): Training-set label frequencies ``p``, shape (N,).
         beta (float): Imbalance strength.
 
     Returns:
         Tensor: Weights of shape (B, N).
     """
-    pos = torch.exp(beta * (1 - label_freq))
-    neg = torch.exp(beta * label_freq)
+    pos = torch.exp(beta * (1 - label_frequency))
+    neg = torch.exp(beta * label_frequency)
     return target * pos + (1 - target) * neg
 
 
 def class_imbalance_bce(log_prob: Tensor, log_prob_neg: Tensor, target: Tensor,
-                        label_freq: Optional[Tensor], beta: float) -> Tensor:
+                        label_frequency: Optional[Tensor], beta: float) -> Tensor:
     """Element-wise class-imbalance weighted BCE (eq. 12), not reduced.
 
     Args:
@@ -102,7 +102,7 @@ def class_imbalance_bce(log_prob: Tensor, log_prob_neg: Tensor, target: Tensor,
             :func:`mean_sigmoid_log_probabilities`, never from ``log`` of a
             probability (which is ``-inf`` once it rounds to 0 or 1).
         target (Tensor): Targets in [0, 1], shape (B, N).
-        label_freq (Tensor, optional): Label frequencies, shape (N,). Only
+        label_frequency (Tensor, optional): Label frequencies, shape (N,). Only
             needed when ``beta != 0``.
         beta (float): Imbalance strength; 0 gives plain BCE.
 
@@ -113,10 +113,10 @@ def class_imbalance_bce(log_prob: Tensor, log_prob_neg: Tensor, target: Tensor,
     loss = -(target * log_prob + (1 - target) * log_prob_neg)
     if beta == 0:
         return loss
-    if label_freq is None:
+    if label_frequency is None:
         raise ValueError('class_imbalance_bce needs label frequencies when '
                          f'beta != 0 (beta={beta}).')
-    return loss * class_imbalance_weights(target, label_freq.to(log_prob),
+    return loss * class_imbalance_weights(target, label_frequency.to(log_prob),
                                           beta)
 
 
