@@ -15,7 +15,9 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.engine.checks import check_class_counts  # noqa: E402
-from mmcma.engine.cli import add_common_args, load_config  # noqa: E402
+from mmcma.engine.cli import (StrictLoadRunner,  # noqa: E402
+                              add_common_args, exit_on_checkpoint_error,
+                              load_config, parse_cli_args)
 from mmcma.evaluation import format_metrics  # noqa: E402
 
 
@@ -29,11 +31,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--metrics-out', help='save the metrics dict to this .json file')
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
+        '--non-strict', action='store_true',
+        help='load a checkpoint that does not fit the config: tensors with '
+        'no match keep their initial values (by default that is an error '
+        'naming the missing, unexpected and mis-shaped tensors)')
     add_common_args(parser)
-    return parser.parse_args(argv)
+    return parse_cli_args(parser, argv)
 
 
+@exit_on_checkpoint_error
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
@@ -49,7 +55,7 @@ def main(argv=None) -> dict:
         evaluator.append(dict(type='DumpMultiLabelPredictions',
                               out_file=args.out))
         cfg.test_evaluator = evaluator
-    runner = Runner.from_cfg(cfg)
+    runner = (Runner if args.non_strict else StrictLoadRunner).from_cfg(cfg)
     check_class_counts(runner, 'test')
     if args.out:
         classes = runner.test_dataloader.dataset.metainfo.get('classes', ())

@@ -9,7 +9,9 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.engine.checks import check_class_counts  # noqa: E402
-from mmcma.engine.cli import add_common_args, load_config  # noqa: E402
+from mmcma.engine.cli import (add_common_args,  # noqa: E402
+                              exit_on_checkpoint_error, load_config,
+                              parse_cli_args)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -22,8 +24,6 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='resume from this checkpoint, or (no value) from the latest '
         'checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
-    parser.add_argument(
         '--no-validate', action='store_true',
         help='skip validation during training')
     parser.add_argument(
@@ -31,9 +31,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='scale the lr by the actual total batch size over the '
         "config's auto_scale_lr.base_batch_size")
     add_common_args(parser)
-    return parser.parse_args(argv)
+    return parse_cli_args(parser, argv)
 
 
+@exit_on_checkpoint_error
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = load_config(args)

@@ -2,8 +2,17 @@
 import argparse
 import os
 import os.path as osp
+import sys
+from datetime import timedelta
+from typing import Callable
 
+import torch
 from mmengine.config import Config, DictAction
+from mmengine.registry import MODEL_WRAPPERS
+from mmengine.runner import Runner
+from torch.nn.parallel import DistributedDataParallel
+
+from mmcma.compat import TRUST_ENV, CheckpointError
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -20,18 +29,42 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher (dist_train.sh / dist_test.sh use pytorch)')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='automatic mixed precision (needs a CUDA GPU)')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='unpickle checkpoints fully (torch.load weights_only=False), '
+        f'like {TRUST_ENV}=1: only for files you trust, since unpickling '
+        'can run code')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_cli_args(parser: argparse.ArgumentParser,
+                   argv=None) -> argparse.Namespace:
+    """Parse ``argv`` and reject combinations this machine cannot run."""
+    args = parser.parse_args(argv)
+    if args.amp and not torch.cuda.is_available():
+        # mmengine's AmpOptimWrapper asserts a GPU (or NPU/MLU/MUSA); its
+        # fp16 test loop would silently fall back to slow bfloat16 on the CPU.
+        parser.error('--amp (mixed precision) needs a CUDA GPU and none is '
+                     'available: run without --amp')
+    return args
 
 
 def load_config(args: argparse.Namespace) -> Config:
     """Read the config and apply the common flags.
 
     Sets ``LOCAL_RANK`` for launchers that pass ``--local-rank``, picks a work
-    dir (``work_dirs/<config name>`` unless given) and makes every dataloader
-    consistent: ``persistent_workers`` only with ``num_workers > 0`` (mmengine
-    raises otherwise).
+    dir (``work_dirs/<config name>`` unless given), makes every dataloader
+    consistent (``persistent_workers`` only with ``num_workers > 0``: mmengine
+    raises otherwise) and prepares distributed runs without a GPU
+    (:func:`setup_cpu_distributed`).
     """
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.trust_checkpoint:
+        os.environ[TRUST_ENV] = '1'
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
@@ -49,4 +82,95 @@ def load_config(args: argparse.Namespace) -> Config:
             continue
         if loader.get('num_workers', 0) == 0:
             loader['persistent_workers'] = False
+    setup_cpu_distributed(cfg)
     return cfg
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Let the ``pytorch`` launcher run on a machine without a GPU.
+
+    mmengine 0.10.7 cannot do it alone: its ``init_dist('pytorch')`` calls
+    ``torch.cuda.set_device(LOCAL_RANK)`` before creating the process group
+    (an error without CUDA), and its Runner wraps the model in DDP with
+    ``device_ids=[LOCAL_RANK]``, a CUDA device. So without a GPU this creates
+    the gloo process group itself from torchrun's environment (the Runner
+    then skips ``init_dist``) and asks for a CPU DDP (``device_ids=None``;
+    buffers not broadcast, as mmengine's default wrapper does on GPUs).
+    """
+    if cfg.launcher != 'pytorch' or torch.cuda.is_available():
+        return
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(
+            backend='gloo',
+            timeout=timedelta(seconds=dist_cfg.get('timeout', 1800)))
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.setdefault('type', 'MMDistributedDataParallel')
+    if issubclass(MODEL_WRAPPERS.get(wrapper['type']),
+                  DistributedDataParallel):
+        wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper
+
+
+class StrictLoadRunner(Runner):
+    """A Runner whose checkpoint must fit the model exactly.
+
+    mmengine's Runner loads ``load_from`` with ``strict=False``: missing and
+    unexpected keys and tensors of another shape only log a warning, and the
+    model is evaluated with those tensors left at their initial values. Here
+    they are a :class:`~mmcma.compat.CheckpointError` that names them.
+    """
+
+    def load_checkpoint(self, filename: str, map_location='cpu',
+                        strict: bool = True,
+                        revise_keys=((r'^module.', ''), )):
+        try:
+            return super().load_checkpoint(filename, map_location, strict,
+                                           revise_keys)
+        except RuntimeError as e:
+            if 'do not match exactly' not in str(e):
+                raise
+            raise CheckpointError(
+                f'checkpoint {filename} does not fit the config: '
+                f'{_summarize_mismatch(str(e))} (--non-strict loads only the '
+                'matching tensors)') from None
+
+
+def _summarize_mismatch(message: str, most: int = 5) -> str:
+    """mmengine's strict-loading error on one line, long lists cut short.
+
+    Its lines are ``size mismatch for KEY: ...`` (one per tensor),
+    ``unexpected key in source state_dict: K1, K2, ...`` and ``missing keys
+    in source state_dict: K1, K2, ...``.
+    """
+    lines = [line.strip().rstrip('.') for line in message.splitlines()[1:]
+             if line.strip()]
+    sizes = [line for line in lines if line.startswith('size mismatch')]
+    parts = sizes[:most]
+    if len(sizes) > most:
+        parts.append(f'{len(sizes) - most} more size mismatches')
+    for line in lines:
+        if line in sizes:
+            continue
+        head, keys = line.split(': ', 1)
+        keys = keys.split(', ')
+        more = f', ... ({len(keys) - most} more)' if len(keys) > most else ''
+        parts.append(f"{head}: {', '.join(keys[:most])}{more}")
+    return '; '.join(parts)
+
+
+def exit_on_checkpoint_error(main: Callable) -> Callable:
+    """Run ``main``; a :class:`CheckpointError` ends the tool with its message
+    (one line on stderr, exit status 1) instead of a traceback."""
+
+    def run(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except CheckpointError as e:
+            sys.exit(f'error: {e}')
+
+    return run
