@@ -108,9 +108,9 @@ def safe_load(name: str, read: Callable[[bool], Any]) -> Any:
         CheckpointError: ``name`` names a type outside :data:`SAFE_GLOBALS`
             (and the user did not opt in), or is not a readable checkpoint.
     """
-    if trust_checkpoints():
-        return read(False)
     try:
+        if trust_checkpoints():
+            return read(False)
         with torch.serialization.safe_globals(SAFE_GLOBALS):
             return read(True)
     except pickle.UnpicklingError as e:

@@ -1,9 +1,9 @@
 """Test instrument for tests/test_distributed.py, imported by its config.
 
-Counts the calls of ``compute_label_semantics`` made by
-:class:`~mmcma.LabelEmbeddingHook` in this process and, after training,
-writes ``{work_dir}/probe_rank{R}.json`` with that count and the model's
-label-embedding buffers, so that the test sees every rank's state.
+Counts the calls of ``cached_label_state`` (compute or read the label
+state) that :class:`~mmcma.engine.hooks.LabelStateHook` makes in this process
+and, after training, writes ``{work_dir}/probe_rank{R}.json`` with that count
+and the model's label-state buffers, so that the test sees every rank's state.
 """
 import json
 import os.path as osp
@@ -13,33 +13,33 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
-import mmcma.engine.hooks.label_embedding_hook as label_embedding_hook
-from mmcma.models.label_embedding import modules_needing_label_embedding
+import mmcma.engine.hooks.label_state_hook as label_state_hook
+from mmcma.models.label_state import label_state_modules
 
 _calls = []
-_compute = label_embedding_hook.compute_label_semantics
+_cached_label_state = label_state_hook.cached_label_state
 
 
-def _counting_compute(*args, **kwargs):
+def _counting(*args, **kwargs):
     _calls.append(get_rank())
-    return _compute(*args, **kwargs)
+    return _cached_label_state(*args, **kwargs)
 
 
-label_embedding_hook.compute_label_semantics = _counting_compute
+label_state_hook.cached_label_state = _counting
 
 
 @HOOKS.register_module()
 class LabelStateProbe(Hook):
-    """Write this rank's label-embedding buffers after training."""
+    """Write this rank's label-state buffers after training."""
 
     def after_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        state = dict(
-            computed=len(_calls),
-            embeddings={name: module.label_embedding.tolist()
-                        for name, module in
-                        modules_needing_label_embedding(model)})
+        state = {
+            f'{module_name}.{name}': module.label_state(name).tolist()
+            for module_name, module in label_state_modules(model)
+            for name in module.label_state_shapes()
+        }
         path = osp.join(runner.work_dir, f'probe_rank{get_rank()}.json')
         with open(path, 'w') as f:
-            json.dump(state, f)
+            json.dump(dict(computed=len(_calls), state=state), f)

@@ -19,10 +19,13 @@ from mmpretrain.apis import get_model
 
 from mmcma.compat import TRUST_ENV, CheckpointError, load_local_checkpoint
 from mmcma.datasets.synthetic_scenes import generate
+from mmcma.models.label_state import label_state_modules
 from tool_runner import ROOT
 
-MSCMA = os.path.join(ROOT, 'configs/demo/mscma_r18-tiny_24e_scenes-64.py')
-CMA = os.path.join(ROOT, 'configs/demo/cma_r18-tiny_24e_scenes-64.py')
+MSCMA = os.path.join(
+    ROOT, 'configs/demo/mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
+CMA = os.path.join(
+    ROOT, 'configs/demo/cma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
 
 
 class WriteFile:
@@ -75,11 +78,13 @@ def data_options(scenes):
 
 
 def save_model(config, path) -> str:
-    """Save a checkpoint of ``config``'s model, label embeddings filled."""
+    """Save a checkpoint of ``config``'s model, label state filled."""
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
     model = get_model(Config.fromfile(config))
-    model.head.set_label_embedding(torch.rand(12, 64))
+    for _, module in label_state_modules(model):
+        for name, shape in module.label_state_shapes().items():
+            module.set_label_state(name, torch.rand(shape))
     torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=1)), path)
     return str(path)
 

@@ -39,7 +39,7 @@ train_cfg = dict(max_epochs=1, val_interval=1)
 default_hooks = dict(logger=dict(interval=1),
                      checkpoint=dict(save_best=None))
 custom_hooks = [
-    dict(type='LabelEmbeddingHook', graph=dict(kind='conditional'),
+    dict(type='LabelStateHook', graph=dict(kind='conditional'),
          progress=False),
     dict(type='LabelStateProbe'),
 ]
@@ -61,7 +61,9 @@ def start():
     def run(args, cwd):
         env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
                    PYTHON=sys.executable, PORT=str(free_port()),
-                   PYTHONPATH=os.pathsep.join([ROOT, f'{ROOT}/tests']),
+                   PYTHONPATH=os.pathsep.join([
+                       ROOT, f'{ROOT}/tests', os.environ.get('PYTHONPATH', '')
+                   ]),
                    CUDA_VISIBLE_DEVICES='')
         procs.append(subprocess.Popen(
             args, cwd=cwd, env=env, stdout=subprocess.PIPE,
@@ -97,7 +99,8 @@ def probe(work_dir: str, rank: int) -> dict:
 def test_two_cpu_processes_train_and_test_like_one(tmp_path, start):
     data = str(tmp_path / 'scenes')
     generate(data, 16, 8, 32, seed=0)
-    base = os.path.join(ROOT, 'configs/demo/mscma_r18-tiny_24e_scenes-64.py')
+    base = os.path.join(
+        ROOT, 'configs/demo/mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
     # A relative config path in another folder: the scripts must not cd.
     (tmp_path / 'cfg.py').write_text(TEST_CONFIG.format(base=base, data=data))
     tools = os.path.join(ROOT, 'tools')
@@ -128,13 +131,12 @@ def test_two_cpu_processes_train_and_test_like_one(tmp_path, start):
     expected = val_metrics(one_dir)
     assert val_metrics(two_dir) == pytest.approx(expected, abs=1e-5)
 
-    # Rank 0 computes the label embeddings, rank 1 receives them.
+    # Rank 0 computes the label state (embeddings), rank 1 receives it.
     ranks = [probe(two_dir, 0), probe(two_dir, 1)]
     assert [r['computed'] for r in ranks] == [1, 0]
-    assert ranks[1]['embeddings'] == ranks[0]['embeddings']
-    assert ranks[0]['embeddings'] == probe(one_dir, 0)['embeddings']
-    assert any(any(row) for row in
-               next(iter(ranks[1]['embeddings'].values())))
+    assert ranks[1]['state'] == ranks[0]['state'] == probe(one_dir, 0)['state']
+    embedding = ranks[1]['state']['head.embedding']
+    assert len(embedding) == 12 and any(any(row) for row in embedding)
 
     # Testing in 2 processes gives the metrics of the 1-process run.
     with open(tmp_path / 'metrics.json') as f:
