@@ -77,11 +77,14 @@ def data_options(scenes):
     ]
 
 
-def save_model(config, path) -> str:
-    """Save a checkpoint of ``config``'s model, label state filled."""
+def save_model(config, path, **options) -> str:
+    """Save a checkpoint of ``config``'s model (with ``options`` merged),
+    label state filled."""
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
-    model = get_model(Config.fromfile(config))
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    model = get_model(cfg)
     for _, module in label_state_modules(model):
         for name, shape in module.label_state_shapes().items():
             module.set_label_state(name, torch.rand(shape))
@@ -212,11 +215,7 @@ def test_bad_files_one_sentence(tmp_path, scenes, mscma_ckpt):
      ['size mismatch for neck.transformers.0.1.conv.weight: copying a param '
       'with shape torch.Size([64, 64, 1, 1]) from checkpoint, the shape in '
       'current model is torch.Size([32, 64, 1, 1])', 'more size mismatches']),
-    (MSCMA, ['model.head.num_classes=10'],
-     ['size mismatch for head.label_embedding: copying a param with shape '
-      'torch.Size([12, 64]) from checkpoint, the shape in current model is '
-      'torch.Size([10, 64])']),
-], ids=['mscma-ckpt-cma-config', 'embed-dim', 'class-count'])
+], ids=['mscma-ckpt-cma-config', 'embed-dim'])
 def test_checkpoint_not_fitting_config(tmp_path, scenes, mscma_ckpt, config,
                                        options, expected):
     argv = [config, mscma_ckpt, '--work-dir', str(tmp_path / 'work'),
@@ -226,6 +225,20 @@ def test_checkpoint_not_fitting_config(tmp_path, scenes, mscma_ckpt, config,
     assert '--non-strict' in message
     for part in expected:
         assert part in message
+
+
+def test_checkpoint_of_another_class_count(tmp_path, scenes):
+    """A consistent 12-class config and data, a 10-class checkpoint."""
+    ckpt = save_model(MSCMA, tmp_path / 'ten.pth', **{
+        'model.head.num_classes': 10,
+        'data_preprocessor.num_classes': 10
+    })
+    message = tool_error('test', MSCMA, ckpt, '--work-dir',
+                         str(tmp_path / 'work'), *data_options(scenes))
+    assert f'checkpoint {ckpt} does not fit the config' in message
+    assert ('size mismatch for head.label_embedding: copying a param with '
+            'shape torch.Size([10, 64]) from checkpoint, the shape in current '
+            'model is torch.Size([12, 64])') in message
 
 
 def test_missing_keys_named(tmp_path, scenes):
