@@ -11,14 +11,19 @@ code the file names. mmcma re-registers both loaders to read with
 ``weights_only=True`` and an allow-list of exactly the types such checkpoints
 contain (:data:`SAFE_GLOBALS`). Other files are refused unless the user opts
 in with ``MMCMA_TRUST_CHECKPOINTS=1`` (the tools' ``--trust-checkpoint``).
+
+Logs (mmcv-lite 2.2, mmengine 0.10.7): two messages on every run tell the
+user nothing they can act on, and are silenced here (:func:`quiet_logs`).
 """
 import os
 import os.path as osp
 import pickle
 import re
+import warnings
 from typing import Any, Callable
 
 import torch
+from mmengine.hooks import checkpoint_hook
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
@@ -166,11 +171,47 @@ def _load_url(url: str, model_dir=None, map_location=None, progress=True,
                          **kwargs))
 
 
+class _UnusedFileClient:
+    """``FileClient`` as ``CheckpointHook`` and ``save_checkpoint`` see it.
+
+    Both build a ``FileClient`` even when ``file_client_args`` is None, where
+    they never use it (``CheckpointHook``'s own comment says so), and its
+    constructor logs two deprecation warnings. Without arguments no client
+    is built; with arguments mmengine's is.
+    """
+
+    @staticmethod
+    def infer_client(file_client_args=None, uri=None):
+        if file_client_args is None:
+            return None
+        return _FILE_CLIENT.infer_client(file_client_args, uri)
+
+
+_FILE_CLIENT = checkpoint_hook.FileClient
+
+
+def quiet_logs() -> None:
+    """Silence the two messages no user can act on.
+
+    - mmcv-lite has no compiled ops; importing ``mmcv.cnn`` warns that
+      ``MultiScaleDeformableAttention`` (a detection op mmcma never uses) is
+      missing.
+    - ``CheckpointHook`` and ``save_checkpoint`` log that ``FileClient`` and
+      ``HardDiskBackend`` are deprecated, about a client they do not use.
+    """
+    warnings.filterwarnings(
+        'ignore', message='Fail to import ``MultiScaleDeformableAttention``',
+        category=UserWarning)
+    checkpoint_hook.FileClient = _UnusedFileClient
+    mmengine_checkpoint.FileClient = _UnusedFileClient
+
+
 def apply_patches() -> None:
-    """Install the safe checkpoint loaders (mmengine 0.10.x)."""
+    """Install the safe checkpoint loaders (mmengine 0.10.x), quiet logs."""
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_local_checkpoint, force=True)
     mmengine_checkpoint.load_url = _load_url
+    quiet_logs()
 
 
 apply_patches()
