@@ -213,6 +213,12 @@ def test_cli_vectors_and_graph_of_a_dataset_config(scenes, tmp_path):
                                        dict(type='glove'))
     np.testing.assert_array_equal(state.embedding, expected)
     assert list(state.classes) == list(dataset.metainfo['classes'])
+    # A size the source cannot give is a one-line error.
+    with pytest.raises(SystemExit, match='expects 300-d label embeddings'):
+        load_tool('build_label_graph').main([
+            DATASET_CONFIG, '--embedding', 'glove', '--embed-dim', '300',
+            '--out', out, '--cfg-options',
+            f'train_dataloader.dataset.data_root={scenes}'])
 
 
 def test_cli_options_over_the_config_hook(scenes, tmp_path):

@@ -51,8 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         'variant=released t=0.4')
     parser.add_argument(
         '--embed-dim', type=int,
-        help="embedding size (default: what the config's model asks for, "
-        "else the source's own size)")
+        help="embedding size (default: with --embedding the source's own "
+        "size, else what the config's model asks for)")
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config keys')
@@ -94,16 +94,17 @@ def label_state_options(cfg: Config, args: argparse.Namespace) -> dict:
 
 def requirements(cfg: Config, num_classes: int, embed_dim: Optional[int],
                  with_embedding: bool) -> dict:
-    """What the config's model asks for (if it has a model), plus the graph
-    and, with ``with_embedding``, label vectors of ``embed_dim`` (None: the
-    source's own size)."""
+    """What the config's model asks for (if it has a model), plus the graph.
+
+    Label vectors are written with ``embed_dim`` when given; with
+    ``with_embedding`` (an explicit ``--embedding``) in the source's own
+    size otherwise, else in the size the model asks for, if any.
+    """
     needs = dict(label_state_requirements(MODELS.build(cfg.model))) \
         if cfg.get('model') else {}
     needs['graph'] = (num_classes, num_classes)
-    if embed_dim is not None:
+    if embed_dim is not None or with_embedding:
         needs['embedding'] = (num_classes, embed_dim)
-    elif with_embedding:
-        needs.setdefault('embedding', (num_classes, None))
     return needs
 
 
@@ -123,10 +124,13 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     labels = get_label_matrix(dataset)
     options = label_state_options(cfg, args)
-    state = compute_label_state(
-        labels, classes,
-        requirements(cfg, len(classes), args.embed_dim,
-                     args.embedding is not None), **options)
+    try:
+        state = compute_label_state(
+            labels, classes,
+            requirements(cfg, len(classes), args.embed_dim,
+                         args.embedding is not None), **options)
+    except (ImportError, OSError, ValueError) as e:
+        raise SystemExit(f'error: {e}') from None
     seconds = time.perf_counter() - start
     state.save(args.out)
     print(describe(state, seconds))
