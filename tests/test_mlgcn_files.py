@@ -97,12 +97,13 @@ def test_convert_both_files(released_files, labels):
                                              variant='released', t=0.4))
     np.testing.assert_allclose(state.embedding, vectors.astype(np.float32))
     np.testing.assert_allclose(state.frequency, labels.mean(0), rtol=1e-6)
-    # The vectors feed training through the 'file' source, classes checked.
-    got, _ = make_label_embedding(None, CLASSES, 300,
+    # The vectors feed training through the 'file' source, rows matched to
+    # the data's classes by name.
+    got, _ = make_label_embedding(None, CLASSES[::-1], 300,
                                   dict(type='file', path=out))
-    np.testing.assert_allclose(got, vectors.astype(np.float32))
+    np.testing.assert_allclose(got, vectors[::-1].astype(np.float32))
     with pytest.raises(ValueError, match='made for other classes'):
-        make_label_embedding(None, CLASSES[::-1], 300,
+        make_label_embedding(None, CLASSES[:4] + ['sofa'], 300,
                              dict(type='file', path=out))
 
 

@@ -112,15 +112,21 @@ def test_file_source_reads_text_and_checks_arrays(tmp_path):
         make_label_embedding(None, ['dog', 'cat'], 3,
                              dict(type='file', path=text))
 
-    # An .npz with class names is checked against the data's classes.
+    # An .npz with class names: rows matched to the data's classes by name.
     npz = str(tmp_path / 'v.npz')
-    np.savez(npz, embeddings=np.eye(2, dtype=np.float32),
+    np.savez(npz, embeddings=np.array([[1, 2], [3, 4]], dtype=np.float32),
              classes=np.array(['dog', 'cat']))
-    make_label_embedding(None, ['dog', 'cat'], 2, dict(type='file', path=npz))
-    with pytest.raises(ValueError, match="class 1 is 'cat' there, 'cow'"):
+    same, _ = make_label_embedding(None, ['dog', 'cat'], 2,
+                                   dict(type='file', path=npz))
+    swapped, _ = make_label_embedding(None, ['cat', 'dog'], 2,
+                                      dict(type='file', path=npz))
+    np.testing.assert_array_equal(same, [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(swapped, [[3, 4], [1, 2]])
+    with pytest.raises(ValueError, match=r"the data's \['cow'\] are not in "
+                       r"it, its \['cat'\] are not in the data"):
         make_label_embedding(None, ['dog', 'cow'], 2,
                              dict(type='file', path=npz))
-    with pytest.raises(ValueError, match='made for 2 classes, the data have 3'):
+    with pytest.raises(ValueError, match=r"the data's \['cow'\] are not"):
         make_label_embedding(None, ['dog', 'cat', 'cow'], 2,
                              dict(type='file', path=npz))
     with pytest.raises(ValueError, match='synonyms apply to word-vector text'):
@@ -143,7 +149,7 @@ def test_file_source_reads_label_state_files(tmp_path):
                                       dict(type='file', path=path))
     np.testing.assert_allclose(vectors, [[1, 2, 3], [3, 2, 1]])
     with pytest.raises(ValueError, match='made for other classes'):
-        make_label_embedding(None, ['cat', 'dog'], None,
+        make_label_embedding(None, ['cat', 'cow'], None,
                              dict(type='file', path=path))
     # A state without vectors says so.
     compute_label_state(labels, ['dog', 'cat'], {'graph': (2, 2)}).save(path)

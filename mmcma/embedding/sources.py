@@ -11,8 +11,8 @@ A source is chosen by the ``embedding`` options of the label state (the
 - ``dict(type='sentence', synonyms=None, device='cpu')``: all-MiniLM-L6-v2
   (384-d) embeddings of the class names;
 - ``dict(type='file', path=..., synonyms=None)``: an (N, D) array from
-  ``.npy`` or ``.npz`` (an ``.npz`` with ``classes`` is checked against the
-  class list), or the class names looked up in a GloVe/word2vec text file
+  ``.npy`` or ``.npz`` (an ``.npz`` with ``classes`` has its rows matched to
+  the class list by name), or the class names looked up in a GloVe/word2vec text file
   (``.txt``, ``.vec``, optionally ``.gz``), validated where it enters.
 
 ``glove`` and ``sentence`` need the optional packages of
@@ -67,19 +67,26 @@ TEXT_VECTOR_SUFFIXES = ('.txt', '.vec', '.txt.gz', '.vec.gz')
 NPZ_EMBEDDING_KEYS = ('embeddings', 'embedding')
 
 
-def _check_classes(path: str, stored: np.ndarray,
-                   classes: Sequence[str]) -> None:
-    """Raise unless the class names stored in ``path`` are ``classes``."""
+def class_rows(path: str, stored: np.ndarray,
+               classes: Sequence[str]) -> np.ndarray:
+    """Row of ``path``'s array for each of ``classes``, matched by name.
+
+    Raises:
+        ValueError: The names stored in ``path`` are not those of
+            ``classes`` (in any order), listing the differences.
+    """
     stored = [str(c) for c in np.asarray(stored).reshape(-1)]
-    if stored == [str(c) for c in classes]:
-        return
-    if len(stored) != len(classes):
-        raise ValueError(f'{path}: made for {len(stored)} classes, the data '
-                         f'have {len(classes)}')
-    i = next(i for i, (a, b) in enumerate(zip(stored, classes)) if a != b)
-    raise ValueError(f'{path}: made for other classes or another order: '
-                     f'class {i} is {stored[i]!r} there, {classes[i]!r} in '
-                     'the data')
+    wanted = [str(c) for c in classes]
+    if len(set(stored)) != len(stored):
+        raise ValueError(f'{path}: its class names repeat')
+    missing = [c for c in wanted if c not in stored]
+    extra = [c for c in stored if c not in wanted]
+    if missing or extra:
+        raise ValueError(
+            f'{path}: made for other classes: the data\'s {missing[:10]} '
+            f'are not in it, its {extra[:10]} are not in the data')
+    row = {name: i for i, name in enumerate(stored)}
+    return np.array([row[c] for c in wanted], dtype=np.int64)
 
 
 def load_embedding_file(path: str,
@@ -92,7 +99,9 @@ def load_embedding_file(path: str,
     A ``.npz`` must hold one array, or an array named ``embeddings`` or
     ``embedding`` (files of ``tools/build_label_graph.py`` and
     ``tools/convert_mlgcn_files.py``). If it also holds ``classes`` and
-    ``classes`` is given, the two must be equal, in order.
+    ``classes`` is given, rows are matched to ``classes`` by name (files in
+    another class order, such as ML-GCN's alphabetical COCO order, fit), and
+    the two sets of names must be equal.
 
     Raises:
         FileNotFoundError: No such file.
@@ -118,7 +127,7 @@ def load_embedding_file(path: str,
                     f'{path}: holds {data.files}; name the embedding array '
                     '"embeddings"')
             if classes is not None and 'classes' in data.files:
-                _check_classes(path, data['classes'], classes)
+                array = array[class_rows(path, data['classes'], classes)]
     else:
         array = data
     if array.ndim == 2 and array.shape[1] == 0:
