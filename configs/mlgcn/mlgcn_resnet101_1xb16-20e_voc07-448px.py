@@ -1,8 +1,9 @@
 # ML-GCN on PASCAL VOC 2007 at 448 px, ResNet-101, the released recipe.
 # Paper (ML-GCN, CVPR 2019): 94.0 mAP. The graph counts positives only
 # (difficult = absent, as ML-GCN's graph); unlike the released training
-# loss, which counts difficult labels as positives, mmpretrain's VOC gives
-# them to the loss as negatives and leaves them out of the metric.
+# loss, which counts difficult labels as positives, VOCMultiLabel (as
+# mmpretrain's VOC) gives them to the loss as negatives and leaves them out
+# of the metric.
 _base_ = [
     '../_base_/models/mlgcn_resnet101.py',
     '../_base_/datasets/voc_bs8_448.py',
