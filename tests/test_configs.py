@@ -155,6 +155,7 @@ def test_name_matches_contents(path):
         'mscma': (head.type == 'MSCMAHead'
                   and head.get('attention') != 'self'),
         'selfattn': head.get('attention') == 'self',
+        'mlgcn': head.type == 'MLGCNHead',
     }
     assert algo.get(field['algo']), f'{path}: head is {head}'
     batch = cfg.train_dataloader.batch_size
@@ -170,7 +171,7 @@ def test_name_matches_contents(path):
     # Images have a size in the name, frame features have none.
     assert (field['size'] is None) == (cfg.model.type == 'VideoClassifier')
     for step in cfg.train_dataloader.dataset.get('pipeline', []):
-        if step.type == 'RandomResizedCrop':
+        if step.type in ('RandomResizedCrop', 'MultiScaleCrop'):
             assert step.scale == int(field['size'])
 
 

@@ -1,11 +1,17 @@
-"""Build the label state (graph, embeddings, frequencies) of a config's data.
+"""Build the label state (graph, label vectors, frequencies) of a config's data.
 
 ``python tools/build_label_graph.py CONFIG --out FILE.npz`` writes the class
-names, label counts, co-occurrence counts, the graph and the label embeddings
+names, label counts, co-occurrence counts, the graph and the label vectors
 (plain arrays, ``np.load(FILE)``; ``mmcma.LabelState.load(FILE)`` reads it
-back, and ``mmcma.fill_label_state(model, state)`` fills a model with it) with
-the options of the config's ``LabelStateHook`` (or the defaults), and
-prints a short report.
+back, ``mmcma.fill_label_state(model, state)`` fills a model with it, and
+``LabelStateHook(embedding=dict(type='file', path=FILE))`` takes its vectors)
+with the options of the config's ``LabelStateHook`` (or the defaults), and
+prints a short report. Any config with a ``train_dataloader`` works, a
+dataset config without a model too; for example, GloVe vectors and the
+ML-GCN graph of a dataset::
+
+    python tools/build_label_graph.py CONFIG --embedding glove \
+        --graph kind=mlgcn variant=released --out vectors.npz
 """
 import argparse
 import os.path as osp
@@ -21,6 +27,7 @@ from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
 
 import mmcma  # noqa: E402,F401
 from mmcma.datasets import get_label_matrix  # noqa: E402
+from mmcma.embedding import EMBEDDING_SOURCES  # noqa: E402
 from mmcma.embedding import compute_label_state, describe  # noqa: E402
 from mmcma.models import label_state_requirements  # noqa: E402
 
@@ -30,9 +37,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='config file path')
     parser.add_argument('--out', required=True, help='output .npz file')
     parser.add_argument(
+        '--embedding', metavar='SOURCE',
+        help='label vector source: ' + ', '.join(sorted(EMBEDDING_SOURCES)) +
+        " (default: the config's LabelStateHook's; none without one)")
+    parser.add_argument(
+        '--embedding-options', nargs='+', action=DictAction, default={},
+        metavar='KEY=VALUE',
+        help='options of the source, e.g. path=glove.840B.300d.txt')
+    parser.add_argument(
+        '--graph', nargs='+', action=DictAction, default={},
+        metavar='KEY=VALUE',
+        help="graph options over the config's, e.g. kind=mlgcn "
+        'variant=released t=0.4')
+    parser.add_argument(
         '--embed-dim', type=int,
-        help="embedding size (default: what the config's model asks for; "
-        'none if it asks for none)')
+        help="embedding size (default: with --embedding the source's own "
+        "size, else what the config's model asks for)")
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config keys')
@@ -43,18 +63,47 @@ def hook_options(cfg: Config) -> dict:
     """The LabelStateHook options of the config, if it has the hook."""
     for hook in cfg.get('custom_hooks', []) or []:
         if hook.get('type') == 'LabelStateHook':
-            return {k: v for k, v in hook.items()
+            return {k: dict(v or {}) for k, v in hook.items()
                     if k in ('graph', 'embedding')}
     return {}
 
 
-def requirements(cfg: Config, num_classes: int,
-                 embed_dim: Optional[int]) -> dict:
-    """What the config's model asks for, plus the graph and, with
-    ``embed_dim``, embeddings of that size."""
-    needs = dict(label_state_requirements(MODELS.build(cfg.model)))
+def label_state_options(cfg: Config, args: argparse.Namespace) -> dict:
+    """Graph and embedding options: the config's hook, then the flags.
+
+    ``--embedding`` with another source than the hook's drops the hook's
+    source options (they belong to that source).
+    """
+    options = hook_options(cfg)
+    options['graph'] = {**options.get('graph', {}), **args.graph}
+    embedding = options.get('embedding')
+    if args.embedding is not None:
+        if embedding is None or embedding.get('type', 'asge') != \
+                args.embedding:
+            embedding = {}
+        embedding['type'] = args.embedding
+    if args.embedding_options:
+        if embedding is None:
+            raise SystemExit('--embedding-options needs --embedding (the '
+                             'config has no LabelStateHook)')
+        embedding.update(args.embedding_options)
+    if embedding is not None:
+        options['embedding'] = embedding
+    return options
+
+
+def requirements(cfg: Config, num_classes: int, embed_dim: Optional[int],
+                 with_embedding: bool) -> dict:
+    """What the config's model asks for (if it has a model), plus the graph.
+
+    Label vectors are written with ``embed_dim`` when given; with
+    ``with_embedding`` (an explicit ``--embedding``) in the source's own
+    size otherwise, else in the size the model asks for, if any.
+    """
+    needs = dict(label_state_requirements(MODELS.build(cfg.model))) \
+        if cfg.get('model') else {}
     needs['graph'] = (num_classes, num_classes)
-    if embed_dim is not None:
+    if embed_dim is not None or with_embedding:
         needs['embedding'] = (num_classes, embed_dim)
     return needs
 
@@ -74,9 +123,14 @@ def main(argv=None) -> None:
 
     start = time.perf_counter()
     labels = get_label_matrix(dataset)
-    state = compute_label_state(
-        labels, classes, requirements(cfg, len(classes), args.embed_dim),
-        **hook_options(cfg))
+    options = label_state_options(cfg, args)
+    try:
+        state = compute_label_state(
+            labels, classes,
+            requirements(cfg, len(classes), args.embed_dim,
+                         args.embedding is not None), **options)
+    except (ImportError, OSError, ValueError) as e:
+        raise SystemExit(f'error: {e}') from None
     seconds = time.perf_counter() - start
     state.save(args.out)
     print(describe(state, seconds))

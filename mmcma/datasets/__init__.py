@@ -4,6 +4,7 @@ from .nus_wide import NUSWIDE
 from .image_check import (ImageLoadError, ImageTooLargeError,
                           check_image_file, check_image_size)
 from .label_matrix import get_label_matrix
+from .multi_scale_crop import MultiScaleCrop
 from .voc import VOCMultiLabel
 from .youtube8m import PackYouTube8MInputs, YouTube8MDataset
 from .youtube8m_generator import generate_youtube8m
@@ -14,5 +15,5 @@ __all__ = [
     'VOCMultiLabel', 'DataFileError', 'ImageLoadError', 'ImageTooLargeError',
     'check_image_file', 'check_image_size', 'get_label_matrix',
     'YouTube8MDataset', 'PackYouTube8MInputs', 'dequantize', 'quantize',
-    'generate_youtube8m'
+    'generate_youtube8m', 'MultiScaleCrop'
 ]

@@ -167,12 +167,14 @@ def compute_label_state(labels: np.ndarray,
         labels (np.ndarray): (S, N) binary label matrix of the training set.
         classes (Sequence[str]): N class names.
         requirements (Mapping[str, Sequence[int]]): Array name -> shape, as
-            :func:`mmcma.models.label_state_requirements` returns.
+            :func:`mmcma.models.label_state_requirements` returns; an
+            embedding size ``(N, None)`` takes the source's own size.
         graph (dict, optional): Options of :func:`build_label_graph`
             (``kind`` and its options). Defaults to the conditional graph.
         embedding (dict, optional): The embedding source and its options,
-            e.g. ``dict(type='asge', seed=0)`` (default: ASGE) or
-            ``dict(type='file', path='emb.npy')``.
+            e.g. ``dict(type='asge', seed=0)`` (default: ASGE),
+            ``dict(type='glove')`` or ``dict(type='file', path='emb.npy')``
+            (:mod:`mmcma.embedding.sources`).
         progress (bool): Show a progress bar while fitting.
 
     Returns:
@@ -193,9 +195,10 @@ def compute_label_state(labels: np.ndarray,
         if need_graph else np.zeros((0, 0))
     vectors, loss = np.zeros((n, 0), np.float32), float('nan')
     if 'embedding' in requirements:
+        dim = requirements['embedding'][1]  # None: the source's own size
         vectors, loss = make_label_embedding(
             adjacency if need_graph else None, classes,
-            int(requirements['embedding'][1]), embedding, progress)
+            None if dim is None else int(dim), embedding, progress)
     return LabelState(
         classes=np.asarray(list(classes), dtype=str),
         num_samples=int(counts.num_images),

