@@ -4,7 +4,7 @@ Importing the package registers every component in MMPretrain's registries
 (add ``custom_imports = dict(imports=['mmcma'])`` to a config).
 """
 from . import compat  # noqa: F401  (patches the pinned stack first)
-from . import datasets, engine, evaluation, models  # noqa: F401
+from . import datasets, engine, evaluation, models, visualization  # noqa: F401,E501
 from .config_scope import register_config_scope
 from .embedding import (ASGEResult, LabelState, compute_label_state,
                         fit_asge)
