@@ -92,7 +92,7 @@ def export_metadata(model: BaseModel, num_classes: int,
     mean = getattr(pre, 'mean', None)
     std = getattr(pre, 'std', None)
     # ClsDataPreprocessor(to_rgb=True) turns the loaded BGR images into RGB.
-    order = 'RGB' if getattr(pre, '_channel_conversion', False) else 'BGR'
+    order = 'RGB' if getattr(pre, 'to_rgb', False) else 'BGR'
     meta = dict(
         classes=json.dumps(class_names(model, num_classes)),
         input_size=json.dumps([int(s) for s in input_size]),
