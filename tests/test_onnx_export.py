@@ -56,7 +56,8 @@ def test_label_state_is_baked_in(tmp_path):
     model = random_model(CONFIGS['cma'])
     out = str(tmp_path / 'cma.onnx')
     export_onnx(model, out, (64, 64), {'topk': 3})
-    images = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    images = torch.randn(2, 3, 64, 64,
+                         generator=torch.Generator().manual_seed(0))
     before = probabilities(model, images)
     model.head.set_label_state('embedding', torch.randn(12, 64))
     assert np.abs(probabilities(model, images) - before).max() > 1e-3
@@ -93,7 +94,8 @@ def test_export_tool(tmp_path):
     stored = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
     assert json.loads(stored['classes']) == CLASSES
     assert stored['head'] == 'MSCMAHead' and json.loads(stored['topk']) == 2
-    images = torch.randn(3, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    images = torch.randn(3, 3, 64, 64,
+                         generator=torch.Generator().manual_seed(2))
     session = ort.InferenceSession(str(out),
                                    providers=['CPUExecutionProvider'])
     [got] = session.run(None, {'image': images.numpy()})

@@ -22,10 +22,9 @@ from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
-
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.apis import init_model  # noqa: E402
+from mmcma.apis.cli import add_model_args  # noqa: E402
 from mmcma.apis.onnx_export import (OPSET, export_onnx,  # noqa: E402
                                     pipeline_input_size)
 
@@ -34,20 +33,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line arguments."""
     parser = argparse.ArgumentParser(
         description='Export a multi-label image model to ONNX.')
-    parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(parser, ', stored in the metadata')
     parser.add_argument('--out', required=True, help='output .onnx file')
     parser.add_argument('--input-size', type=int, nargs=2, metavar=('H', 'W'),
                         help='input height and width (default: the test '
                         'pipeline\'s)')
-    rule = parser.add_mutually_exclusive_group()
-    rule.add_argument('--thr', type=float,
-                      help='threshold stored in the metadata (default: the '
-                      'head\'s rule)')
-    rule.add_argument('--topk', type=int, help='top-k stored in the metadata')
     parser.add_argument('--opset', type=int, default=OPSET)
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
     return parser.parse_args(argv)
 
 

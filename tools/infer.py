@@ -21,26 +21,19 @@ from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
-
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.apis import (MultiLabelInferencer, init_model,  # noqa: E402
                         to_json)
+from mmcma.apis.cli import add_model_args  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line arguments."""
     parser = argparse.ArgumentParser(
         description='Multi-label inference on image files and folders.')
-    parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_model_args(parser, 'are predicted')
     parser.add_argument('inputs', nargs='+', metavar='INPUT',
                         help='image files or folders')
-    rule = parser.add_mutually_exclusive_group()
-    rule.add_argument('--thr', type=float,
-                      help='labels with score >= THR (default: the head\'s '
-                      'rule, usually thr 0.5)')
-    rule.add_argument('--topk', type=int, help='the K best labels')
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument('--show-dir', help='write one figure per image here')
@@ -48,8 +41,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='attention figures: one row per scale instead '
                         'of the mean of the scales')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
     return parser.parse_args(argv)
 
 

@@ -121,12 +121,14 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             backends.
 
     Example:
+        >>> config = 'configs/demo/' \
+        ...     'mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py'
         >>> inferencer = MultiLabelInferencer(
-        ...     'configs/demo/mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
-        ...     pretrained='work_dirs/demo/epoch_24.pth')
-        >>> inferencer('data/scenes/val', batch_size=8, topk=3)[0]
-        {'image': 'data/scenes/val/000000.png', 'pred_labels': [4, 9, 11],
-         'pred_classes': ['cloud', 'sun', 'tree'], ...}
+        ...     config, pretrained='work_dirs/demo/epoch_24.pth')
+        >>> results = inferencer('data/scenes/val', batch_size=8, topk=3)
+        >>> sorted(results[0])
+        ['image', 'pred_classes', 'pred_label_scores', 'pred_labels',
+         'pred_scores']
     """
 
     def __init__(self,

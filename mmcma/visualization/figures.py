@@ -41,7 +41,8 @@ def check_image(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def relative_attention(attention: np.ndarray, size: Sequence[int]) -> np.ndarray:
+def relative_attention(attention: np.ndarray,
+                       size: Sequence[int]) -> np.ndarray:
     """Attention maps as multiples of uniform, up-sampled bilinearly.
 
     Args:
