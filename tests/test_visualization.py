@@ -94,6 +94,14 @@ def test_attention_figure_scales(image):
     assert len(image_panels(fig)) == 1 + 7
 
 
+def test_attention_figure_marks_labels_without_attention(image):
+    maps = [np.full((4, 2, 2), 0.25, np.float32)]
+    maps[0][2] = 0  # every position of 'car' scored <= 0
+    fig = attention_figure(image, maps, [1, 2], SCORES, CLASSES)
+    assert [ax.get_title() for ax in image_panels(fig)[1:]] == [
+        'dog\n0.80', 'car\n0.60 (no attention)']
+
+
 def test_attention_figure_without_labels(image):
     fig = attention_figure(image, [np.full((4, 2, 2), 0.25)], [], SCORES,
                            CLASSES)
@@ -125,6 +133,9 @@ def test_frame_attention_figure():
     assert ax.get_xlim() == (0, 40)
     assert ax.lines[0].get_ydata()[0] == pytest.approx(1 / 3)  # uniform
     assert ax.get_title() == '"skiing" 0.91'
+    assert not ax.texts
+    fig = frame_attention_figure(np.zeros(2), 21, 16)
+    assert 'no attention' in fig.axes[0].texts[0].get_text()
     with pytest.raises(ValueError, match='do not fit'):
         frame_attention_figure(np.ones(4), 40, 16)
     with pytest.raises(ValueError, match='NaN'):

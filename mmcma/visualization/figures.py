@@ -23,6 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 #: Colour map of the attention overlays.
 ATTENTION_CMAP = 'turbo'
@@ -70,8 +71,8 @@ def figure_to_rgb(fig: Figure) -> np.ndarray:
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-def _label_title(name: str, score: float) -> str:
-    return f'{name}\n{score:.2f}'
+def _label_title(name: str, score: float, attends: bool = True) -> str:
+    return f'{name}\n{score:.2f}' + ('' if attends else ' (no attention)')
 
 
 def attention_figure(image: np.ndarray,
@@ -133,7 +134,9 @@ def attention_figure(image: np.ndarray,
             ax.imshow(image)
             ax.imshow(heat, cmap=ATTENTION_CMAP, norm=norm,
                       alpha=OVERLAY_ALPHA)
-            ax.set_title(_label_title(classes[k], scores[k]), fontsize=10)
+            # An all-zero map: every position scored <= 0 (eq. 8 gives 0).
+            ax.set_title(_label_title(classes[k], scores[k], heat.any()),
+                         fontsize=10)
         if per_scale and labels:
             h, w = np.asarray(attention[r]).shape[1:]
             axes[r, 1].text(-0.06, 0.5, f'scale {r + 1} ({h}x{w})',
@@ -253,7 +256,11 @@ def frame_attention_figure(scores: np.ndarray,
            edgecolor='white', linewidth=0.5)
     ax.axhline(1.0 / len(scores), color='gray', linestyle='--', linewidth=1,
                label='uniform')
+    if not scores.any():  # every position scored <= 0 for this label
+        ax.text(0.5, 0.5, 'no attention: the label scores no frame above 0',
+                ha='center', va='center', transform=ax.transAxes)
     ax.set_xlim(0, num_frames)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max(float(scores.max()), 1.0 / len(scores)) * 1.15)
     ax.set_xlabel(f'frame (1 per second; {num_frames} valid frames)')
     ax.set_ylabel('attention')
