@@ -101,8 +101,8 @@ def export_metadata(model: BaseModel, num_classes: int,
         channel_order=order,
         input=f'image: float32 (batch, 3, H, W), ({order} pixel - mean) / '
         'std',
-        output='probabilities: float32 (batch, num_classes), one sigmoid '
-        'probability per class',
+        output='probabilities: float32 (batch, num_classes) in [0, 1], one '
+        'per class',
         head=type(model.head).__name__,
     )
     meta.update({k: json.dumps(v) for k, v in selection.items()})
@@ -132,7 +132,8 @@ def export_onnx(model: BaseModel,
 
     wrapper = ProbabilityModel(model).eval()
     height, width = (int(s) for s in input_size)
-    dummy = torch.zeros(2, 3, height, width)
+    dummy = torch.zeros(2, 3, height, width,
+                        device=next(model.parameters()).device)
     with torch.no_grad():
         num_classes = wrapper(dummy).shape[1]
     selection = selection or head_selection(model)
