@@ -1,6 +1,7 @@
 """MultiLabelInferencer, label selection, inputs, JSON and tools/infer.py."""
 import json
 import os
+import runpy
 import shutil
 
 import mmcv
@@ -12,7 +13,7 @@ from demo_models import CLASSES, CONFIGS, random_model, save_checkpoint
 from mmcma.apis import (MultiLabelInferencer, expand_inputs, init_model,
                         select_labels, to_json)
 from mmcma.datasets.synthetic_scenes import generate
-from tool_runner import run_tool
+from tool_runner import ROOT, run_tool
 
 MEAN, STD = 127.5, 64.0  # configs/_base_/datasets/scenes_bs16_64.py
 
@@ -163,6 +164,11 @@ def test_strict_checkpoint_loading(checkpoints, tmp_path):
     with pytest.raises(RuntimeError,
                        match=r'(?s)linear\.pth does not fit.*branches'):
         init_model(CONFIGS['cma'], checkpoints['linear'])
+    # The tool ends with that one message, no traceback.
+    tool = runpy.run_path(os.path.join(ROOT, 'tools', 'infer.py'))
+    with pytest.raises(SystemExit, match=r'^error: checkpoint .*linear\.pth '
+                       'does not fit'):
+        tool['main']([CONFIGS['cma'], checkpoints['linear'], str(tmp_path)])
     # Class names come from the checkpoint, else indices.
     model = random_model(CONFIGS['cma'])
     bare = save_checkpoint(model, str(tmp_path / 'bare.pth'), classes=None)

@@ -24,7 +24,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.apis import init_model  # noqa: E402
-from mmcma.apis.cli import add_model_args  # noqa: E402
+from mmcma.apis.cli import add_model_args, apply_trust  # noqa: E402
+from mmcma.engine.cli import exit_on_checkpoint_error  # noqa: E402
 from mmcma.apis.onnx_export import (OPSET, export_onnx,  # noqa: E402
                                     pipeline_input_size)
 
@@ -42,9 +43,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@exit_on_checkpoint_error
 def main(argv: Optional[List[str]] = None) -> dict:
     """Entry point; returns the metadata written."""
     args = parse_args(argv)
+    apply_trust(args)
     model = init_model(args.config, args.checkpoint,
                        cfg_options=args.cfg_options)
     size = args.input_size or pipeline_input_size(model._config)

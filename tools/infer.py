@@ -24,7 +24,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.apis import (MultiLabelInferencer, init_model,  # noqa: E402
                         to_json)
-from mmcma.apis.cli import add_model_args  # noqa: E402
+from mmcma.apis.cli import add_model_args, apply_trust  # noqa: E402
+from mmcma.engine.cli import exit_on_checkpoint_error  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -44,9 +45,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@exit_on_checkpoint_error
 def main(argv: Optional[List[str]] = None) -> list:
     """Entry point; returns the inferencer's results."""
     args = parse_args(argv)
+    apply_trust(args)
     model = init_model(args.config, args.checkpoint, device=args.device,
                        cfg_options=args.cfg_options)
     inferencer = MultiLabelInferencer(model)

@@ -1,11 +1,15 @@
 """Arguments shared by the inference and export tools."""
 import argparse
+import os
 
 from mmengine.config import DictAction
 
+from ..compat import TRUST_ENV
+
 
 def add_model_args(parser: argparse.ArgumentParser, rule: str) -> None:
-    """CONFIG, CHECKPOINT, ``--thr | --topk`` and ``--cfg-options``.
+    """CONFIG, CHECKPOINT, ``--thr | --topk``, ``--cfg-options`` and
+    ``--trust-checkpoint`` (as tools/test.py; see :func:`apply_trust`).
 
     Args:
         parser (ArgumentParser): The tool's parser.
@@ -20,3 +24,14 @@ def add_model_args(parser: argparse.ArgumentParser, rule: str) -> None:
     group.add_argument('--topk', type=int, help=f'the K best labels {rule}')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true',
+        help='unpickle the checkpoint fully (torch.load weights_only=False), '
+        f'like {TRUST_ENV}=1: only for files you trust')
+
+
+def apply_trust(args: argparse.Namespace) -> None:
+    """Honour ``--trust-checkpoint`` (the environment switch of
+    :mod:`mmcma.compat`)."""
+    if args.trust_checkpoint:
+        os.environ[TRUST_ENV] = '1'

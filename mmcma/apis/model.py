@@ -9,6 +9,8 @@ from mmengine.runner import load_checkpoint
 from mmpretrain.apis import get_model
 from mmpretrain.models.heads import MultiLabelClsHead
 
+from ..compat import CheckpointError
+
 
 def config_classes(cfg: Config) -> Optional[List[str]]:
     """Class names the config's test (or train) dataset names, if any.
@@ -54,8 +56,9 @@ def init_model(config: Union[str, Config],
 
     Raises:
         FileNotFoundError: A local checkpoint path does not exist.
-        RuntimeError: The checkpoint's tensors do not fit the model
-            (missing, unexpected or differently shaped), naming them.
+        CheckpointError: The checkpoint's tensors do not fit the model
+            (missing, unexpected or differently shaped), naming them; or
+            the file is unsafe or unreadable (:mod:`mmcma.compat`).
     """
     cfg = (config.copy() if isinstance(config, Config) else
            Config.fromfile(config))
@@ -69,8 +72,10 @@ def init_model(config: Union[str, Config],
         try:
             loaded = load_checkpoint(model, checkpoint, map_location='cpu',
                                      strict=True)
-        except RuntimeError as e:
-            raise RuntimeError(
+        except CheckpointError:
+            raise
+        except RuntimeError as e:  # mmengine's strict-loading mismatch
+            raise CheckpointError(
                 f'checkpoint {checkpoint} does not fit the model of '
                 f'{cfg.filename or "the config"}:\n{e}') from None
         saved = loaded.get('meta', {}).get('dataset_meta') or {}
