@@ -10,6 +10,14 @@ def read_version() -> str:
     return scope['__version__']
 
 
+MIM_FILES = [
+    '.mim/model-index.yml',
+    '.mim/configs/**/*.py',
+    '.mim/configs/**/*.md',
+    '.mim/tools/*.py',
+    '.mim/tools/*.sh',
+]
+
 setup(
     name='mmcma',
     version=read_version(),
@@ -18,6 +26,11 @@ setup(
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mmcma', 'mmcma.*']),
+    # Configs and tools inside the package, as mmpretrain ships them, so that
+    # configs can inherit `mmcma::<path>` bases (mmcma/config_scope.py).
+    # mmcma/.mim/{configs,tools} are links to the top-level folders: an
+    # editable install uses them as they are; a wheel or sdist gets copies.
+    package_data={'mmcma': MIM_FILES},
     python_requires='>=3.10',
     # Exact, tested pins are in requirements.txt. Never list `mmcv` here: pip
     # would build its sdist over mmcv-lite (see README, Troubleshooting).
@@ -47,6 +60,9 @@ setup(
             'tokenizers',
             'safetensors',
         ],
+        # Pinned versions in requirements-test.txt.
+        'export': ['onnx', 'onnxruntime'],  # tools/export_onnx.py
+        'tensorboard': ['tensorboard'],  # TensorboardVisBackend
     },
     license='Apache-2.0',
     classifiers=[

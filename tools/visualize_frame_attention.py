@@ -107,10 +107,11 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     top = np.argsort(-scores, kind='stable')[:args.topk]
     truth = [classes[i] for i in sample['data_samples'].gt_label.tolist()]
-    title = (f'video {args.video_id}: attention for "{classes[label]}"\n'
+    title = (f'video {args.video_id}: attention of "{classes[label]}" '
+             f'(score {scores[label]:.2f})\n'
              'top predictions: ' +
              ', '.join(f'{classes[i]} {scores[i]:.2f}' for i in top) +
-             f'\nground truth: {", ".join(truth) or "-"}')
+             f'  |  ground truth: {", ".join(truth) or "-"}')
     plot_frame_attention(
         steps,
         args.out,

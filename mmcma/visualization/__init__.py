@@ -1,7 +1,10 @@
-from .attention import (overlay_attention, plot_frame_attention,
-                        plot_image_attention, resolve_label)
+from .attention import plot_frame_attention, resolve_label
+from .figures import (attention_figure, figure_to_rgb, frame_attention_figure,
+                      label_scores_figure, relative_attention)
+from .visualizer import AttentionVisualizer
 
 __all__ = [
-    'overlay_attention', 'plot_frame_attention', 'plot_image_attention',
-    'resolve_label'
+    'AttentionVisualizer', 'attention_figure', 'figure_to_rgb',
+    'frame_attention_figure', 'label_scores_figure', 'plot_frame_attention',
+    'relative_attention', 'resolve_label'
 ]
