@@ -5,6 +5,7 @@ parameters of one scale and :class:`CMAHead` adds the mmpretrain plumbing
 (label embeddings, loss, predictions). :class:`MSCMAHead` reuses all of it
 with one branch per scale.
 """
+import math
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -17,6 +18,24 @@ from torch import Tensor, nn
 
 from ..label_state import LabelStateMixin
 from ..utils import CMTFeature
+
+
+def cosine_similarity(projected: Tensor,
+                      embeddings: Tensor,
+                      eps: float = 1e-8) -> Tensor:
+    """``cos(I_s^i, e_k)`` for every label k and position i.
+
+    Args:
+        projected (Tensor): Projected features I_s, shape (B, D, M).
+        embeddings (Tensor): Label embeddings E, shape (N, D).
+        eps (float): Norm floor; zero vectors get cosine 0.
+
+    Returns:
+        Tensor: Cosines of shape (B, N, M), in [-1, 1].
+    """
+    projected = F.normalize(projected, dim=1, eps=eps)
+    embeddings = F.normalize(embeddings, dim=1, eps=eps)
+    return torch.matmul(embeddings, projected)
 
 
 def cosine_attention_scores(projected: Tensor,
@@ -32,9 +51,31 @@ def cosine_attention_scores(projected: Tensor,
     Returns:
         Tensor: Scores of shape (B, N, M), non-negative.
     """
-    projected = F.normalize(projected, dim=1, eps=eps)
-    embeddings = F.normalize(embeddings, dim=1, eps=eps)
-    return torch.relu(torch.matmul(embeddings, projected))
+    return torch.relu(cosine_similarity(projected, embeddings, eps))
+
+
+#: Smallest softmax temperature: with cosines in [-1, 1] every score
+#: ``exp((cos - 1) / tau)`` is then at least exp(-80), a normal float32, so
+#: no row of valid positions can be all zero.
+MIN_TEMPERATURE = 0.025
+
+
+def softmax_attention_scores(cosine: Tensor, temperature: Tensor) -> Tensor:
+    """Scores ``z = exp((cos - 1) / tau)``; eq. 8 makes them a softmax.
+
+    Normalising over positions (:func:`normalize_attention`) gives
+    ``a_k^i = exp(cos_k^i / tau) / sum_j exp(cos_k^j / tau)`` over the valid
+    positions: the shift by the largest possible cosine (1) cancels and keeps
+    every score in (0, 1], so nothing overflows.
+
+    Args:
+        cosine (Tensor): Cosines (B, N, M), in [-1, 1].
+        temperature (Tensor): Scalar tau >= :data:`MIN_TEMPERATURE`.
+
+    Returns:
+        Tensor: Positive scores of shape (B, N, M).
+    """
+    return torch.exp((cosine - 1) / temperature)
 
 
 def normalize_attention(z: Tensor, mask: Optional[Tensor] = None) -> Tensor:
@@ -90,12 +131,45 @@ def class_wise_logits(features: Tensor, weight: Tensor,
 
 
 class CosineAttention(nn.Module):
-    """Eq. 7 scores: ReLU of the cosine between I_s and label embeddings."""
+    """Scores from the cosine between I_s and the label embeddings.
+
+    Args:
+        score (str): ``'relu'``: ``ReLU(cos)`` (eq. 7, the paper).
+            ``'softmax'``: ``exp(cos / tau)`` normalised over positions, with
+            a learnable temperature tau (see :func:`softmax_attention_scores`):
+            never an all-zero row, and tau sets how peaked the attention is.
+        temperature (float): Initial tau of ``'softmax'``, at least
+            :data:`MIN_TEMPERATURE`; it is learnt as ``log tau``.
+    """
+
+    def __init__(self, score: str = 'relu', temperature: float = 0.1):
+        super().__init__()
+        if score not in COSINE_SCORES:
+            raise ValueError(f'score must be one of {COSINE_SCORES}, got '
+                             f'{score!r}.')
+        self.score = score
+        if score == 'softmax':
+            if not temperature >= MIN_TEMPERATURE:
+                raise ValueError(f'temperature must be >= {MIN_TEMPERATURE}'
+                                 f', got {temperature}.')
+            self.log_temperature = nn.Parameter(
+                torch.tensor(math.log(temperature)))
+
+    @property
+    def temperature(self) -> Tensor:
+        """Current tau (``'softmax'`` only), floored at MIN_TEMPERATURE."""
+        return self.log_temperature.exp().clamp_min(MIN_TEMPERATURE)
 
     def forward(self, visual: Tensor, projected: Tensor,
                 embeddings: Optional[Tensor]) -> Tensor:
         """Scores (B, N, M) from ``projected`` (B, D, M) and E (N, D)."""
-        return cosine_attention_scores(projected, embeddings)
+        if self.score == 'relu':
+            return cosine_attention_scores(projected, embeddings)
+        return softmax_attention_scores(
+            cosine_similarity(projected, embeddings), self.temperature)
+
+    def extra_repr(self) -> str:
+        return f'score={self.score!r}'
 
 
 class SelfAttention(nn.Module):
@@ -118,6 +192,8 @@ class SelfAttention(nn.Module):
 
 #: Attention kinds of :class:`CMABranch` and whether they need embeddings.
 ATTENTION_NEEDS_EMBEDDING = {'cosine': True, 'self': False}
+#: How cosine attention scores its cosines (:class:`CosineAttention`).
+COSINE_SCORES = ('relu', 'softmax')
 
 
 class CMABranch(BaseModule):
@@ -128,21 +204,30 @@ class CMABranch(BaseModule):
         in_channels (int): Channels C of the visual features I.
         attention (str): ``'cosine'`` (eq. 7) or ``'self'`` (ablation).
         init_std (float): Std of the normal init of the classifier weights.
+        score (str): Cosine scores, ``'relu'`` (eq. 7) or ``'softmax'``
+            (:class:`CosineAttention`); ``'self'`` takes ``'relu'`` only.
+        temperature (float): Initial softmax temperature.
     """
 
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
                  attention: str = 'cosine',
-                 init_std: float = 0.01):
+                 init_std: float = 0.01,
+                 score: str = 'relu',
+                 temperature: float = 0.1):
         super().__init__()
         if attention not in ATTENTION_NEEDS_EMBEDDING:
             raise ValueError(f'attention must be one of '
                              f'{sorted(ATTENTION_NEEDS_EMBEDDING)}, '
                              f'got {attention!r}.')
+        if attention == 'self' and score != 'relu':
+            raise ValueError(f"score={score!r} applies to attention='cosine'"
+                             "; self-attention has its own sigmoid scores.")
         self.in_channels = in_channels
-        self.attention_scores = (CosineAttention() if attention == 'cosine'
-                                 else SelfAttention(in_channels, num_classes))
+        self.attention_scores = (CosineAttention(score, temperature)
+                                 if attention == 'cosine' else SelfAttention(
+                                     in_channels, num_classes))
         self.weight = nn.Parameter(
             torch.randn(num_classes, in_channels) * init_std)
         self.bias = nn.Parameter(torch.zeros(num_classes))
@@ -202,6 +287,13 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin):
             Defaults to 256.
         attention (str): ``'cosine'`` (CMA) or ``'self'`` (ablation).
             Defaults to ``'cosine'``.
+        score (str): How cosine attention turns cosines into attention:
+            ``'relu'`` (eq. 7-8, the paper; default) or ``'softmax'`` over
+            positions with a learnable temperature, which never leaves a
+            label without attention and can sharpen it
+            (``docs/benchmarks_heads_real.md`` has the ablation).
+        temperature (float): Initial temperature of ``score='softmax'``.
+            Defaults to 0.1.
         loss (dict): Loss config. Defaults to
             ``dict(type='ClassImbalanceBCELoss')`` (beta 0: plain BCE).
         thr (float, optional): Score threshold of positive predictions.
@@ -219,6 +311,8 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin):
                  in_channels: int,
                  embed_dim: int = 256,
                  attention: str = 'cosine',
+                 score: str = 'relu',
+                 temperature: float = 0.1,
                  loss: Dict = dict(type='ClassImbalanceBCELoss'),
                  thr: Optional[float] = None,
                  topk: Optional[int] = None,
@@ -242,8 +336,8 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin):
         self.embed_dim = embed_dim
         self.attention = attention
         self.branches = nn.ModuleList(
-            CMABranch(num_classes, c, attention)
-            for c in self._branch_channels(in_channels))
+            CMABranch(num_classes, c, attention, score=score,
+                      temperature=temperature) for c in self._branch_channels(in_channels))
         if ATTENTION_NEEDS_EMBEDDING[attention]:
             self.declare_label_state('embedding', (num_classes, embed_dim))
 
