@@ -17,7 +17,10 @@ the ``cma-*`` and ``ms-cma-*`` names):
 * ``csra``: mmpretrain's ``CSRAClsHead`` (1 head, lambda 0.1);
 * ``self``: ``CMTNeck(embed_dim=None)`` + ``CMAHead(attention='self')``;
 * ``cma``: ``CMTNeck`` + ``CMAHead`` on the last stage (paper, eq. 7-10);
-* ``ms-cma``: ``CMTNeck`` on stride 16 and 32 + extra stage, ``MSCMAHead``.
+* ``ms-cma``: ``CMTNeck`` on stride 16 and 32 + extra stage, ``MSCMAHead``;
+* ``cma-softmax``, ``ms-cma-softmax``: the same with ``score='softmax'``
+  (softmax over positions with a learnable temperature instead of eq. 7's
+  ReLU of the cosine).
 
 Data made by ``benchmarks/real_photo_mosaics.py``::
 
@@ -32,6 +35,8 @@ import os.path as osp
 import shlex
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -82,7 +87,10 @@ def head_variants(num_classes: int, reduced: int,
         'self': ((6, ), dict(cmt, in_channels=c6, embed_dim=None),
                  dict(cma, attention='self')),
         'cma': ((6, ), dict(cmt, in_channels=c6), cma),
+        'cma-softmax': ((6, ), dict(cmt, in_channels=c6),
+                        dict(cma, score='softmax')),
         'ms-cma': ((4, 6), ms_neck, ms_cma),
+        'ms-cma-softmax': ((4, 6), ms_neck, dict(ms_cma, score='softmax')),
         # ML-GCN goes here once its head is on main (branch `mlgcn`).
     }
 
@@ -205,8 +213,8 @@ def attention_stats(model: HeadOnFeatures, feats: List[Tensor],
     return 100 * zero / rows, entropy / max(rows - zero, 1)
 
 
-def train_head(name: str, variant, train_feats, train_labels,
-               label_state_fn: Callable, args, seed: int):
+def train_head(variant, train_feats, train_labels, label_state_fn: Callable,
+               args, seed: int):
     """Train one head; return the model and its seconds of training."""
     stages, neck, head = variant
     torch.manual_seed(seed)
@@ -234,6 +242,47 @@ def train_head(name: str, variant, train_feats, train_labels,
             optimizer.step()
             scheduler.step()
     return model, time.perf_counter() - start
+
+
+#: What every job reads: features, labels, classes, variants, args (set
+#: before the workers fork).
+_DATA: tuple = ()
+
+
+def run_job(job: Tuple[int, str]) -> Dict[str, list]:
+    """Train head ``name`` with ``seed``; return its metrics as lists."""
+    seed, name = job
+    train_feats, train_labels, val_feats, val_labels, classes, variants, \
+        args = _DATA
+    stages = variants[name][0]
+
+    def fill(model):
+        # ASGE on the training labels, fitted with this seed.
+        if mmcma.label_state_requirements(model):
+            mmcma.fill_label_state(model, train_labels, classes=classes,
+                                   embedding=dict(type='asge', seed=seed),
+                                   progress=False)
+
+    model, seconds = train_head(variants[name], train_feats, train_labels,
+                                fill, args, seed)
+    res = dict(time=[seconds],
+               val=[mean_average_precision(
+                   predict(model, val_feats, stages, 256), val_labels)],
+               train=[mean_average_precision(
+                   predict(model, train_feats, stages, 256), train_labels)])
+    stats = attention_stats(model, val_feats, stages, 256)
+    if stats is not None:
+        res.update(zero=[stats[0]], entropy=[stats[1]])
+    taus = [
+        round(float(m.temperature), 4) for m in model.modules()
+        if getattr(m, 'score', None) == 'softmax'
+    ]
+    print(f'seed {seed} {name}: val mAP {res["val"][0]:.2f}, train mAP '
+          f'{res["train"][0]:.2f}, {seconds:.0f} s' +
+          (f', zero rows {stats[0]:.1f} %, entropy {stats[1]:.3f}'
+           if stats else '') + (f', learnt temperature {taus}' if taus
+                                else ''), flush=True)
+    return res
 
 
 def fmt(values: List[float], digits: int = 1) -> str:
@@ -267,41 +316,28 @@ def run(args) -> str:
     if unknown:
         raise SystemExit(f'unknown heads {unknown}; choose from '
                          f'{sorted(variants)}')
+    global _DATA
+    _DATA = (train_feats, train_labels, val_feats, val_labels, classes,
+             variants, args)
+    # Costly heads first, so that parallel workers finish together.
+    jobs = [(seed, name) for name in reversed(args.heads)
+            for seed in args.seeds]
+    if args.workers > 1:
+        # fork: the workers share the cached features (copy-on-write).
+        with ProcessPoolExecutor(args.workers,
+                                 mp_context=get_context('fork'),
+                                 initializer=torch.set_num_threads,
+                                 initargs=(args.threads, )) as pool:
+            done = list(pool.map(run_job, jobs))
+    else:
+        done = [run_job(job) for job in jobs]
     results: Dict[str, Dict[str, list]] = {
         h: dict(val=[], train=[], zero=[], entropy=[], time=[])
         for h in args.heads
     }
-    for seed in args.seeds:
-        states = {}
-
-        def fill(model, seed=seed, states=states):
-            # One ASGE fit per seed, shared by the heads that need it.
-            if not mmcma.label_state_requirements(model):
-                return
-            key = tuple(sorted(mmcma.label_state_requirements(model)))
-            source = states.get(key, train_labels)
-            states[key] = mmcma.fill_label_state(
-                model, source, classes=classes,
-                embedding=dict(type='asge', seed=seed), progress=False)
-
-        for name in args.heads:
-            variant = variants[name]
-            model, seconds = train_head(name, variant, train_feats,
-                                        train_labels, fill, args, seed)
-            res = results[name]
-            res['time'].append(seconds)
-            res['val'].append(mean_average_precision(
-                predict(model, val_feats, variant[0], 256), val_labels))
-            res['train'].append(mean_average_precision(
-                predict(model, train_feats, variant[0], 256), train_labels))
-            stats = attention_stats(model, val_feats, variant[0], 256)
-            if stats is not None:
-                res['zero'].append(stats[0])
-                res['entropy'].append(stats[1])
-            print(f'seed {seed} {name}: val mAP {res["val"][-1]:.2f}, train '
-                  f'mAP {res["train"][-1]:.2f}, {seconds:.0f} s'
-                  + (f', zero rows {stats[0]:.1f} %, entropy {stats[1]:.3f}'
-                     if stats else ''), flush=True)
+    for (_, name), res in sorted(zip(jobs, done)):
+        for key, value in res.items():
+            results[name][key] += value
     lines = [
         '| head | val mAP | train mAP | zero attention rows (%) | '
         'attention entropy | train time (s) |', '|---|---|---|---|---|---|'
@@ -321,17 +357,21 @@ def parse_args(argv=None):
     parser.add_argument('--val-ann')
     parser.add_argument('--train-prefix', help='image folder, default train')
     parser.add_argument('--val-prefix')
-    parser.add_argument('--img-size', type=int, default=224)
+    parser.add_argument('--img-size', type=int, default=192)
     parser.add_argument('--heads', nargs='+',
-                        default=['linear', 'csra', 'self', 'cma', 'ms-cma'])
+                        default=['linear', 'csra', 'self', 'cma',
+                                 'cma-softmax', 'ms-cma'])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--epochs', type=int, default=20)
-    parser.add_argument('--batch-size', type=int, default=32)
-    parser.add_argument('--lr', type=float, default=1e-3)
+    parser.add_argument('--epochs', type=int, default=8)
+    parser.add_argument('--batch-size', type=int, default=64)
+    parser.add_argument('--lr', type=float, default=2e-3)
     parser.add_argument('--weight-decay', type=float, default=1e-4)
-    parser.add_argument('--reduced-channels', type=int, default=512)
-    parser.add_argument('--embed-dim', type=int, default=256)
-    parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--reduced-channels', type=int, default=256)
+    parser.add_argument('--embed-dim', type=int, default=128)
+    parser.add_argument('--threads', type=int, default=1,
+                        help='torch threads per process')
+    parser.add_argument('--workers', type=int, default=1,
+                        help='processes training heads in parallel')
     parser.add_argument('--cache', help='folder to keep the features in '
                         '(.npy); default: memory only')
     return parser.parse_args(argv)
@@ -350,7 +390,8 @@ def main(argv=None) -> None:
           + '`')
     print(f'EfficientNet-Lite0 (ImageNet, frozen), {args.img_size} px, '
           f'{args.epochs} epochs, batch {args.batch_size}, AdamW lr '
-          f'{args.lr}, seeds {args.seeds}; total '
+          f'{args.lr}, seeds {args.seeds}, {args.workers} worker(s) x '
+          f'{args.threads} thread(s); total '
           f'{time.perf_counter() - start:.0f} s\n')
     print(table)
 

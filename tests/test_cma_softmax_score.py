@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from mmcma.models.heads import CMAHead, MSCMAHead
-from mmcma.models.heads.cma_head import (MIN_TEMPERATURE, CosineAttention,
-                                         softmax_attention_scores)
+from mmcma.models.heads.cma_scores import (MIN_TEMPERATURE, CosineAttention,
+                                           softmax_attention_scores)
 from mmcma.models.utils import CMTFeature
 
 N, C, D = 4, 5, 3
