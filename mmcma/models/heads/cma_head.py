@@ -8,7 +8,6 @@ with one branch per scale.
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
@@ -17,24 +16,8 @@ from torch import Tensor, nn
 
 from ..label_state import LabelStateMixin
 from ..utils import CMTFeature
-
-
-def cosine_attention_scores(projected: Tensor,
-                            embeddings: Tensor,
-                            eps: float = 1e-8) -> Tensor:
-    """Unnormalised attention ``z = ReLU(cos(I_s^i, e_k))`` (eq. 7).
-
-    Args:
-        projected (Tensor): Projected features I_s, shape (B, D, M).
-        embeddings (Tensor): Label embeddings E, shape (N, D).
-        eps (float): Norm floor; zero vectors get cosine 0.
-
-    Returns:
-        Tensor: Scores of shape (B, N, M), non-negative.
-    """
-    projected = F.normalize(projected, dim=1, eps=eps)
-    embeddings = F.normalize(embeddings, dim=1, eps=eps)
-    return torch.relu(torch.matmul(embeddings, projected))
+from .cma_scores import CosineAttention
+from .cma_scores import cosine_attention_scores  # noqa: F401  (re-export)
 
 
 def normalize_attention(z: Tensor, mask: Optional[Tensor] = None) -> Tensor:
@@ -89,15 +72,6 @@ def class_wise_logits(features: Tensor, weight: Tensor,
     return torch.einsum('bnc,nc->bn', features, weight) + bias
 
 
-class CosineAttention(nn.Module):
-    """Eq. 7 scores: ReLU of the cosine between I_s and label embeddings."""
-
-    def forward(self, visual: Tensor, projected: Tensor,
-                embeddings: Optional[Tensor]) -> Tensor:
-        """Scores (B, N, M) from ``projected`` (B, D, M) and E (N, D)."""
-        return cosine_attention_scores(projected, embeddings)
-
-
 class SelfAttention(nn.Module):
     """Ablation scores ``sigmoid(conv1x1(I))``: no label embeddings used.
 
@@ -128,21 +102,30 @@ class CMABranch(BaseModule):
         in_channels (int): Channels C of the visual features I.
         attention (str): ``'cosine'`` (eq. 7) or ``'self'`` (ablation).
         init_std (float): Std of the normal init of the classifier weights.
+        score (str): Cosine scores, ``'relu'`` (eq. 7) or ``'softmax'``
+            (:class:`CosineAttention`); ``'self'`` takes ``'relu'`` only.
+        temperature (float): Initial softmax temperature.
     """
 
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
                  attention: str = 'cosine',
-                 init_std: float = 0.01):
+                 init_std: float = 0.01,
+                 score: str = 'relu',
+                 temperature: float = 0.1):
         super().__init__()
         if attention not in ATTENTION_NEEDS_EMBEDDING:
             raise ValueError(f'attention must be one of '
                              f'{sorted(ATTENTION_NEEDS_EMBEDDING)}, '
                              f'got {attention!r}.')
+        if attention == 'self' and score != 'relu':
+            raise ValueError(f"score={score!r} applies to attention='cosine'"
+                             "; self-attention has its own sigmoid scores.")
         self.in_channels = in_channels
-        self.attention_scores = (CosineAttention() if attention == 'cosine'
-                                 else SelfAttention(in_channels, num_classes))
+        self.attention_scores = (CosineAttention(score, temperature)
+                                 if attention == 'cosine' else SelfAttention(
+                                     in_channels, num_classes))
         self.weight = nn.Parameter(
             torch.randn(num_classes, in_channels) * init_std)
         self.bias = nn.Parameter(torch.zeros(num_classes))
@@ -202,6 +185,13 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin):
             Defaults to 256.
         attention (str): ``'cosine'`` (CMA) or ``'self'`` (ablation).
             Defaults to ``'cosine'``.
+        score (str): How cosine attention turns cosines into attention:
+            ``'relu'`` (eq. 7-8, the paper; default) or ``'softmax'`` over
+            positions with a learnable temperature, which never leaves a
+            label without attention and can sharpen it
+            (``docs/benchmarks_heads_real.md`` has the ablation).
+        temperature (float): Initial temperature of ``score='softmax'``.
+            Defaults to 0.1.
         loss (dict): Loss config. Defaults to
             ``dict(type='ClassImbalanceBCELoss')`` (beta 0: plain BCE).
         thr (float, optional): Score threshold of positive predictions.
@@ -219,6 +209,8 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin):
                  in_channels: int,
                  embed_dim: int = 256,
                  attention: str = 'cosine',
+                 score: str = 'relu',
+                 temperature: float = 0.1,
                  loss: Dict = dict(type='ClassImbalanceBCELoss'),
                  thr: Optional[float] = None,
                  topk: Optional[int] = None,
@@ -242,8 +234,8 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin):
         self.embed_dim = embed_dim
         self.attention = attention
         self.branches = nn.ModuleList(
-            CMABranch(num_classes, c, attention)
-            for c in self._branch_channels(in_channels))
+            CMABranch(num_classes, c, attention, score=score,
+                      temperature=temperature) for c in self._branch_channels(in_channels))
         if ATTENTION_NEEDS_EMBEDDING[attention]:
             self.declare_label_state('embedding', (num_classes, embed_dim))
 

@@ -51,6 +51,11 @@ class MSCMAHead(CMAHead):
         embed_dim (int): Label-embedding dimension. Defaults to 256.
         attention (str): ``'cosine'`` or ``'self'`` for every branch.
             Defaults to ``'cosine'``.
+        score (str): ``'relu'`` (paper) or ``'softmax'``, for every branch
+            (see :class:`~mmcma.models.heads.CMAHead`). Defaults to
+            ``'relu'``.
+        temperature (float): Initial softmax temperature of each branch.
+            Defaults to 0.1.
         loss (dict): Loss config; it must take per-scale logits (declare
             ``takes_scale_logits``). Defaults to
             ``dict(type='ClassImbalanceBCELoss', use_sigmoid=False)``.
@@ -66,6 +71,8 @@ class MSCMAHead(CMAHead):
                  in_channels: Sequence[int],
                  embed_dim: int = 256,
                  attention: str = 'cosine',
+                 score: str = 'relu',
+                 temperature: float = 0.1,
                  loss: Dict = dict(type='ClassImbalanceBCELoss',
                                    use_sigmoid=False),
                  thr: Optional[float] = None,
@@ -75,6 +82,8 @@ class MSCMAHead(CMAHead):
                          in_channels=in_channels,
                          embed_dim=embed_dim,
                          attention=attention,
+                         score=score,
+                         temperature=temperature,
                          loss=loss,
                          thr=thr,
                          topk=topk,
