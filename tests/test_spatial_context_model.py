@@ -57,7 +57,6 @@ def batch(tmp_path_factory):
         ann_file='annotations/instances_train.json', data_root=str(root),
         data_prefix='train', drop_empty=False, with_boxes=True,
         pipeline=[dict(type='LoadImageFromFile'),
-                  dict(type='RandomFlip', prob=0.5),
                   dict(type='PackInputsWithBoxes')])
     return pseudo_collate([ds[i] for i in range(len(ds))])
 

@@ -16,6 +16,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 from torchvision.ops import clip_boxes_to_image
 
+from ..losses.weighted_bce import sized_loss_config
 from .aggregation import COMBINE, image_scores, patch_scores
 from .box_ops import (decode_boxes, expand_boxes, pyramid_strides,
                       valid_gt)
@@ -126,11 +127,8 @@ class SpatialContextHead(MultiLabelClsHead):
                  thr: Optional[float] = None,
                  topk: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
-        loss = dict(loss)
-        if loss.get('type') == 'ClassImbalanceBCELoss':
-            # Sized frequency buffer: checkpoints then load strictly.
-            loss.setdefault('num_classes', num_classes)
-        super().__init__(loss=loss, thr=thr, topk=topk, init_cfg=init_cfg)
+        super().__init__(loss=sized_loss_config(loss, num_classes), thr=thr,
+                         topk=topk, init_cfg=init_cfg)
         if getattr(self.loss_module, 'use_sigmoid', False):
             raise ValueError('SpatialContextHead gives its loss '
                              'probabilities: set use_sigmoid=False')
