@@ -56,8 +56,9 @@ def test_coco_boxes_follow_iscrowd_and_default_off(tmp_path):
     assert 'gt_bboxes' not in coco_dataset(tmp_path).get_data_info(0)
 
 
+# (NaN never gets here: the json reader refuses it.)
 @pytest.mark.parametrize('bbox', [None, [1, 2, 3], [0, 0, -1, 4],
-                                  [0, 0, float('nan'), 1], [0, 0, True, 1]])
+                                  [0, 0, '2', 1], [0, 0, True, 1]])
 def test_coco_bad_box_names_the_annotation(tmp_path, bbox):
     anns = [dict(id=9, image_id=1, category_id=7, bbox=bbox, iscrowd=0)]
     if bbox is None:

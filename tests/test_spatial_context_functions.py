@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from mmcma.models.spatial_context import (
-    GroundTruth, PatchPredictions, decode_boxes, encode_boxes, expand_boxes,
-    image_scores, label_predictor_loss, location_loss, match_patches,
-    patch_classifier_loss, patch_scores, patch_targets, pyramid_strides,
-    sample_patches, top_patches, valid_gt)
+    EMPTY_LOGIT, GroundTruth, PatchPredictions, decode_boxes, encode_boxes,
+    expand_boxes, image_logits, label_predictor_loss, location_loss,
+    match_patches, patch_classifier_loss, patch_log_scores, patch_scores,
+    patch_targets, pyramid_strides, sample_patches, top_patches, valid_gt)
 
 WEIGHTS = (10., 10., 5., 5.)
 
@@ -167,33 +167,52 @@ def test_losses_without_patches_are_zero_with_gradients():
 def test_patch_scores_by_hand():
     objectness = torch.tensor([0., math.log(3)])  # sigmoid 1/2, 3/4
     obj = torch.logit(torch.tensor([[0.2, 0.8], [0.6, 0.4]]))
-    ctx = torch.logit(torch.tensor([[0.4, 0.6], [1.0, 0.0]]).clamp(1e-7,
-                                                                   1 - 1e-7))
+    ctx = torch.logit(torch.tensor([[0.4, 0.6], [0.9, 0.1]]))
     expected = {
-        'mean': [[0.15, 0.35], [0.6, 0.15]],
-        'product': [[0.04, 0.24], [0.45, 0.]],
+        'mean': [[0.15, 0.35], [0.5625, 0.1875]],
+        'product': [[0.04, 0.24], [0.405, 0.03]],
         'object': [[0.1, 0.4], [0.45, 0.3]],
-        'context': [[0.2, 0.3], [0.75, 0.]],
+        'context': [[0.2, 0.3], [0.675, 0.075]],
     }
     for combine, value in expected.items():
+        log_s, log_not_s = patch_log_scores(objectness, obj, ctx, combine)
+        torch.testing.assert_close(log_s.exp(), torch.tensor(value))
+        torch.testing.assert_close(log_not_s.exp(), 1 - torch.tensor(value))
         torch.testing.assert_close(
-            patch_scores(objectness, obj, ctx, combine), torch.tensor(value),
-            atol=1e-6, rtol=0)
+            patch_scores(objectness, obj, ctx, combine), torch.tensor(value))
     with pytest.raises(ValueError, match='combine'):
         patch_scores(objectness, obj, ctx, 'sum')
 
 
-def test_image_scores_max_and_topk():
-    scores = torch.tensor([[0.1, 0.9], [0.5, 0.2], [0.3, 0.4]])
+def test_patch_log_scores_keep_saturated_gradients():
+    """A confident background patch (s rounds to 0 in float32) still has
+    exact log-scores and gradients: the loss is never log(0)."""
+    objectness = torch.tensor([-120.], requires_grad=True)
+    obj = torch.tensor([[3.]])
+    log_s, log_not_s = patch_log_scores(objectness, obj, obj, 'mean')
+    assert torch.sigmoid(objectness).item() == 0  # saturated
+    assert log_s.item() == pytest.approx(-120 + math.log(torch.sigmoid(
+        torch.tensor(3.)).item()), rel=1e-6)
+    log_s.sum().backward()
+    assert objectness.grad.item() == pytest.approx(1.0)
+
+
+def test_image_logits_max_and_topk():
+    scores = torch.tensor([[0.1, 0.9], [0.5, 0.2], [0.3, 0.4]],
+                          dtype=torch.float64)
+    log_s, log_not_s = scores.log(), (1 - scores).log()
     # Image 0: patches 0-1, image 1: none, image 2: patch 2.
+    probs = image_logits(log_s, log_not_s, [2, 0, 1]).sigmoid()
     torch.testing.assert_close(
-        image_scores(scores, [2, 0, 1]),
-        torch.tensor([[0.5, 0.9], [0., 0.], [0.3, 0.4]]))
+        probs, torch.tensor([[0.5, 0.9], [1e-6, 1e-6], [0.3, 0.4]],
+                            dtype=torch.float64))
+    probs = image_logits(log_s, log_not_s, [2, 0, 1], topk=2).sigmoid()
     torch.testing.assert_close(
-        image_scores(scores, [2, 0, 1], topk=2),
-        torch.tensor([[0.3, 0.55], [0., 0.], [0.3, 0.4]]))
+        probs, torch.tensor([[0.3, 0.55], [1e-6, 1e-6], [0.3, 0.4]],
+                            dtype=torch.float64))
+    assert image_logits(log_s, log_not_s, [2, 0, 1])[1, 0] == EMPTY_LOGIT
     with pytest.raises(ValueError, match='topk'):
-        image_scores(scores, [3], topk=0)
+        image_logits(log_s, log_not_s, [3], topk=0)
 
 
 def test_top_patches_nms_per_label():

@@ -162,7 +162,7 @@ def test_predict_like_a_multilabel_head(batch):
     data = model.data_preprocessor(batch, False)
     with torch.no_grad():
         samples = model(data['inputs'], data['data_samples'], mode='predict')
-        probs = model(data['inputs'], mode='tensor')
+        probs = model(data['inputs'], mode='tensor').sigmoid()
     assert len(samples) == 8
     for sample, prob in zip(samples, probs):
         assert sample.pred_score.shape == (NUM_CLASSES, )
@@ -181,7 +181,7 @@ def test_predict_patches_and_top_patches(batch):
     data = model.data_preprocessor(batch, False)
     with torch.no_grad():
         preds = model.predict_patches(data['inputs'], data['data_samples'])
-        probs = model(data['inputs'], mode='tensor')
+        probs = model(data['inputs'], mode='tensor').sigmoid()
     assert len(preds) == 8 and isinstance(preds[0], PatchPredictions)
     for pred, prob in zip(preds, probs):
         # The image score is the maximum patch score (pool_topk=1).

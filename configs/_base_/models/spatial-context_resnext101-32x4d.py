@@ -47,5 +47,5 @@ model = dict(
         num_samples=512,
         positive_fraction=0.25,
         combine='mean',
-        loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=False)),
+        loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=True)),
 )

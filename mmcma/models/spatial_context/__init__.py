@@ -3,11 +3,12 @@
 Feature extractor (any backbone + :class:`FeaturePyramidNeck`), two patch
 generators (:class:`RPNPatchGenerator` or :class:`AnchorPatchGenerator`;
 :func:`expand_boxes`), four patch processors (:class:`PatchBranches`), and
-image-level scores aggregated from the patches (:func:`patch_scores`,
-:func:`image_scores`), in :class:`SpatialContextHead` under
+image-level scores aggregated from the patches (:func:`patch_log_scores`,
+:func:`image_logits`), in :class:`SpatialContextHead` under
 :class:`SpatialContextClassifier`. Design notes: ``docs/spatial_context.md``.
 """
-from .aggregation import COMBINE, image_scores, patch_scores, top_patches
+from .aggregation import (COMBINE, EMPTY_LOGIT, image_logits,
+                          patch_log_scores, patch_scores, top_patches)
 from .box_ops import (decode_boxes, encode_boxes, expand_boxes,
                       pyramid_strides, valid_gt)
 from .classifier import SpatialContextClassifier, image_sizes
@@ -23,7 +24,8 @@ from .types import (GroundTruth, ImagePyramid, LossWeights, PatchOutputs,
                     TopPatches)
 
 __all__ = [
-    'COMBINE', 'image_scores', 'patch_scores', 'top_patches', 'decode_boxes',
+    'COMBINE', 'EMPTY_LOGIT', 'image_logits', 'patch_log_scores',
+    'patch_scores', 'top_patches', 'decode_boxes',
     'encode_boxes', 'expand_boxes', 'pyramid_strides', 'valid_gt',
     'SpatialContextClassifier', 'image_sizes', 'FeaturePyramidNeck',
     'AnchorPatchGenerator', 'RPNPatchGenerator', 'SpatialContextHead',

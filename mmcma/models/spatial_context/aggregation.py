@@ -1,33 +1,62 @@
 """From patch outputs to image-level label scores, and the best patches.
 
 A patch's score for label k is its objectness times its label
-probability, the two branches combined (:func:`patch_scores`); an image's
-score for k pools these over its patches (:func:`image_scores`, the maximum
-by default: an image shows k if one of its patches does).
+probability, the two branches combined (:func:`patch_log_scores`); an
+image's score for k pools these over its patches (:func:`image_logits`, the
+maximum by default: an image shows k if one of its patches does).
+
+Everything is computed as ``log s`` and ``log(1 - s)`` from the logits
+(mmcma's ``sigmoid_log_probabilities``): no probability is ever rounded to
+0 or 1 and then logged, so saturated patches keep exact, non-zero
+gradients; the image score leaves as the logit ``log s - log(1 - s)``.
 """
-from typing import Callable, Dict, Sequence
+import math
+from typing import Callable, Dict, Sequence, Tuple
 
 import torch
 from torch import Tensor
 from torchvision.ops import batched_nms
 
+from ..losses.weighted_bce import (mean_sigmoid_log_probabilities,
+                                   sigmoid_log_probabilities)
 from .types import PatchPredictions, TopPatches
 
-#: How the object- and context-branch probabilities of a patch combine.
-COMBINE: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {
-    'mean': lambda obj, ctx: (obj + ctx) / 2,
-    'product': lambda obj, ctx: obj * ctx,
-    'object': lambda obj, ctx: obj,
-    'context': lambda obj, ctx: ctx,
+LogPair = Tuple[Tensor, Tensor]  # log p and log(1 - p)
+
+
+def _product(object_logits: Tensor, context_logits: Tensor) -> LogPair:
+    """``p = a b`` and ``1 - p = (1 - a) + a (1 - b)``, in log space."""
+    log_a, log_not_a = sigmoid_log_probabilities(object_logits)
+    log_b, log_not_b = sigmoid_log_probabilities(context_logits)
+    return log_a + log_b, torch.logaddexp(log_not_a, log_a + log_not_b)
+
+
+#: How the object- and context-branch label probabilities of a patch
+#: combine: each maps the two branches' logits (P, N) to the log
+#: probability pair of the combined label probability.
+COMBINE: Dict[str, Callable[[Tensor, Tensor], LogPair]] = {
+    'mean': lambda obj, ctx: mean_sigmoid_log_probabilities(
+        torch.stack([obj, ctx]), dim=0),
+    'product': _product,
+    'object': lambda obj, ctx: sigmoid_log_probabilities(obj),
+    'context': lambda obj, ctx: sigmoid_log_probabilities(ctx),
 }
 
+#: Image logit for an image without patches: probability 1e-6 for every
+#: label (a bounded loss instead of an infinite one; no gradient).
+EMPTY_LOGIT = math.log(1e-6 / (1 - 1e-6))
 
-def patch_scores(objectness: Tensor,
-                 object_logits: Tensor,
-                 context_logits: Tensor,
-                 combine: str = 'mean') -> Tensor:
-    """Per-patch label scores ``sigma(o) * combine(sigma(y_obj),
-    sigma(y_ctx))``.
+
+def patch_log_scores(objectness: Tensor,
+                     object_logits: Tensor,
+                     context_logits: Tensor,
+                     combine: str = 'mean') -> LogPair:
+    """Per-patch label scores ``s = sigma(o) * combine(sigma(y_obj),
+    sigma(y_ctx))`` as ``log s`` and ``log(1 - s)``.
+
+    ``1 - s = (1 - sigma(o)) + sigma(o) (1 - q)`` for the combined label
+    probability q, so ``log(1 - s)`` comes from ``log sigma(-o)`` and
+    ``log(1 - q)`` without subtracting from 1.
 
     Args:
         objectness (Tensor): Patch classifier logits, (P,).
@@ -38,41 +67,61 @@ def patch_scores(objectness: Tensor,
             ``'context'``: ablations).
 
     Returns:
-        Tensor: Scores in [0, 1], shape (P, N).
+        tuple: ``log s`` and ``log(1 - s)``, each (P, N).
     """
     if combine not in COMBINE:
         raise ValueError(f'combine must be one of {sorted(COMBINE)}, got '
                          f'{combine!r}')
-    return objectness.sigmoid()[:, None] * COMBINE[combine](
-        object_logits.sigmoid(), context_logits.sigmoid())
+    log_q, log_not_q = COMBINE[combine](object_logits, context_logits)
+    log_o, log_not_o = sigmoid_log_probabilities(objectness[:, None])
+    return log_o + log_q, torch.logaddexp(log_not_o, log_o + log_not_q)
 
 
-def image_scores(scores: Tensor, counts: Sequence[int],
-                 topk: int = 1) -> Tensor:
-    """Image-level scores: per label, the mean of the ``topk`` best patch
-    scores of the image (``topk=1``: the maximum).
+def patch_scores(objectness: Tensor,
+                 object_logits: Tensor,
+                 context_logits: Tensor,
+                 combine: str = 'mean') -> Tensor:
+    """The patch scores ``s`` in [0, 1], (P, N) (:func:`patch_log_scores`).
+    """
+    return patch_log_scores(objectness, object_logits, context_logits,
+                            combine)[0].exp()
 
-    An image with fewer patches averages those it has; an image without
-    patches scores 0 for every label.
+
+def image_logits(log_scores: Tensor, log_not_scores: Tensor,
+                 counts: Sequence[int], topk: int = 1) -> Tensor:
+    """Image-level logits: per label, the mean of the ``topk`` best patch
+    scores of the image (``topk=1``: the maximum), as a logit.
+
+    With ``S`` the k best patches of label k, ``p = mean_S s`` and
+    ``1 - p = mean_S (1 - s)``, both taken as a ``logsumexp``; the logit is
+    ``log p - log(1 - p)``. An image with fewer patches averages those it
+    has; an image without patches gets :data:`EMPTY_LOGIT`.
 
     Args:
-        scores (Tensor): Patch scores of a batch, (P, N), images in order.
+        log_scores (Tensor): ``log s`` of the patches of a batch, (P, N),
+            images in order.
+        log_not_scores (Tensor): ``log(1 - s)``, (P, N).
         counts (Sequence[int]): Patches per image, summing to P.
         topk (int): Patches pooled per label, >= 1.
 
     Returns:
-        Tensor: Scores of shape (B, N).
+        Tensor: Logits of shape (B, N); their sigmoid is the pooled score.
     """
     if topk < 1:
         raise ValueError(f'topk must be at least 1, got {topk}')
     rows = []
-    for image in scores.split(list(counts)):
-        if image.shape[0] == 0:
-            rows.append(scores.new_zeros(scores.shape[1]))
-        else:
-            k = min(topk, image.shape[0])
-            rows.append(image.topk(k, dim=0).values.mean(dim=0))
-    return torch.stack(rows) if rows else scores.new_zeros(0, scores.shape[1])
+    for log_p, log_q in zip(log_scores.split(list(counts)),
+                            log_not_scores.split(list(counts))):
+        if log_p.shape[0] == 0:
+            rows.append(log_p.new_full(log_p.shape[1:], EMPTY_LOGIT))
+            continue
+        k = min(topk, log_p.shape[0])
+        best = log_p.topk(k, dim=0)
+        log_k = math.log(k)
+        rows.append((torch.logsumexp(best.values, 0) - log_k) -
+                    (torch.logsumexp(log_q.gather(0, best.indices), 0) -
+                     log_k))
+    return torch.stack(rows)
 
 
 def top_patches(pred: PatchPredictions,

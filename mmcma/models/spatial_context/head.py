@@ -6,6 +6,7 @@ Data flow (``docs/spatial_context.md``)::
             --patch generator 2--> context patches (expanded, clipped)
             --RoIAlign + MLP per branch--> four processors
             --objectness x label probability, max over patches--> (B, N)
+              logits
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -17,7 +18,8 @@ from torch import Tensor
 from torchvision.ops import clip_boxes_to_image
 
 from ..losses.weighted_bce import sized_loss_config
-from .aggregation import COMBINE, image_scores, patch_scores
+from .aggregation import (COMBINE, image_logits, patch_log_scores,
+                          patch_scores)
 from .box_ops import (decode_boxes, expand_boxes, pyramid_strides,
                       valid_gt)
 from .losses import (label_predictor_loss, location_loss,
@@ -52,9 +54,11 @@ class SpatialContextHead(MultiLabelClsHead):
 
     Consumes :class:`ImagePyramid` (built by
     :class:`SpatialContextClassifier` from the neck's levels and the input
-    geometry). ``forward`` returns image-level probabilities (B, N), pooled
-    over the test-time patches; the image-level loss gets probabilities
-    (``use_sigmoid=False``).
+    geometry). ``forward`` returns image-level logits (B, N) pooled over the
+    test-time patches (:func:`~.aggregation.image_logits`: their sigmoid is
+    the pooled patch score), so the image-level loss takes logits
+    (``use_sigmoid=True``) and predictions are mmpretrain's multi-label
+    ones.
 
     Args:
         num_classes (int): Number of labels N.
@@ -93,7 +97,7 @@ class SpatialContextHead(MultiLabelClsHead):
         loss_weights (dict, optional): Fields of :class:`LossWeights`
             (``image``, ``location``, ``patch``, ``object_label``,
             ``context_label``, ``proposal``); missing ones are 1.
-        loss (dict): Image-level loss on probabilities.
+        loss (dict): Image-level loss on logits.
         thr (float, optional): Score threshold of positive predictions.
         topk (int, optional): Predict the k best labels as positive.
         init_cfg (dict, optional): Initialisation config.
@@ -122,16 +126,15 @@ class SpatialContextHead(MultiLabelClsHead):
                  combine: str = 'mean',
                  pool_topk: int = 1,
                  loss_weights: Optional[Dict[str, float]] = None,
-                 loss: Dict = dict(type='ClassImbalanceBCELoss',
-                                   use_sigmoid=False),
+                 loss: Dict = dict(type='ClassImbalanceBCELoss'),
                  thr: Optional[float] = None,
                  topk: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(loss=sized_loss_config(loss, num_classes), thr=thr,
                          topk=topk, init_cfg=init_cfg)
-        if getattr(self.loss_module, 'use_sigmoid', False):
-            raise ValueError('SpatialContextHead gives its loss '
-                             'probabilities: set use_sigmoid=False')
+        if not getattr(self.loss_module, 'use_sigmoid', True):
+            raise ValueError('SpatialContextHead gives its loss logits (B, N):'
+                             ' set use_sigmoid=True')
         if combine not in COMBINE:
             raise ValueError(f'combine must be one of {sorted(COMBINE)}, '
                              f'got {combine!r}')
@@ -227,13 +230,15 @@ class SpatialContextHead(MultiLabelClsHead):
                   for k, v in proposals.losses.items()}
         return Patches(boxes, context, is_proposal), losses
 
-    def image_scores(self, outputs: PatchOutputs, patches: Patches) -> Tensor:
-        """Image-level probabilities (B, N) pooled over the proposals."""
-        scores = patch_scores(outputs.objectness, outputs.object_logits,
-                              outputs.context_logits, self.combine)
+    def image_logits(self, outputs: PatchOutputs, patches: Patches) -> Tensor:
+        """Image-level logits (B, N) pooled over the proposals."""
+        log_s, log_not_s = patch_log_scores(
+            outputs.objectness, outputs.object_logits, outputs.context_logits,
+            self.combine)
         keep = torch.cat(patches.is_proposal)
         counts = [int(m.sum()) for m in patches.is_proposal]
-        return image_scores(scores[keep], counts, self.pool_topk)
+        return image_logits(log_s[keep], log_not_s[keep], counts,
+                            self.pool_topk)
 
     # -- mmpretrain head interface ----------------------------------------
     def pre_logits(self, feats):
@@ -242,9 +247,9 @@ class SpatialContextHead(MultiLabelClsHead):
             'SpatialContextClassifier.predict_patches for per-patch outputs')
 
     def forward(self, pyramid: ImagePyramid) -> Tensor:
-        """Image-level probabilities (B, N) from the test-time patches."""
+        """Image-level logits (B, N) from the test-time patches."""
         patches, _ = self.patches(pyramid)
-        return self.image_scores(self.branches(pyramid, patches), patches)
+        return self.image_logits(self.branches(pyramid, patches), patches)
 
     def loss(self, pyramid: ImagePyramid,
              data_samples: List[DataSample]) -> Dict[str, Tensor]:
@@ -272,24 +277,10 @@ class SpatialContextHead(MultiLabelClsHead):
                 weights.context_label * label_predictor_loss(
                     outputs.context_logits, t.labels, t.objectness,
                     t.sampled))
-        image = self._get_loss(self.image_scores(outputs, patches),
+        image = self._get_loss(self.image_logits(outputs, patches),
                                data_samples)['loss']
         losses['loss_image'] = weights.image * image
         return losses
-
-    def _get_predictions(self, scores: Tensor,
-                         data_samples: Optional[List[DataSample]]):
-        """mmpretrain's ``pred_score`` and ``pred_label`` from probabilities.
-
-        The parent applies a sigmoid: it gets the float64 logits of the
-        probabilities (exact round trip), and ``pred_score`` is then set to
-        the probabilities themselves.
-        """
-        data_samples = super()._get_predictions(torch.logit(scores.double()),
-                                                data_samples)
-        for sample, score in zip(data_samples, scores):
-            sample.set_pred_score(score)
-        return data_samples
 
     def predict_patches(self, pyramid: ImagePyramid) -> List[PatchPredictions]:
         """Test-time patches of each image with their scores (for drawing
