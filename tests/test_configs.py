@@ -24,7 +24,7 @@ DEMO = os.path.join(
     CONFIG_DIR, 'demo/mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
 
 # {algo}_{backbone}_{N}xb{B}-[{recipe}-]{epochs}e_{data}[-{size}px].py
-NAME = re.compile(r'^(?P<algo>[a-z]+)_(?P<backbone>[a-z0-9-]+)_'
+NAME = re.compile(r'^(?P<algo>[a-z-]+)_(?P<backbone>[a-z0-9-]+)_'
                   r'(?P<gpus>\d+)xb(?P<batch>\d+)-'
                   r'(?:(?P<recipe>[a-z0-9-]+)-)?(?P<epochs>\d+)e_'
                   r'(?P<data>[a-z0-9-]+?)(?:-(?P<size>\d+)px)?\.py$')
@@ -156,6 +156,8 @@ def test_name_matches_contents(path):
                   and head.get('attention') != 'self'),
         'selfattn': head.get('attention') == 'self',
         'mlgcn': head.type == 'MLGCNHead',
+        'spatial-context': (cfg.model.type == 'SpatialContextClassifier'
+                            and head.type == 'SpatialContextHead'),
     }
     assert algo.get(field['algo']), f'{path}: head is {head}'
     batch = cfg.train_dataloader.batch_size
@@ -171,7 +173,8 @@ def test_name_matches_contents(path):
     # Images have a size in the name, frame features have none.
     assert (field['size'] is None) == (cfg.model.type == 'VideoClassifier')
     for step in cfg.train_dataloader.dataset.get('pipeline', []):
-        if step.type in ('RandomResizedCrop', 'MultiScaleCrop'):
+        if step.type in ('RandomResizedCrop', 'MultiScaleCrop',
+                         'BoxRandomResizedCrop'):
             assert step.scale == int(field['size'])
 
 

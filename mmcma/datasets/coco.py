@@ -9,6 +9,7 @@ from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 from pycocotools.coco import COCO
 
+from .boxes import boxes_to_arrays, coco_bbox_to_xyxy
 from .files import DataFileError, read_text, relative_path_problem
 from .image_check import NamedImageErrorsMixin
 
@@ -185,6 +186,11 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
             :class:`~mmcma.datasets.ImageTooLargeError`. Defaults to
             :data:`~mmcma.datasets.image_check.DEFAULT_MAX_PIXELS` (50 MP);
             None disables the check.
+        with_boxes (bool): Also give each sample the boxes of its counted
+            annotations (the same ones as its labels) as ``gt_bboxes``
+            (K, 4) float32 ``x0, y0, x1, y1`` pixels and their label
+            indices as ``gt_bboxes_labels`` (K,) int64
+            (:mod:`mmcma.datasets.boxes`). Defaults to False.
         **kwargs: Passed to :class:`mmpretrain.datasets.MultiLabelDataset`
             (``pipeline``, ``test_mode``, ``indices``, ...).
     """
@@ -199,6 +205,7 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
                  class_order: str = 'coco',
                  drop_empty: bool = True,
                  iscrowd: str = 'include',
+                 with_boxes: bool = False,
                  **kwargs):
         if class_order not in self.CLASS_ORDERS:
             raise ValueError(f'class_order must be one of {self.CLASS_ORDERS},'
@@ -211,6 +218,7 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
         self.class_order = class_order
         self.drop_empty = drop_empty
         self.iscrowd = iscrowd
+        self.with_boxes = with_boxes
         super().__init__(
             ann_file=ann_file,
             data_root=data_root,
@@ -247,24 +255,38 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
         img_prefix = self.data_prefix.get('img_path', '')
         data_list = []
         for img_id in sorted(coco.imgs):
-            labels = {
-                cat_to_label[ann['category_id']]
-                for ann in coco.imgToAnns.get(img_id, [])
+            anns = [
+                ann for ann in coco.imgToAnns.get(img_id, [])
                 if self.iscrowd == 'include' or not ann.get('iscrowd', 0)
-            }
+            ]
+            labels = {cat_to_label[ann['category_id']] for ann in anns}
             if self.drop_empty and not labels:
                 continue
             info = coco.imgs[img_id]
-            data_list.append(
-                dict(
-                    img_path=osp.join(img_prefix, info['file_name']),
-                    img_id=img_id,
-                    gt_label=sorted(labels)))
+            sample = dict(
+                img_path=osp.join(img_prefix, info['file_name']),
+                img_id=img_id,
+                gt_label=sorted(labels))
+            if self.with_boxes:
+                sample['gt_bboxes'], sample['gt_bboxes_labels'] = \
+                    self._boxes(anns, cat_to_label)
+            data_list.append(sample)
         if not data_list:
             _fail(self.ann_file, f'none of its {len(coco.imgs)} images has a '
                   'counted annotation and drop_empty=True drops them all; set '
                   'drop_empty=False to keep images without labels')
         return data_list
+
+    def _boxes(self, anns: List[dict], cat_to_label: dict):
+        """``(K, 4)`` xyxy boxes and ``(K,)`` labels of ``anns``."""
+        boxes = [
+            coco_bbox_to_xyxy(
+                ann.get('bbox'),
+                f'{self.ann_file}: annotation {ann.get("id", "?")}')
+            for ann in anns
+        ]
+        return boxes_to_arrays(
+            boxes, [cat_to_label[ann['category_id']] for ann in anns])
 
     def extra_repr(self) -> List[str]:
         return [
@@ -272,4 +294,5 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
             f'Class order: \t{self.class_order}',
             f'Drop images without labels: \t{self.drop_empty}',
             f'Crowd annotations: \t{self.iscrowd}',
+            f'Instance boxes: \t{self.with_boxes}',
         ]

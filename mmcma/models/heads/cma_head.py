@@ -15,6 +15,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from ..label_state import LabelStateMixin
+from ..losses.weighted_bce import sized_loss_config
 from ..utils import CMTFeature
 from .cma_scores import CosineAttention
 from .cma_scores import cosine_attention_scores  # noqa: F401  (re-export)
@@ -215,11 +216,8 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin):
                  thr: Optional[float] = None,
                  topk: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
-        loss = dict(loss)
-        if loss.get('type') == 'ClassImbalanceBCELoss':
-            # Sized frequency buffer: checkpoints then load strictly.
-            loss.setdefault('num_classes', num_classes)
-        super().__init__(loss=loss, thr=thr, topk=topk, init_cfg=init_cfg)
+        super().__init__(loss=sized_loss_config(loss, num_classes), thr=thr,
+                         topk=topk, init_cfg=init_cfg)
         if num_classes <= 0:
             raise ValueError(f'num_classes must be positive, got '
                              f'{num_classes}.')

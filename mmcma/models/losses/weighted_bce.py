@@ -120,6 +120,16 @@ def class_imbalance_bce(log_prob: Tensor, log_prob_neg: Tensor, target: Tensor,
                                           beta)
 
 
+def sized_loss_config(loss: dict, num_classes: int) -> dict:
+    """A copy of a head's ``loss`` config with ``num_classes`` filled in for
+    :class:`ClassImbalanceBCELoss`: its frequency buffer then has its size
+    from the start, and checkpoints load strictly."""
+    loss = dict(loss)
+    if loss.get('type') == 'ClassImbalanceBCELoss':
+        loss.setdefault('num_classes', num_classes)
+    return loss
+
+
 @MODELS.register_module()
 class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
     """Class-imbalance weighted BCE of MS-CMA (eq. 12).

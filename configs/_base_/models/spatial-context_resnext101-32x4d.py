@@ -1,0 +1,51 @@
+# The two-branch spatial-context-aware network (ICASSP 2022, arXiv 2111.12296,
+# no public code), 448 px, 80 labels. What the slides fix: ResNeXt-101 -> a
+# 4-level FPN; two patch generators (object patches; context patches expanded
+# around them); four processors (location regressor, smooth-L1; patch
+# classifier, BCE; object- and context-branch label predictors, BCE); image
+# scores from the patches. Everything else is this project's design
+# (docs/spatial_context.md): an RPN for the object patches, context patches 2x
+# about the centre, 7x7 RoIAlign and a 1024-wide two-layer MLP per branch,
+# objectness x mean of the two branches' label probabilities, max over the
+# patches, image-level BCE. Configs using it set the data preprocessor's
+# pad_size_divisor=32 (anchors and RoI levels come from the input size).
+model = dict(
+    type='SpatialContextClassifier',
+    backbone=dict(
+        type='ResNeXt',
+        depth=101,
+        groups=32,
+        width_per_group=4,
+        out_indices=(0, 1, 2, 3),
+        style='pytorch',
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.openmmlab.com/mmclassification/v0/'
+            'resnext/resnext101_32x4d_b32x8_imagenet_20210506-e0fa3dd5.pth',
+            prefix='backbone')),
+    neck=dict(
+        type='FeaturePyramidNeck',
+        in_channels=(256, 512, 1024, 2048),
+        out_channels=256),
+    head=dict(
+        type='SpatialContextHead',
+        num_classes=80,
+        in_channels=256,
+        # Faster R-CNN's anchors (32-512 px at 800 px) scaled to 448 px, two
+        # sizes an octave apart on each of P2-P5.
+        patch_generator=dict(
+            type='RPNPatchGenerator',
+            anchor_sizes=((16, 32), (32, 64), (64, 128), (128, 256)),
+            aspect_ratios=(0.5, 1.0, 2.0),
+            pre_nms_top_n=dict(training=2000, testing=1000),
+            post_nms_top_n=dict(training=512, testing=300)),
+        roi_size=7,
+        # FPN eq. 1's 224 px at 800 px, scaled to 448 px.
+        canonical_scale=128,
+        hidden_channels=1024,
+        context_scale=2.0,
+        num_samples=512,
+        positive_fraction=0.25,
+        combine='mean',
+        loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=True)),
+)

@@ -1,0 +1,53 @@
+# Demo: the two-branch spatial-context network on the embedded synthetic
+# scenes, CPU-sized: a narrow ResNet-18 (16 base channels, from scratch, all
+# four stages) -> 4-level FPN (64 channels; P2-P5 are 16, 8, 4, 2 px maps at
+# 64 px) -> RPN object patches + context patches (2x about the centre) ->
+# 4x4 RoI features, a 128-wide MLP per branch -> the four processors.
+# The scenes' COCO files record each object's box: the dataset loads them
+# (with_boxes=True) and PackInputsWithBoxes hands them to the model.
+_base_ = [
+    '../_base_/datasets/scenes_bs16_64.py',
+    '../_base_/schedules/demo_adamw_24e.py',
+    '../_base_/default_runtime.py',
+]
+
+data_preprocessor = dict(pad_size_divisor=32)
+model = dict(
+    type='SpatialContextClassifier',
+    backbone=dict(
+        type='ResNet', depth=18, stem_channels=16, base_channels=16,
+        out_indices=(0, 1, 2, 3)),
+    neck=dict(
+        type='FeaturePyramidNeck', in_channels=(16, 32, 64, 128),
+        out_channels=64),
+    head=dict(
+        type='SpatialContextHead',
+        num_classes=12,
+        in_channels=64,
+        # Objects in the scenes are 5-27 px (median 12): anchors of 8-64 px.
+        patch_generator=dict(
+            type='RPNPatchGenerator',
+            anchor_sizes=((8, ), (16, ), (32, ), (64, )),
+            aspect_ratios=(0.5, 1.0, 2.0),
+            num_samples=128,
+            pre_nms_top_n=dict(training=300, testing=300),
+            post_nms_top_n=dict(training=64, testing=32)),
+        roi_size=4,
+        canonical_scale=32,
+        hidden_channels=128,
+        context_scale=2.0,
+        num_samples=64,
+        loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=True)),
+)
+
+_box_keys = dict(with_boxes=True)
+train_dataloader = dict(
+    dataset=dict(
+        **_box_keys,
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+            dict(type='PackInputsWithBoxes'),
+        ]))
+default_hooks = dict(logger=dict(interval=10))
+pretrained_reason = 'CPU demo: a 16-channel ResNet-18 has no ImageNet weights'

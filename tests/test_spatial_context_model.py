@@ -1,0 +1,212 @@
+"""The spatial-context classifier end to end on tiny data: the generated
+scenes through the box-aware pipeline, losses that fall, the weakly
+supervised mode, predictions like mmpretrain's multi-label heads, and the
+errors for missing boxes."""
+import pytest
+import torch
+from mmengine.dataset import pseudo_collate
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torchvision.ops import box_iou
+
+import mmcma  # noqa: F401  (registers everything)
+from mmcma.datasets import CocoMultiLabel
+from mmcma.datasets.synthetic_scenes import generate
+from mmcma.models.spatial_context import (ImagePyramid, PatchPredictions,
+                                          Patches, image_sizes, top_patches)
+
+NUM_CLASSES = 12
+SIZE = 32
+
+
+def model_cfg(**head):
+    generator = dict(type='RPNPatchGenerator',
+                     anchor_sizes=((4, ), (8, ), (16, ), (32, )),
+                     num_samples=32,
+                     pre_nms_top_n=dict(training=50, testing=50),
+                     post_nms_top_n=dict(training=16, testing=8))
+    head_cfg = dict(type='SpatialContextHead', num_classes=NUM_CLASSES,
+                    in_channels=16, patch_generator=generator, roi_size=2,
+                    canonical_scale=16, hidden_channels=32, num_samples=16)
+    head_cfg.update(head)
+    return dict(
+        type='SpatialContextClassifier',
+        data_preprocessor=dict(type='ClsDataPreprocessor',
+                               num_classes=NUM_CLASSES, mean=[128.] * 3,
+                               std=[64.] * 3, to_onehot=True,
+                               pad_size_divisor=32),
+        backbone=dict(type='ResNet', depth=18, stem_channels=8,
+                      base_channels=8, out_indices=(0, 1, 2, 3)),
+        neck=dict(type='FeaturePyramidNeck', in_channels=(8, 16, 32, 64),
+                  out_channels=16),
+        head=head_cfg)
+
+
+def build(**head):
+    torch.manual_seed(0)
+    return MODELS.build(model_cfg(**head))
+
+
+@pytest.fixture(scope='module')
+def batch(tmp_path_factory):
+    """Eight generated 32 px scenes with their boxes, through the pipeline
+    and the data preprocessor."""
+    root = tmp_path_factory.mktemp('scenes')
+    generate(str(root), num_train=8, num_val=1, size=SIZE, seed=1)
+    ds = CocoMultiLabel(
+        ann_file='annotations/instances_train.json', data_root=str(root),
+        data_prefix='train', drop_empty=False, with_boxes=True,
+        pipeline=[dict(type='LoadImageFromFile'),
+                  dict(type='PackInputsWithBoxes')])
+    return pseudo_collate([ds[i] for i in range(len(ds))])
+
+
+def train_losses(model, batch, steps):
+    data = model.data_preprocessor(batch, True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    history = []
+    for _ in range(steps):
+        losses = model(data['inputs'], data['data_samples'], mode='loss')
+        total = sum(losses.values())
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        history.append({k: v.item() for k, v in losses.items()})
+    return history
+
+
+def objectness_on(model, batch, boxes_of):
+    """Patch-classifier probabilities of the patches ``boxes_of(gt)``."""
+    data = model.data_preprocessor(batch, False)
+    model.eval()
+    with torch.no_grad():
+        pyramid = model.extract_pyramid(data['inputs'], data['data_samples'])
+        boxes = [boxes_of(s.gt_bboxes) for s in data['data_samples']]
+        patches = Patches(boxes, boxes, [torch.ones(len(b)) for b in boxes])
+        return model.head.branches(pyramid, patches).objectness.sigmoid()
+
+
+def background_boxes(gt):
+    """8 px boxes on a 4 px grid that overlap no ground-truth box."""
+    xy = torch.arange(0, SIZE - 7, 4.)
+    grid = torch.cartesian_prod(xy, xy)
+    boxes = torch.cat([grid, grid + 8], dim=1)
+    return boxes[box_iou(boxes, gt).max(dim=1).values == 0]
+
+
+def test_losses_fall_with_boxes(batch):
+    model = build()
+    torch.manual_seed(0)
+    history = train_losses(model, batch, 30)
+    assert set(history[0]) == {
+        'loss_proposal_objectness', 'loss_proposal_box', 'loss_location',
+        'loss_patch', 'loss_object_label', 'loss_context_label', 'loss_image'}
+
+    def mean(key, steps):
+        return sum(h[key] for h in steps) / len(steps)
+
+    # The location and patch losses are taken over the proposals, which
+    # move towards the objects as the RPN learns (more, harder object
+    # patches): they need not fall. The others have fixed targets.
+    for key in ('loss_proposal_objectness', 'loss_object_label',
+                'loss_context_label', 'loss_image'):
+        assert mean(key, history[-3:]) < 0.8 * mean(key, history[:3]), key
+    total = [{'total': sum(h.values())} for h in history]
+    assert mean('total', total[-3:]) < 0.7 * mean('total', total[:3])
+    # The patch classifier tells the objects from the background.
+    assert objectness_on(model, batch, lambda gt: gt).mean() > 2 * \
+        objectness_on(model, batch, background_boxes).mean()
+
+
+def test_weakly_supervised_mode_learns_from_labels_alone(batch):
+    weak = dict(type='AnchorPatchGenerator', anchor_sizes=((8, ), (16, )),
+                levels=(1, 2))
+    model = build(box_supervision=False, patch_generator=weak)
+    stripped = dict(batch)
+    stripped['data_samples'] = [
+        DataSample(metainfo=s.metainfo).set_gt_label(s.gt_label)
+        for s in batch['data_samples']
+    ]
+    torch.manual_seed(0)
+    history = train_losses(model, stripped, 25)
+    assert set(history[0]) == {'loss_image'}
+    assert history[-1]['loss_image'] < 0.8 * history[0]['loss_image']
+
+
+def test_box_supervision_needs_boxes(batch):
+    model = build()
+    samples = [DataSample(metainfo=dict(img_path=f'x/00{i}.png'))
+               for i in range(2)]
+    for sample in samples:
+        sample.set_gt_label([1])
+    inputs = torch.zeros(2, 3, SIZE, SIZE)
+    with pytest.raises(ValueError, match='000.png has no gt_bboxes.*'
+                       'with_boxes=True'):
+        model(inputs, samples, mode='loss')
+    with pytest.raises(ValueError, match='use AnchorPatchGenerator'):
+        build(box_supervision=False)
+
+
+def test_box_labels_outside_the_head_raise(batch):
+    samples = [DataSample().set_gt_label([1]) for _ in range(2)]
+    for sample in samples:
+        sample.gt_bboxes = torch.tensor([[0., 0., 8., 8.]])
+        sample.gt_bboxes_labels = torch.tensor([NUM_CLASSES])
+    with pytest.raises(ValueError, match='outside 0..11'):
+        build()(torch.zeros(2, 3, SIZE, SIZE), samples, mode='loss')
+
+
+def test_predict_like_a_multilabel_head(batch):
+    model = build().eval()
+    data = model.data_preprocessor(batch, False)
+    with torch.no_grad():
+        samples = model(data['inputs'], data['data_samples'], mode='predict')
+        probs = model(data['inputs'], mode='tensor').sigmoid()
+    assert len(samples) == 8
+    for sample, prob in zip(samples, probs):
+        assert sample.pred_score.shape == (NUM_CLASSES, )
+        assert sample.pred_score.dtype == torch.float32
+        torch.testing.assert_close(sample.pred_score, prob)
+        assert ((prob >= 0) & (prob <= 1)).all()
+        assert sample.pred_label.tolist() == torch.nonzero(
+            prob >= 0.5).flatten().tolist()
+    # No data samples: one new DataSample per image.
+    with torch.no_grad():
+        assert len(model(data['inputs'], mode='predict')) == 8
+
+
+def test_predict_patches_and_top_patches(batch):
+    model = build().eval()
+    data = model.data_preprocessor(batch, False)
+    with torch.no_grad():
+        preds = model.predict_patches(data['inputs'], data['data_samples'])
+        probs = model(data['inputs'], mode='tensor').sigmoid()
+    assert len(preds) == 8 and isinstance(preds[0], PatchPredictions)
+    for pred, prob in zip(preds, probs):
+        # The image score is the maximum patch score (pool_topk=1).
+        torch.testing.assert_close(pred.scores.max(dim=0).values, prob)
+        assert (pred.boxes >= 0).all() and (pred.boxes <= SIZE).all()
+        assert (pred.context_boxes[:, 2:] - pred.context_boxes[:, :2] >=
+                pred.proposals[:, 2:] - pred.proposals[:, :2] - 1e-4).all()
+    top = top_patches(preds[0], k=3)
+    assert top.boxes.shape == (3, 4) and top.labels.shape == (3, )
+    assert (top.scores[:-1] >= top.scores[1:]).all()
+
+
+def test_image_sizes_from_img_shape():
+    samples = [DataSample(metainfo=dict(img_shape=(20, 30, 3))), DataSample()]
+    assert image_sizes(samples, (32, 32), 2) == [(20, 30), (32, 32)]
+    assert image_sizes(None, (32, 64), 1) == [(32, 64)]
+
+
+def test_head_checks_its_input():
+    model = build().eval()
+    maps = model.extract_feat(torch.zeros(1, 3, SIZE, SIZE))
+    with pytest.raises(TypeError, match='expects the ImagePyramid'):
+        model.head(maps)
+    pyramid = ImagePyramid(tuple(maps[:3]), (SIZE, SIZE), [(SIZE, SIZE)])
+    with pytest.raises(ValueError, match='num_levels=4.* got 3 pyramid'):
+        model.head(pyramid)
+    with pytest.raises(ValueError, match='pad_size_divisor'):
+        model(torch.zeros(1, 3, SIZE + 8, SIZE), mode='tensor')
