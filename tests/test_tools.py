@@ -85,12 +85,9 @@ def test_missing_checkpoint_is_clear(tmp_path):
 
 
 def test_visualize_attention(tmp_path):
-    """The attention tool: maps sum to 1 per label and scale, PNG written."""
-    import importlib.util
-
+    """The attention tool writes its PNG, labels given by name or index."""
     import torch
     from mmengine.config import Config
-    from mmengine.dataset import Compose
     from mmengine.registry import init_default_scope
     from mmpretrain.apis import get_model
 
@@ -115,15 +112,5 @@ def test_visualize_attention(tmp_path):
     with open(out, 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 
-    spec = importlib.util.spec_from_file_location(
-        'visualize_attention', os.path.join(ROOT,
-                                            'tools/visualize_attention.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    data = Compose(cfg.test_dataloader.dataset.pipeline)(dict(img_path=image))
-    maps, scores = tool.image_attention(get_model(cfg, pretrained=ckpt), data)
-    assert [m.shape for m in maps] == [(12, 8, 8), (12, 8, 8), (12, 4, 4)]
-    for m in maps:
-        sums = m.reshape(12, -1).sum(1)
-        assert np.all((np.abs(sums - 1) < 1e-5) | (sums == 0))
-    assert scores.shape == (12, ) and ((scores >= 0) & (scores <= 1)).all()
+    # The maps (one per scale, each label's summing to 1) are checked where
+    # the tool gets them: tests/test_inference.py::test_attention_maps.
