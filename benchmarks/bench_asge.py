@@ -3,13 +3,16 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_asge.py [--sizes 80 1000 10000]
-        [--alpha 0.1] [--optimizer adam|sgd] [--lr LR] [--max-iters K]
-        [--threads T]
+        [--alpha auto|none|A] [--num-sampled K|all]
+        [--activation softmax|relu]
+        [--optimizer adam|sgd] [--lr LR] [--max-iters K] [--threads T]
 
 Each size runs in a fresh process: the graph is built from a synthetic
 label matrix (``bench_graph.synthetic_labels``, about 2.9 labels per image),
 then the peak resident memory is reset (Linux ``/proc/self/clear_refs``) and
-:func:`mmcma.embedding.fit_asge` is timed. Prints a markdown table.
+:func:`mmcma.embedding.fit_asge` is timed, in wall-clock and in CPU seconds of
+the process (the steadier measure on a shared machine). Prints a markdown
+table.
 """
 import argparse
 import multiprocessing
@@ -17,7 +20,7 @@ import os
 import sys
 import time
 import warnings
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 import numpy as np
 
@@ -61,17 +64,20 @@ def run_one(num_labels: int, options: dict, threads: Optional[int],
         synthetic_labels(num_images, num_labels, seed=seed))
     _reset_peak_memory()
     before = _memory_mib()['rss']
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # zero embeddings: counted below
         result = fit_asge(graph, progress=False, seed=seed, **options)
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
     peak = _memory_mib()['peak']
     return dict(
         num_labels=num_labels,
         density=np.count_nonzero(graph) / graph.size,
         threads=torch.get_num_threads(),
         seconds=seconds,
+        cpu_seconds=cpu_seconds,
+        alpha=result.alpha,
         iters=result.num_iters,
         converged=result.converged,
         loss=result.loss,
@@ -80,11 +86,27 @@ def run_one(num_labels: int, options: dict, threads: Optional[int],
         peak=peak)
 
 
+def _parse_alpha(text: str) -> Union[float, str, None]:
+    """``--alpha``: ``'auto'``, ``'none'`` (no relaxation) or a number."""
+    if text == 'none':
+        return None
+    return text if text == 'auto' else float(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         '--sizes', type=int, nargs='+', default=[80, 1000, 10000])
-    parser.add_argument('--alpha', type=float, default=None)
+    parser.add_argument(
+        '--alpha',
+        type=_parse_alpha,
+        default='auto',
+        help="'auto' (default), 'none' or a number")
+    parser.add_argument(
+        '--num-sampled',
+        default='256',
+        help="labels sampled per step by the relaxed loss, or 'all'")
+    parser.add_argument('--activation', default='softmax')
     parser.add_argument('--optimizer', default='adam')
     parser.add_argument('--lr', type=float, default=None)
     parser.add_argument('--max-iters', type=int, default=None)
@@ -96,24 +118,33 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
 
-    options = dict(alpha=args.alpha, optimizer=args.optimizer, lr=args.lr)
+    options = dict(
+        alpha=args.alpha,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        num_sampled=None
+        if args.num_sampled == 'all' else int(args.num_sampled),
+        final_activation=args.activation)
     if args.max_iters is not None:
         options['max_iters'] = args.max_iters
     context = multiprocessing.get_context('spawn')
-    print(f'alpha={args.alpha} optimizer={args.optimizer} lr={args.lr} '
-          f'max_iters={args.max_iters or "default"}, load average at start '
+    print(f'alpha={args.alpha} num_sampled={args.num_sampled} '
+          f'activation={args.activation} optimizer={args.optimizer} '
+          f'lr={args.lr} max_iters={args.max_iters or "default"}, '
+          'load average at start '
           f'{os.getloadavg()[0]:.2f}\n')
-    print('| N | graph non-zeros | threads | fit s | s/step | steps | '
-          'stopped early | mean loss | zero embeddings | RSS before fit MiB | '
-          'peak RSS in fit MiB | fit adds MiB |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    print('| N | graph non-zeros | α | threads | fit s | fit CPU s | '
+          'CPU s/step | steps | stopped early | mean loss | zero embeddings | '
+          'RSS before fit MiB | peak RSS in fit MiB | fit adds MiB |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for num_labels in args.sizes:
         with context.Pool(1) as pool:
             row = pool.apply(run_one,
                              (num_labels, options, args.threads, args.seed))
         print(f"| {row['num_labels']:,} | {row['density']:.1%} | "
-              f"{row['threads']} | {row['seconds']:.2f} | "
-              f"{row['seconds'] / row['iters']:.4f} | {row['iters']} | "
+              f"{row['alpha'] or '–'} | {row['threads']} | "
+              f"{row['seconds']:.2f} | {row['cpu_seconds']:.2f} | "
+              f"{row['cpu_seconds'] / row['iters']:.4f} | {row['iters']} | "
               f"{'yes' if row['converged'] else 'no'} | {row['loss']:.3e} | "
               f"{row['zero']:,} | "
               f"{row['rss_before']:.0f} | {row['peak']:.0f} | "

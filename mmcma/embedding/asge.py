@@ -1,56 +1,55 @@
 """ASGE: adjacency-based similarity graph embedding (MS-CMA, section 3.1).
 
-A small network ``Phi`` maps each label's one-hot vector to an embedding
-``e_i``; it is fitted so that cosine similarities reproduce a label graph:
-
-    L = sum_i sum_j sigma_ij * (cos(e_i, e_j) - A_ij) ** 2,
-    sigma_ij = 0 if (A_ij < alpha and cos(e_i, e_j) < alpha) else 1.
-
-The embeddings are fitted once, before classifier training, and frozen.
-:func:`fit_asge` does the fitting without materialising autograd graphs of
-``(N, N)`` tensors, so that graphs with tens of thousands of labels fit on a
-CPU; :func:`mmcma.models.losses.asge_loss.asge_loss` is the plain reference
-form of the same loss.
+A small network ``Phi`` (:class:`ASGENet`) maps each label's one-hot vector
+to an embedding ``e_i``; :func:`fit_asge` fits it so that cosine
+similarities reproduce a label graph, minimising the loss of
+:mod:`mmcma.embedding.asge_loss`. The embeddings are fitted once, before
+classifier training, and frozen.
 """
 import math
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
                            TextColumn, TimeElapsedColumn)
 from torch import Tensor, nn
 
-# Cosine similarities of zero embeddings are computed as 0 (never NaN).
-COSINE_EPS = 1e-12
+from .asge_loss import (ASGETarget, column_sampler, evaluate_asge_loss,
+                        summed_asge_loss)
 
 # Learning rates used when ``lr`` is not given, per optimiser. SGD's is the
 # paper's (momentum 0.9, lr 0.01 on the summed loss).
 DEFAULT_LR = {'adam': 0.03, 'sgd': 0.01}
-# Use a sparse (CSR) copy of the symmetric graph when at most this fraction
-# of its entries is non-zero and it has at least ``_SPARSE_MIN_LABELS`` rows.
-_SPARSE_MAX_DENSITY = 0.05
-_SPARSE_MIN_LABELS = 1024
-# The relaxed loss is evaluated in row blocks of about this many entries.
-_BLOCK_ENTRIES = 1 << 22
+# What ``alpha='auto'`` means above ``embed_dim`` labels (the paper's value
+# for its video graph).
+AUTO_ALPHA = 0.1
+# Final activations of ASGENet: softmax over the units (default) or ReLU.
+FINAL_ACTIVATIONS = {'softmax': partial(nn.Softmax, dim=1), 'relu': nn.ReLU}
+# Graph entries may exceed the cosine range [-1, 1] by this much (rounding).
+_RANGE_SLACK = 1e-6
 
 
 class ASGENet(nn.Module):
     """The embedding network ``Phi`` of ASGE.
 
-    ``[Linear -> BatchNorm1d -> ReLU]`` repeated ``len(hidden_dims) + 1``
-    times, applied to the ``(N, N)`` identity matrix: all labels form one
-    batch, so BatchNorm always uses the statistics of the whole label set.
-    A Linear layer applied to one-hot rows returns its weight columns, so the
-    first layer is computed as ``weight.T + bias`` without building the
-    identity matrix (same values, ``O(N * hidden)`` memory instead of
-    ``O(N ** 2)``). Embeddings are meant to be computed in training mode
-    (batch statistics of the whole label set), as during fitting; in eval
-    mode BatchNorm would use its running averages instead.
+    ``[Linear -> BatchNorm1d -> ReLU]`` repeated ``len(hidden_dims)`` times,
+    then ``[Linear -> BatchNorm1d -> final activation]``, applied to the
+    ``(N, N)`` identity matrix: all labels form one batch, so BatchNorm
+    always uses the statistics of the whole label set. A Linear layer
+    applied to one-hot rows returns its weight columns, so the first layer
+    is computed as ``weight.T + bias`` without building the identity matrix
+    (same values, ``O(N * hidden)`` memory instead of ``O(N ** 2)``).
+    Embeddings are meant to be computed in training mode (batch statistics
+    of the whole label set), as during fitting; in eval mode BatchNorm would
+    use its running averages instead.
+
+    The final activation is a softmax over the units (default: never the
+    zero vector, see :func:`fit_asge`) or the paper's ReLU.
 
     Args:
         num_labels (int): Number of labels ``N`` (at least 2: BatchNorm needs
@@ -58,23 +57,32 @@ class ASGENet(nn.Module):
         embed_dim (int): Output size ``Ce``. Defaults to 256 (paper).
         hidden_dims (Sequence[int]): Sizes of the hidden layers.
             Defaults to ``(256, 256)`` (paper: three layers of 256).
+        final_activation (str): ``'softmax'`` or ``'relu'``. Defaults to
+            ``'softmax'``.
     """
 
     def __init__(self,
                  num_labels: int,
                  embed_dim: int = 256,
-                 hidden_dims: Sequence[int] = (256, 256)):
+                 hidden_dims: Sequence[int] = (256, 256),
+                 final_activation: str = 'softmax'):
         super().__init__()
         if num_labels < 2:
             raise ValueError(f'ASGE needs at least 2 labels, got {num_labels}')
         dims = (num_labels, *hidden_dims, embed_dim)
         if min(dims[1:]) < 1:
             raise ValueError(f'layer sizes must be positive, got {dims[1:]}')
+        if final_activation not in FINAL_ACTIVATIONS:
+            raise ValueError('final_activation must be one of '
+                             f'{tuple(FINAL_ACTIVATIONS)}, got '
+                             f'{final_activation!r}')
         self.num_labels = num_labels
+        activations = [nn.ReLU() for _ in hidden_dims]
+        activations.append(FINAL_ACTIVATIONS[final_activation]())
         self.layers = nn.ModuleList(
             nn.Sequential(
-                nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim),
-                nn.ReLU()) for in_dim, out_dim in zip(dims[:-1], dims[1:]))
+                nn.Linear(in_dim, out_dim), nn.BatchNorm1d(out_dim), act)
+            for in_dim, out_dim, act in zip(dims[:-1], dims[1:], activations))
 
     def reset_parameters(self,
                          generator: Optional[torch.Generator] = None) -> None:
@@ -99,7 +107,7 @@ class ASGENet(nn.Module):
         """Embed every label.
 
         Returns:
-            Tensor: ``(N, embed_dim)`` embeddings, non-negative (final ReLU).
+            Tensor: ``(N, embed_dim)`` embeddings, non-negative.
         """
         first_linear, first_norm, first_act = self.layers[0]
         x = first_act(first_norm(first_linear.weight.t() + first_linear.bias))
@@ -118,12 +126,15 @@ class ASGEResult:
         loss (float): Their loss averaged over the ``N ** 2`` pairs
             (``L / N ** 2``, relaxed when ``alpha`` is set).
         num_iters (int): Optimisation steps taken.
-        history (list[float]): Mean loss at every step, before its update
-            (unrelaxed: from the float32 expansion of
-            :func:`_exact_loss_and_grad`, accurate to about 1e-7 of the
-            mean squared cosine).
+        history (list[float]): Mean loss at every step, before its update,
+            as minimised: unrelaxed, from the float32 expansion of
+            :func:`~mmcma.embedding.asge_loss.exact_loss_and_grad` (accurate
+            to about 1e-7 of the mean squared cosine); relaxed with
+            ``num_sampled < N``, the sampled estimate.
         converged (bool): Whether fitting stopped because the loss stopped
             improving (False: it reached ``max_iters``).
+        alpha (float, optional): The relaxation threshold fitted with
+            (``'auto'`` resolved).
     """
 
     embeddings: np.ndarray
@@ -131,185 +142,7 @@ class ASGEResult:
     num_iters: int
     history: List[float]
     converged: bool
-
-
-@dataclass
-class _Target:
-    """The graph to fit, prepared once for :class:`_SummedASGELoss`.
-
-    Only what the chosen loss needs is kept on the device: the unrelaxed loss
-    uses ``symmetric``, the relaxed one ``adjacency``.
-
-    Attributes:
-        squared_sum (float): ``sum(A ** 2)`` in float64.
-        is_symmetric (bool): Whether ``A == A^T``.
-        symmetric (Tensor, optional): ``(A + A^T) / 2`` as float32, dense or
-            sparse CSR.
-        adjacency (Tensor, optional): ``A`` as float32.
-    """
-
-    squared_sum: float
-    is_symmetric: bool
-    symmetric: Optional[Tensor] = None
-    adjacency: Optional[Tensor] = None
-
-    @classmethod
-    def from_adjacency(cls, adjacency: np.ndarray, relaxed: bool,
-                       device: Union[str, torch.device]) -> '_Target':
-        """Prepare a validated ``(N, N)`` float64 array on ``device``."""
-        squared_sum = float(np.einsum('ij,ij->', adjacency, adjacency))
-        is_symmetric = bool(np.array_equal(adjacency, adjacency.T))
-        dense = torch.as_tensor(adjacency, dtype=torch.float32, device=device)
-        if relaxed:
-            return cls(squared_sum, is_symmetric, adjacency=dense)
-        symmetric = dense if is_symmetric else (dense + dense.t()).div_(2)
-        del dense
-        density = torch.count_nonzero(symmetric).item() / symmetric.numel()
-        if (symmetric.shape[0] >= _SPARSE_MIN_LABELS
-                and density <= _SPARSE_MAX_DENSITY):
-            with warnings.catch_warnings():
-                # PyTorch flags sparse CSR support as beta; CSR @ dense is
-                # all that is used here.
-                warnings.simplefilter('ignore', UserWarning)
-                symmetric = symmetric.to_sparse_csr()
-        return cls(squared_sum, is_symmetric, symmetric=symmetric)
-
-
-def _exact_loss_and_grad(units: Tensor,
-                         target: _Target) -> Tuple[Tensor, Tensor]:
-    """Unrelaxed summed loss of unit-norm rows and its gradient.
-
-    With ``C = U U^T`` (cosines of unit rows ``U``) and ``S = (A + A^T)/2``:
-    ``sum((C - A)^2) = ||U^T U||_F^2 - 2 tr(U^T S U) + sum(A^2)`` and the
-    gradient is ``4 (U (U^T U) - S U)``. Cost ``O(N D^2 + nnz(S) D)``, memory
-    ``O(N D)``: no ``(N, N)`` cosine matrix is formed.
-
-    Args:
-        units (Tensor): ``(N, D)`` rows of norm 1 (or 0).
-        target (_Target): The graph.
-
-    Returns:
-        tuple[Tensor, Tensor]: float64 scalar loss, ``(N, D)`` gradient.
-    """
-    gram = units.t() @ units
-    neighbours = target.symmetric @ units
-    loss = (gram.double().square().sum() -
-            2 * (units * neighbours).sum(dtype=torch.float64) +
-            target.squared_sum)
-    grad = 4 * (units @ gram - neighbours)
-    return loss, grad
-
-
-def _residual_blocks(units: Tensor, adjacency: Tensor,
-                     alpha: Optional[float]) -> Iterator[Tuple[slice, Tensor]]:
-    """Yield row blocks of the relaxed residual ``R = sigma * (C - A)``.
-
-    Args:
-        units (Tensor): ``(N, D)`` rows of norm 1 (or 0).
-        adjacency (Tensor): ``(N, N)`` graph ``A``, same dtype and device.
-        alpha (float, optional): Relaxation threshold; None keeps all pairs.
-
-    Yields:
-        tuple[slice, Tensor]: Rows ``r`` and ``R[r]`` of shape ``(len(r), N)``,
-        about ``_BLOCK_ENTRIES`` entries each.
-    """
-    num_labels = units.shape[0]
-    block = max(1, _BLOCK_ENTRIES // num_labels)
-    for start in range(0, num_labels, block):
-        rows = slice(start, start + block)
-        residual = units[rows] @ units.t()
-        graph = adjacency[rows]
-        relaxed = None if alpha is None else (residual < alpha).logical_and_(
-            graph < alpha)
-        residual.sub_(graph)
-        if relaxed is not None:
-            residual.masked_fill_(relaxed, 0.0)
-        yield rows, residual
-
-
-def _relaxed_loss_and_grad(units: Tensor, target: _Target,
-                           alpha: float) -> Tuple[Tensor, Tensor]:
-    """Relaxed summed loss of unit-norm rows and its gradient, row-blocked.
-
-    With ``R = sigma * (C - A)`` (``sigma`` held constant, as the relaxation
-    mask carries no gradient) the gradient is ``2 (R + R^T) U``, i.e.
-    ``4 R U`` for a symmetric graph. Memory is ``O(block * N)``; the cost is
-    ``O(N^2 D)``: two (symmetric) or three matrix products per block.
-
-    Args:
-        units (Tensor): ``(N, D)`` rows of norm 1 (or 0).
-        target (_Target): The graph.
-        alpha (float): Relaxation threshold.
-
-    Returns:
-        tuple[Tensor, Tensor]: float64 scalar loss, ``(N, D)`` gradient.
-    """
-    loss = 0.0
-    grad = torch.zeros_like(units)
-    for rows, residual in _residual_blocks(units, target.adjacency, alpha):
-        flat = residual.view(-1)
-        loss += torch.dot(flat, flat).item()
-        if target.is_symmetric:
-            grad[rows].addmm_(residual, units, alpha=4)
-        else:
-            grad[rows].addmm_(residual, units, alpha=2)
-            grad.addmm_(residual.t(), units[rows], alpha=2)
-    return units.new_tensor(loss, dtype=torch.float64), grad
-
-
-def _evaluate_loss(embeddings: Tensor, adjacency: np.ndarray,
-                   alpha: Optional[float]) -> float:
-    """Summed loss computed directly in float64 on the CPU.
-
-    The unrelaxed training loss is a difference of large sums (see
-    :func:`_exact_loss_and_grad`), accurate only to float32 round-off of
-    ``sum(C ** 2)``; this direct evaluation is exact to float64 and is what
-    :class:`ASGEResult` reports.
-    """
-    units = F.normalize(embeddings.detach().cpu().double(), dim=1,
-                        eps=COSINE_EPS)
-    return sum(
-        torch.dot(residual.view(-1), residual.view(-1)).item()
-        for _, residual in _residual_blocks(units, torch.from_numpy(adjacency),
-                                            alpha))
-
-
-class _SummedASGELoss(torch.autograd.Function):
-    """Summed ASGE loss of unit-norm rows; the gradient is made in forward."""
-
-    @staticmethod
-    def forward(ctx, units: Tensor, target: _Target,
-                alpha: Optional[float]) -> Tensor:
-        if alpha is None:
-            loss, grad = _exact_loss_and_grad(units, target)
-        else:
-            loss, grad = _relaxed_loss_and_grad(units, target, alpha)
-        ctx.save_for_backward(grad)
-        return loss
-
-    @staticmethod
-    def backward(ctx, grad_output: Tensor):
-        grad, = ctx.saved_tensors
-        return grad * grad_output.to(grad.dtype), None, None
-
-
-def _summed_loss(embeddings: Tensor, target: _Target,
-                 alpha: Optional[float]) -> Tensor:
-    """Summed ASGE loss of ``embeddings`` against a prepared graph.
-
-    Equal to ``asge_loss(embeddings, A, alpha, reduction='sum')`` (up to
-    float32 rounding), differentiable with respect to ``embeddings``.
-
-    Args:
-        embeddings (Tensor): ``(N, D)`` embeddings.
-        target (_Target): The graph, from :meth:`_Target.from_adjacency`.
-        alpha (float, optional): Relaxation threshold; None disables it.
-
-    Returns:
-        Tensor: float64 scalar.
-    """
-    units = F.normalize(embeddings, dim=1, eps=COSINE_EPS)
-    return _SummedASGELoss.apply(units, target, alpha)
+    alpha: Optional[float] = None
 
 
 def _validate_adjacency(adjacency: Union[np.ndarray, Tensor]) -> np.ndarray:
@@ -322,7 +155,37 @@ def _validate_adjacency(adjacency: Union[np.ndarray, Tensor]) -> np.ndarray:
                          f'shape {adjacency.shape}')
     if not np.isfinite(adjacency).all():
         raise ValueError('adjacency contains NaN or inf')
+    if adjacency.size and np.abs(adjacency).max() > 1 + _RANGE_SLACK:
+        raise ValueError(
+            'adjacency entries are fitted by cosine similarities and must lie '
+            f'in [-1, 1], got values in [{adjacency.min():g}, '
+            f'{adjacency.max():g}]: pass a normalised graph such as '
+            'mmcma.build_label_graph(labels) (not co-occurrence counts)')
     return adjacency
+
+
+def _resolve_alpha(alpha: Union[float, str, None], num_labels: int,
+                  embed_dim: int) -> Optional[float]:
+    """The relaxation threshold to fit with.
+
+    Args:
+        alpha (float | str | None): ``'auto'``, None or a finite number.
+        num_labels (int): Number of labels ``N``.
+        embed_dim (int): Embedding size.
+
+    Returns:
+        float | None: ``alpha`` itself, or for ``'auto'`` None when
+        ``num_labels <= embed_dim`` and :data:`AUTO_ALPHA` above (see
+        :func:`fit_asge`).
+    """
+    if isinstance(alpha, str):
+        if alpha != 'auto':
+            raise ValueError("alpha must be 'auto', None or a finite number, "
+                             f'got {alpha!r}')
+        return None if num_labels <= embed_dim else AUTO_ALPHA
+    if alpha is not None and not math.isfinite(alpha):
+        raise ValueError(f'alpha must be None or a finite number, got {alpha}')
+    return alpha
 
 
 def _make_optimizer(name: str, params, lr: Optional[float]):
@@ -359,7 +222,8 @@ def _torch_threads(num_threads: Optional[int]) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def _optimise(net: ASGENet, target: _Target, alpha: Optional[float],
+def _optimise(net: ASGENet, target: ASGETarget,
+              columns: Iterator[Optional[Tensor]],
               optim: torch.optim.Optimizer, max_iters: int, patience: int,
               tol: float, progress: bool) -> Tuple[Tensor, List[float], bool]:
     """Run the fitting loop.
@@ -379,7 +243,7 @@ def _optimise(net: ASGENet, target: _Target, alpha: Optional[float],
         for step in range(max_iters):
             optim.zero_grad(set_to_none=True)
             embeddings = net()
-            loss = _summed_loss(embeddings, target, alpha)
+            loss = summed_asge_loss(embeddings, target, next(columns))
             loss.backward()
             optim.step()
             schedule.step()
@@ -402,79 +266,93 @@ def _optimise(net: ASGENet, target: _Target, alpha: Optional[float],
     return best_embeddings, history, False
 
 
-def _warn_zero_embeddings(embeddings: Tensor,
-                          alpha: Optional[float]) -> None:
+def _warn_zero_embeddings(embeddings: Tensor) -> None:
     """Warn when some labels were embedded as the zero vector."""
     num_zero = int((embeddings.abs().sum(dim=1) == 0).sum())
-    if not num_zero:
-        return
-    advice = ('fit with alpha=0.1 (the paper\'s setting for its large video '
-              'graph), a lower lr or a larger embed_dim' if alpha is None else
-              'try a lower lr or a larger embed_dim')
-    warnings.warn(
-        f'{num_zero} of {embeddings.shape[0]} ASGE label embeddings are zero '
-        '(all final ReLU units off): their cosine with every label is 0, so '
-        f'cross-modality attention ignores those labels; {advice}.',
-        stacklevel=3)
+    if num_zero:
+        warnings.warn(
+            f'{num_zero} of {embeddings.shape[0]} ASGE label embeddings are '
+            'zero (all final ReLU units off): their cosine with every label '
+            'is 0, so cross-modality attention ignores those labels; fit '
+            "with final_activation='softmax' (the default).",
+            stacklevel=3)
 
 
 def fit_asge(adjacency: Union[np.ndarray, Tensor],
              embed_dim: int = 256,
              hidden_dims: Optional[Sequence[int]] = None,
-             alpha: Optional[float] = None,
+             alpha: Union[float, str, None] = 'auto',
              seed: int = 0,
              max_iters: int = 200,
              patience: int = 50,
              tol: float = 1e-3,
              lr: Optional[float] = None,
              optimizer: str = 'adam',
+             num_sampled: Optional[int] = 256,
+             final_activation: str = 'softmax',
              progress: bool = True,
              device: Union[str, torch.device] = 'cpu',
              num_threads: Optional[int] = None) -> ASGEResult:
     """Fit ASGE label embeddings to a label graph.
 
-    The summed loss of the paper (eq. 3-5) is minimised over the whole label
-    set at every step. Fitting stops when the mean loss has not fallen below
-    ``(1 - tol)`` times its last reference value for ``patience`` steps, or
-    after ``max_iters`` steps; the learning rate follows a cosine decay to 0
-    over ``max_iters``. The returned embeddings are those of the step with
-    the lowest loss, computed as during fitting, i.e. with BatchNorm using
-    the statistics of the whole label set (training mode); their loss is
-    re-evaluated exactly in float64.
+    The summed loss of the paper (eq. 3-5, :mod:`mmcma.embedding.asge_loss`)
+    is minimised over the whole label set at every step. Fitting stops when
+    the mean loss has not fallen below ``(1 - tol)`` times its last reference
+    value for ``patience`` steps, or after ``max_iters`` steps; the learning
+    rate follows a cosine decay to 0 over ``max_iters``. The returned
+    embeddings are those of the step with the lowest loss, computed as during
+    fitting (BatchNorm with the statistics of the whole label set); their
+    loss is re-evaluated exactly, in float64.
 
-    Defaults (Adam, lr 0.03 with cosine decay, at most 200 steps) were chosen
-    by measurement on two CPU cores (``benchmarks/bench_asge.py``,
-    ``docs/benchmarks_graph_asge.md``): dense graphs need the larger step
-    (on a graph of cosines of 24 random non-negative vectors, 200 steps
-    reach a mean loss of 2e-4 at lr 0.03 but 7e-3 at lr 0.01), while the
-    VOC and COCO-sized graphs fit to about 1e-5 and 1e-4 either way. The
-    paper's SGD (momentum 0.9, lr 0.01 on the summed loss;
-    ``optimizer='sgd'``) is available but fits worse (5e-4 on the COCO-sized
-    graph) and, on graphs of 1,000 labels, switches almost every label off.
+    Collapse, and the defaults that prevent it. The paper's network ends
+    with a ReLU, so a label whose final units are all off is the zero
+    vector: its cosines (taken as 0) cost it only its diagonal and its own
+    graph entries, and no gradient reaches it again. As at most
+    ``embed_dim`` non-negative vectors are mutually orthogonal, for
+    ``N > embed_dim`` and a mostly-zero graph that is the cheapest fit:
+    749 of 1,000 and 9,454 of 10,000 benchmark labels came out zero, still
+    109 of 10,000 with ``alpha=0.1`` (``docs/benchmarks_graph_asge.md``).
 
-    Zero embeddings: the final ReLU makes embeddings non-negative, so a
-    mostly-zero graph with many more labels than ``embed_dim`` is fitted
-    best by switching many labels off (an all-zero embedding has cosine 0
-    with every label). A warning is raised when any embedding is zero. The
-    paper's relaxation ``alpha=0.1``, which it uses for its large video
-    graph, removes that pressure: use it for large sparse graphs.
+    * ``final_activation='softmax'`` replaces the last ReLU: embeddings stay
+      non-negative, as the attention ``ReLU(cos)`` over non-negative visual
+      features expects, but sum to 1, so none is zero and every label keeps
+      a gradient. The cosine ignores scale and so sees ``exp(z)``:
+      BatchNorm's learnt scale is an inverse temperature, and embeddings can
+      be as sparse as ReLU ones. ``'relu'`` is the paper's network; a
+      warning then counts zero embeddings.
+    * ``alpha='auto'``: no relaxation while ``N <= embed_dim`` (unrelated
+      labels can be orthogonal), else the paper's 0.1, under which unrelated
+      pairs only need cosines below 0.1, which far more than ``embed_dim``
+      non-negative vectors can have. This keeps the paper's recipe: none for
+      its image sets (VOC 20, COCO 80, NUS-WIDE 81 labels; the image configs
+      leave ``alpha`` unset, ``embed_dim`` 256) and 0.1 for YouTube-8M (the
+      video configs set ``asge=dict(alpha=0.1)``).
 
-    Cost per step: without relaxation ``O(N D^2 + nnz(A) D)`` time and
-    ``O(N^2)`` memory only for the graph itself (``4 N^2`` bytes, or a CSR
-    copy when at most 5% of it is non-zero); with ``alpha`` set,
-    ``O(N^2 D)`` time, the float32 graph and row blocks of about 16 MiB.
+    With relaxation, pairs with ``A_ij >= alpha`` (few) count exactly at
+    every step, the others (which count only while their cosine reaches
+    ``alpha``) against ``num_sampled`` labels drawn without replacement: an
+    unbiased estimate of loss and gradient, exact for ``N <= num_sampled``.
+    Cost per step beyond the network's ``O(N D^2)``: unrelaxed
+    ``O(N D^2 + nnz(A) D)`` (Gram expansion), relaxed
+    ``O((nnz_alpha + N num_sampled) D)``; memory: the float32 graph (CSR when
+    at most 5% is non-zero). The final exact evaluation costs ``O(N^2 D)``
+    once. Defaults (Adam, lr 0.03 with cosine decay, at most 200 steps) and
+    timings: ``benchmarks/bench_asge.py``, ``docs/benchmarks_graph_asge.md``.
 
     Args:
-        adjacency (np.ndarray | Tensor): ``(N, N)`` finite label graph, e.g.
-            from :func:`mmcma.graph.build_label_graph`.
+        adjacency (np.ndarray | Tensor): ``(N, N)`` finite label graph with
+            entries in ``[-1, 1]``, e.g. from
+            :func:`mmcma.graph.build_label_graph`.
         embed_dim (int): Embedding size ``Ce``. Defaults to 256.
         hidden_dims (Sequence[int], optional): Hidden layer sizes. Defaults
             to ``(embed_dim, embed_dim)``.
-        alpha (float, optional): Relaxation threshold ``alpha`` (paper: none
-            for images, 0.1 for video). Defaults to None.
-        seed (int): Seed of the local generator used for initialisation;
-            fits on the CPU are deterministic for a given seed and number
-            of threads (float reductions depend on the thread count).
+        alpha (float | str | None): Relaxation threshold ``alpha``; None
+            for none; ``'auto'`` (default): none for ``N <= embed_dim``,
+            :data:`AUTO_ALPHA` (0.1) above.
+        seed (int): Seed of the local generators used for initialisation
+            and sampling; fits on the CPU are deterministic for a given seed
+            and number of threads (float reductions depend on the thread
+            count).
         max_iters (int): Maximum number of steps. Defaults to 200.
         patience (int): Steps without sufficient improvement before
             stopping. Defaults to 50.
@@ -482,6 +360,10 @@ def fit_asge(adjacency: Union[np.ndarray, Tensor],
         lr (float, optional): Initial learning rate. Defaults to
             ``DEFAULT_LR[optimizer]``.
         optimizer (str): ``'adam'`` or ``'sgd'``. Defaults to ``'adam'``.
+        num_sampled (int, optional): Labels drawn per step by the relaxed
+            loss (see above); None: all, exact but ``O(N^2 D)`` per step.
+            Defaults to 256.
+        final_activation (str): ``'softmax'`` (default) or ``'relu'``.
         progress (bool): Show a progress bar. Defaults to True.
         device (str | torch.device): Where to fit. Defaults to ``'cpu'``.
         num_threads (int, optional): PyTorch CPU threads during the fit,
@@ -489,33 +371,38 @@ def fit_asge(adjacency: Union[np.ndarray, Tensor],
             On a busy machine one thread can be much faster than several.
 
     Returns:
-        ASGEResult: Embeddings, final loss, steps and loss history.
+        ASGEResult: Embeddings, final loss, steps, loss history and the
+        relaxation threshold used.
     """
     adjacency = _validate_adjacency(adjacency)
     if max_iters < 1 or patience < 1 or tol < 0:
         raise ValueError('max_iters and patience must be >= 1 and tol >= 0, '
                          f'got {max_iters}, {patience}, {tol}')
-    if alpha is not None and not math.isfinite(alpha):
-        raise ValueError(f'alpha must be None or a finite number, got {alpha}')
+    if num_sampled is not None and num_sampled < 1:
+        raise ValueError(f'num_sampled must be None or >= 1, got '
+                         f'{num_sampled}')
     num_labels = adjacency.shape[0]
+    alpha = _resolve_alpha(alpha, num_labels, embed_dim)
     hidden_dims = (embed_dim, embed_dim) if hidden_dims is None else tuple(
         hidden_dims)
 
     with _torch_threads(num_threads):
-        net = ASGENet(num_labels, embed_dim, hidden_dims)
+        net = ASGENet(num_labels, embed_dim, hidden_dims, final_activation)
         net.reset_parameters(torch.Generator().manual_seed(seed))
         net.to(device).train()
-        target = _Target.from_adjacency(adjacency, alpha is not None, device)
+        target = ASGETarget.from_adjacency(adjacency, alpha, device)
+        columns = column_sampler(target, num_sampled, seed)
         optim = _make_optimizer(optimizer, net.parameters(), lr)
-        embeddings, history, converged = _optimise(net, target, alpha, optim,
-                                                   max_iters, patience, tol,
-                                                   progress)
+        embeddings, history, converged = _optimise(net, target, columns,
+                                                   optim, max_iters, patience,
+                                                   tol, progress)
         del target
-        loss = _evaluate_loss(embeddings, adjacency, alpha) / num_labels**2
-    _warn_zero_embeddings(embeddings, alpha)
+        loss = evaluate_asge_loss(embeddings, adjacency, alpha) / num_labels**2
+    _warn_zero_embeddings(embeddings)
     return ASGEResult(
         embeddings=embeddings.cpu().numpy().astype(np.float32),
         loss=loss,
         num_iters=len(history),
         history=history,
-        converged=converged)
+        converged=converged,
+        alpha=alpha)

@@ -1,11 +1,9 @@
-from .asge_loss import ASGELoss, asge_loss
 from .weighted_bce import (ClassImbalanceBCELoss, class_imbalance_bce,
                            class_imbalance_weights,
                            mean_sigmoid_log_probabilities,
                            sigmoid_log_probabilities)
 
 __all__ = [
-    'ASGELoss', 'asge_loss', 'ClassImbalanceBCELoss', 'class_imbalance_bce',
-    'class_imbalance_weights', 'mean_sigmoid_log_probabilities',
-    'sigmoid_log_probabilities'
+    'ClassImbalanceBCELoss', 'class_imbalance_bce', 'class_imbalance_weights',
+    'mean_sigmoid_log_probabilities', 'sigmoid_log_probabilities'
 ]
