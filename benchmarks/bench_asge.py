@@ -6,10 +6,11 @@ Usage::
         [--alpha auto|none|A] [--num-sampled K|all]
         [--activation softmax|relu]
         [--optimizer adam|sgd] [--lr LR] [--max-iters K] [--threads T]
+        [--voc DIR]
 
 Each size runs in a fresh process: the graph is built from a synthetic
-label matrix (``bench_graph.synthetic_labels``, about 2.9 labels per image),
-then the peak resident memory is reset (Linux ``/proc/self/clear_refs``) and
+label matrix (``bench_graph.synthetic_labels``, about 2.9 labels per image)
+or, with ``--voc``, from the PASCAL VOC 2007 trainval labels as well, then the peak resident memory is reset (Linux ``/proc/self/clear_refs``) and
 :func:`mmcma.embedding.fit_asge` is timed, in wall-clock and in CPU seconds of
 the process (the steadier measure on a shared machine). Prints a markdown
 table.
@@ -48,9 +49,29 @@ def _reset_peak_memory() -> None:
         clear_refs.write('5')
 
 
-def run_one(num_labels: int, options: dict, threads: Optional[int],
+def voc_labels(root: str) -> np.ndarray:
+    """``(S, 20)`` 0/1 labels of ``root/ImageSets/Main/<class>_trainval.txt``.
+
+    1 is present; -1 (absent) and 0 (difficult) are absent.
+    """
+    folder = os.path.join(root, 'ImageSets', 'Main')
+    suffix = '_trainval.txt'
+    names = sorted(name for name in os.listdir(folder)
+                   if name.endswith(suffix))
+    if not names:
+        raise FileNotFoundError(f'no *{suffix} files in {folder}')
+    columns = []
+    for name in names:
+        with open(os.path.join(folder, name)) as lines:
+            columns.append([line.split()[1] == '1' for line in lines
+                            if line.strip()])
+    return np.array(columns, dtype=np.uint8).T
+
+
+def run_one(source: Union[int, str], options: dict, threads: Optional[int],
             seed: int) -> dict:
-    """Build a graph with ``num_labels`` labels and fit ASGE to it."""
+    """Build a graph (``source``: a number of synthetic labels or a VOC
+    folder) and fit ASGE to it."""
     import torch
 
     from bench_graph import synthetic_labels
@@ -59,9 +80,12 @@ def run_one(num_labels: int, options: dict, threads: Optional[int],
 
     if threads is not None:
         torch.set_num_threads(threads)
-    num_images = IMAGES_PER_SIZE.get(num_labels, 100 * num_labels)
-    graph = build_label_graph(
-        synthetic_labels(num_images, num_labels, seed=seed))
+    if isinstance(source, str):
+        labels = voc_labels(source)
+    else:
+        num_images = IMAGES_PER_SIZE.get(source, 100 * source)
+        labels = synthetic_labels(num_images, source, seed=seed)
+    graph = build_label_graph(labels)
     _reset_peak_memory()
     before = _memory_mib()['rss']
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -72,7 +96,8 @@ def run_one(num_labels: int, options: dict, threads: Optional[int],
     cpu_seconds = time.process_time() - cpu_start
     peak = _memory_mib()['peak']
     return dict(
-        num_labels=num_labels,
+        name=f'VOC {len(graph)}' if isinstance(source, str) else
+        f'{len(graph):,}',
         density=np.count_nonzero(graph) / graph.size,
         threads=torch.get_num_threads(),
         seconds=seconds,
@@ -116,6 +141,11 @@ def main() -> None:
         default=None,
         help='torch threads (default: torch default)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--voc',
+        metavar='DIR',
+        help='also fit the graph of the VOC 2007 labels in '
+        'DIR/ImageSets/Main')
     args = parser.parse_args()
 
     options = dict(
@@ -137,11 +167,12 @@ def main() -> None:
           'CPU s/step | steps | stopped early | mean loss | zero embeddings | '
           'RSS before fit MiB | peak RSS in fit MiB | fit adds MiB |')
     print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
-    for num_labels in args.sizes:
+    sources = args.sizes + ([args.voc] if args.voc else [])
+    for source in sources:
         with context.Pool(1) as pool:
             row = pool.apply(run_one,
-                             (num_labels, options, args.threads, args.seed))
-        print(f"| {row['num_labels']:,} | {row['density']:.1%} | "
+                             (source, options, args.threads, args.seed))
+        print(f"| {row['name']} | {row['density']:.1%} | "
               f"{row['alpha'] or '–'} | {row['threads']} | "
               f"{row['seconds']:.2f} | {row['cpu_seconds']:.2f} | "
               f"{row['cpu_seconds'] / row['iters']:.4f} | {row['iters']} | "

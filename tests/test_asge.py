@@ -226,6 +226,21 @@ def test_net_equals_layers_applied_to_identity(final):
         torch.testing.assert_close(out.sum(dim=1), torch.ones(6))
 
 
+def test_softmax_net_starts_nearly_orthogonal():
+    # Final BatchNorm scale 2: cosines of exp(2 z) for independent normal z
+    # tend to exp(-4) = 0.018 (0.08 with 256 units); the ReLU network
+    # starts at 1 / pi.
+    def mean_cosine(final):
+        net = ASGENet(400, final_activation=final)
+        net.reset_parameters(torch.Generator().manual_seed(0))
+        units = torch.nn.functional.normalize(net().detach(), dim=1)
+        cosine = units @ units.t()
+        return (cosine.sum() - cosine.diagonal().sum()).item() / 400 / 399
+
+    assert mean_cosine('softmax') < 0.1
+    assert mean_cosine('relu') == pytest.approx(1 / math.pi, abs=0.02)
+
+
 def test_net_init_uses_the_generator():
     a, b = ASGENet(5, 4, (3, ), ), ASGENet(5, 4, (3, ))
     torch.manual_seed(1)
@@ -448,6 +463,7 @@ def test_fit_does_not_collapse_on_a_large_sparse_graph(alpha):
     (np.eye(3), dict(max_iters=0), 'max_iters'),
     (np.eye(3), dict(alpha=float('nan')), 'alpha'),
     (np.eye(3), dict(alpha='sometimes'), 'alpha'),
+    (np.eye(3), dict(alpha=0.0), 'alpha'),
     (np.eye(1), {}, 'at least 2'),
     (np.full((3, 3), 7.0), {}, r'\[-1, 1\]'),
     (np.eye(3), dict(num_sampled=0), 'num_sampled'),

@@ -21,9 +21,10 @@ blocks, for reporting.
 """
 import warnings
 from dataclasses import dataclass
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, Optional, Tuple, Union
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -84,16 +85,20 @@ def asge_loss(embeddings: Tensor,
     return squared_error.mean()
 
 
-def _compact(graph: Tensor) -> Tensor:
-    """``graph`` as sparse CSR when it is large and mostly zero."""
-    density = torch.count_nonzero(graph).item() / graph.numel()
-    if graph.shape[0] < _SPARSE_MIN_LABELS or density > _SPARSE_MAX_DENSITY:
-        return graph
+def _to_device(graph: Union[np.ndarray, sp.csr_matrix], device) -> Tensor:
+    """``graph`` as a float32 tensor on ``device``, sparse CSR if it is."""
+    if not sp.issparse(graph):
+        return torch.as_tensor(graph, dtype=torch.float32, device=device)
     with warnings.catch_warnings():
         # PyTorch flags sparse CSR support as beta; only CSR @ dense,
         # sampled_addmm and the arrays themselves are used here.
         warnings.simplefilter('ignore', UserWarning)
-        return graph.to_sparse_csr()
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(graph.indptr.astype(np.int64)),
+            torch.from_numpy(graph.indices.astype(np.int64)),
+            torch.from_numpy(graph.data.astype(np.float32)),
+            graph.shape,
+            device=device)
 
 
 def _dense_rows(graph: Tensor, index: Tensor) -> Tensor:
@@ -148,25 +153,41 @@ class ASGETarget:
     @classmethod
     def from_adjacency(cls, adjacency: np.ndarray, alpha: Optional[float],
                        device) -> 'ASGETarget':
-        """Prepare a finite ``(N, N)`` float64 array on ``device``."""
+        """Prepare a finite ``(N, N)`` float64 array on ``device``.
+
+        A graph with at least ``_SPARSE_MIN_LABELS`` rows and at most
+        ``_SPARSE_MAX_DENSITY`` of it non-zero is kept as sparse CSR and
+        prepared without dense copies. ``alpha`` must be positive, so that
+        the pairs with ``A_ij >= alpha`` are among the non-zero entries.
+        """
+        num_labels = len(adjacency)
         squared_sum = float(np.einsum('ij,ij->', adjacency, adjacency))
         is_symmetric = bool(np.array_equal(adjacency, adjacency.T))
-        dense = torch.as_tensor(adjacency, dtype=torch.float32, device=device)
+        graph = adjacency
+        if (num_labels >= _SPARSE_MIN_LABELS and np.count_nonzero(adjacency)
+                <= _SPARSE_MAX_DENSITY * adjacency.size):
+            graph = sp.csr_matrix(adjacency)
+        common = dict(num_labels=num_labels, device=torch.device(device),
+                      alpha=alpha, squared_sum=squared_sum,
+                      is_symmetric=is_symmetric)
         if alpha is None:
-            if not is_symmetric:
-                dense = (dense + dense.t()).div_(2)
-            return cls(len(dense), dense.device, alpha, squared_sum,
-                       is_symmetric, symmetric=_compact(dense))
-        rows, cols = torch.nonzero(dense >= alpha, as_tuple=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', UserWarning)  # CSR is beta
-            positives = torch.sparse_coo_tensor(
-                torch.stack([rows, cols]), dense[rows, cols],
-                dense.shape).coalesce().to_sparse_csr()
-        transposed = dense if is_symmetric else dense.t().contiguous()
-        return cls(len(dense), dense.device, alpha, squared_sum,
-                   is_symmetric, positives=positives,
-                   transposed=_compact(transposed))
+            symmetric = graph if is_symmetric else (graph + graph.T) / 2
+            return cls(symmetric=_to_device(symmetric, device), **common)
+        if alpha <= 0:
+            raise ValueError(f'alpha must be positive, got {alpha}')
+        if sp.issparse(graph):
+            related = sp.csr_matrix(graph.multiply(graph >= alpha))
+        else:
+            rows, cols = np.nonzero(graph >= alpha)
+            related = sp.csr_matrix((graph[rows, cols], (rows, cols)),
+                                    shape=graph.shape)
+        transposed = graph if is_symmetric else graph.T
+        return cls(
+            positives=_to_device(related, device),
+            transposed=_to_device(
+                sp.csr_matrix(transposed) if sp.issparse(graph) else
+                np.ascontiguousarray(transposed), device),
+            **common)
 
 
 def exact_loss_and_grad(units: Tensor,
