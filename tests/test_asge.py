@@ -459,6 +459,7 @@ def test_fit_does_not_collapse_on_a_large_sparse_graph(alpha):
     (np.ones((3, 4)), {}, 'square'),
     (np.ones(3), {}, 'square'),
     (np.array([[1.0, np.nan], [0.0, 1.0]]), {}, 'NaN'),
+    (np.array([[1.0, -np.inf], [0.0, 1.0]]), {}, 'inf'),
     (np.eye(3), dict(optimizer='lbfgs'), 'optimizer'),
     (np.eye(3), dict(max_iters=0), 'max_iters'),
     (np.eye(3), dict(alpha=float('nan')), 'alpha'),
