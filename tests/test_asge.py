@@ -433,17 +433,16 @@ def random_sparse_graph(num_labels=1000, num_images=20_000, seed=0):
     return build_label_graph(labels.astype(np.int8))
 
 
-@pytest.mark.parametrize('alpha', ['auto', None])
-def test_fit_does_not_collapse_on_a_large_sparse_graph(alpha):
+def test_fit_does_not_collapse_on_a_large_sparse_graph():
     # With the paper's final ReLU and no relaxation (the former defaults)
     # 740 of these 1,000 embeddings come out zero (351 after 100 steps).
-    # 'auto' is the default (relaxed here); None shows the softmax alone
-    # prevents the collapse.
+    # Default settings: softmax, and alpha='auto' is 0.1 here.
     adjacency = random_sparse_graph()
     assert (adjacency > 0).mean() < 0.5 and (adjacency >= 0.1).mean() < 0.05
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # no zero-embedding warning
-        result = fit_asge(adjacency, alpha=alpha, progress=False)
+        result = fit_asge(adjacency, progress=False)
+    assert result.alpha == 0.1
     norms = np.linalg.norm(result.embeddings, axis=1)
     assert (norms == 0).mean() < 0.01
     assert norms.min() > 0
@@ -459,6 +458,7 @@ def test_fit_does_not_collapse_on_a_large_sparse_graph(alpha):
     (np.ones((3, 4)), {}, 'square'),
     (np.ones(3), {}, 'square'),
     (np.array([[1.0, np.nan], [0.0, 1.0]]), {}, 'NaN'),
+    (np.array([[1.0, -np.inf], [0.0, 1.0]]), {}, 'inf'),
     (np.eye(3), dict(optimizer='lbfgs'), 'optimizer'),
     (np.eye(3), dict(max_iters=0), 'max_iters'),
     (np.eye(3), dict(alpha=float('nan')), 'alpha'),

@@ -227,8 +227,8 @@ def relaxed_loss_and_grad(
     pairs, which count only while ``C_ij >= alpha``: those are taken over the
     columns ``j`` in ``columns`` and scaled by ``N / len(columns)``. With
     every label as a column this is the exact loss; with a uniform random
-    subset it is an unbiased estimate of the loss, and its gradient of the
-    gradient (``sigma`` held constant, as the mask carries no gradient):
+    subset it is an unbiased estimate of the loss, and its gradient one of
+    the gradient (``sigma`` held constant, as the mask carries no gradient):
     ``dL/dU = 2 (R + R^T) U``.
 
     Cost ``O((nnz_alpha + N K) D)`` for ``K`` columns, memory ``O(N D)``
@@ -254,9 +254,9 @@ def relaxed_loss_and_grad(
                                           target.positives.col_indices(),
                                           residual, cosine.shape)
         grad = related @ units
-        # The pattern and residual of a symmetric graph are symmetric.
-        grad.add_(grad if target.is_symmetric else related.t() @ units)
-        grad.mul_(2)
+        # A symmetric graph has a symmetric pattern and residual: R^T = R.
+        grad = (4 * grad if target.is_symmetric else 2 *
+                (grad + related.t() @ units))
     loss = residual.square().sum(dtype=torch.float64)
 
     if columns is None:
