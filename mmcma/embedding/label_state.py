@@ -24,6 +24,10 @@ from ..graph import build_label_graph, label_counts
 from .sources import (SOURCES_NEEDING_GRAPH, make_label_embedding,
                       split_source_options)
 
+#: Bumped when the computation behind a cached state changes (2: ASGE with a
+#: softmax final layer and ``alpha='auto'``), so old caches are not reused.
+CACHE_VERSION = 2
+
 #: A model's requirements: label array name -> shape, e.g.
 #: ``{'embedding': (80, 256), 'frequency': (80,)}``.
 Requirements = Mapping[str, Sequence[int]]
@@ -129,7 +133,8 @@ def label_state_key(labels: np.ndarray,
                     embedding: Optional[dict] = None) -> str:
     """Hash (hex, 16 chars) of everything :func:`compute_label_state`
     depends on (same arguments)."""
-    options = dict(graph=dict(graph or {}), embedding=dict(embedding or {}),
+    options = dict(version=CACHE_VERSION,
+                   graph=dict(graph or {}), embedding=dict(embedding or {}),
                    requirements={k: list(v)
                                  for k, v in requirements.items()})
     labels = np.ascontiguousarray(labels, dtype=np.uint8)
