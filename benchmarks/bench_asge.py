@@ -10,7 +10,8 @@ Usage::
 
 Each size runs in a fresh process: the graph is built from a synthetic
 label matrix (``bench_graph.synthetic_labels``, about 2.9 labels per image)
-or, with ``--voc``, from the PASCAL VOC 2007 trainval labels as well, then the peak resident memory is reset (Linux ``/proc/self/clear_refs``) and
+or, with ``--voc``, from the PASCAL VOC 2007 trainval labels as well; then
+the peak resident memory is reset (Linux ``/proc/self/clear_refs``) and
 :func:`mmcma.embedding.fit_asge` is timed, in wall-clock and in CPU seconds of
 the process (the steadier measure on a shared machine). Prints a markdown
 table.

@@ -165,7 +165,8 @@ def _validate_adjacency(adjacency: Union[np.ndarray, Tensor]) -> np.ndarray:
         raise ValueError('adjacency must be a square (N, N) matrix, got '
                          f'shape {adjacency.shape}')
     # min and max propagate NaN and show inf, without (N, N) temporaries.
-    low, high = (adjacency.min(), adjacency.max()) if adjacency.size else (0, 0)
+    low, high = ((adjacency.min(), adjacency.max()) if adjacency.size else
+                 (0.0, 0.0))
     if not (np.isfinite(low) and np.isfinite(high)):
         raise ValueError('adjacency contains NaN or inf')
     if max(-low, high) > 1 + _RANGE_SLACK:
@@ -178,7 +179,7 @@ def _validate_adjacency(adjacency: Union[np.ndarray, Tensor]) -> np.ndarray:
 
 
 def _resolve_alpha(alpha: Union[float, str, None], num_labels: int,
-                  embed_dim: int) -> Optional[float]:
+                   embed_dim: int) -> Optional[float]:
     """``alpha`` checked; ``'auto'``: None up to ``embed_dim`` labels, else
     :data:`AUTO_ALPHA` (see :func:`fit_asge`)."""
     if isinstance(alpha, str):
