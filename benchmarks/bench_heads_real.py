@@ -141,8 +141,13 @@ def extract_features(dataset, backbone: nn.Module, batch_size: int
 
 def cached_features(dataset, ann_path: str, img_size: int, batch_size: int,
                     cache_dir: Optional[str]) -> List[Tensor]:
-    """Features from ``cache_dir`` (plain .npy, no pickle) or computed."""
-    key = hashlib.sha1(open(ann_path, 'rb').read()).hexdigest()[:12]
+    """Features from ``cache_dir`` (plain .npy, no pickle) or computed.
+
+    Cached files are keyed by the annotation file's content and the image
+    size: regenerate (or clear the cache) when the images change.
+    """
+    with open(ann_path, 'rb') as f:
+        key = hashlib.sha1(f.read()).hexdigest()[:12]
     files = [
         osp.join(cache_dir, f'lite0_{key}_{img_size}px_stage{s}.npy')
         for s in STAGES
