@@ -18,6 +18,8 @@ the ``cma-*`` and ``ms-cma-*`` names):
 * ``self``: ``CMTNeck(embed_dim=None)`` + ``CMAHead(attention='self')``;
 * ``cma``: ``CMTNeck`` + ``CMAHead`` on the last stage (paper, eq. 7-10);
 * ``ms-cma``: ``CMTNeck`` on stride 16 and 32 + extra stage, ``MSCMAHead``;
+* ``ml-gcn``: ``MLGCNHead`` (max pooling, GCN over ML-GCN's released graph,
+  t = 0.4) on ASGE label vectors fitted on that graph;
 * ``cma-softmax``, ``ms-cma-softmax``: the same with ``score='softmax'``
   (softmax over positions with a learnable temperature instead of eq. 7's
   ReLU of the cosine).
@@ -91,7 +93,9 @@ def head_variants(num_classes: int, reduced: int,
                         dict(cma, score='softmax')),
         'ms-cma': ((4, 6), ms_neck, ms_cma),
         'ms-cma-softmax': ((4, 6), ms_neck, dict(ms_cma, score='softmax')),
-        # ML-GCN goes here once its head is on main (branch `mlgcn`).
+        # ML-GCN: GCN over its released graph (t = 0.4) on ASGE vectors.
+        'ml-gcn': ((6, ), {}, dict(type='MLGCNHead', num_classes=num_classes,
+                                   in_channels=c6, embed_dim=embed_dim)),
     }
 
 
@@ -262,9 +266,15 @@ def run_job(job: Tuple[int, str]) -> Dict[str, list]:
     stages = variants[name][0]
 
     def fill(model):
-        # ASGE on the training labels, fitted with this seed.
-        if mmcma.label_state_requirements(model):
+        # ASGE on the training labels, fitted with this seed; a head that
+        # declares a graph (ML-GCN) gets ML-GCN's released graph, and its
+        # ASGE vectors are fitted on that graph.
+        needs = mmcma.label_state_requirements(model)
+        if needs:
+            graph = (dict(kind='mlgcn', variant='released', t=0.4)
+                     if 'graph' in needs else None)
             mmcma.fill_label_state(model, train_labels, classes=classes,
+                                   graph=graph,
                                    embedding=dict(type='asge', seed=seed),
                                    progress=False)
 
@@ -364,7 +374,7 @@ def parse_args(argv=None):
     parser.add_argument('--val-prefix')
     parser.add_argument('--img-size', type=int, default=192)
     parser.add_argument('--heads', nargs='+',
-                        default=['linear', 'csra', 'self', 'cma',
+                        default=['linear', 'csra', 'ml-gcn', 'self', 'cma',
                                  'cma-softmax', 'ms-cma'])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--epochs', type=int, default=8)

