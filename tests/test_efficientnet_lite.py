@@ -111,7 +111,9 @@ def test_strict_loading_names_the_file(tmp_path):
     path = tmp_path / 'missing.pth'
     torch.save(missing, path)
     model = EfficientNetLite0(pretrained=str(path))
-    with pytest.raises(RuntimeError, match=r'missing.pth(.|\n)*layers\.3\.0\.depthwise_conv\.bn\.weight'):
+    missing_key = r'layers\.3\.0\.depthwise_conv\.bn\.weight'
+    with pytest.raises(RuntimeError,
+                       match=r'missing.pth(.|\n)*' + missing_key):
         model.init_weights()
     extra = dict(state, **{'_blocks.16._bn1.weight': torch.zeros(3)})
     path = tmp_path / 'extra.pth'

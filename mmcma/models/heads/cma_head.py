@@ -233,7 +233,8 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin):
         self.attention = attention
         self.branches = nn.ModuleList(
             CMABranch(num_classes, c, attention, score=score,
-                      temperature=temperature) for c in self._branch_channels(in_channels))
+                      temperature=temperature)
+            for c in self._branch_channels(in_channels))
         if ATTENTION_NEEDS_EMBEDDING[attention]:
             self.declare_label_state('embedding', (num_classes, embed_dim))
 
