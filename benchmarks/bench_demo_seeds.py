@@ -23,6 +23,7 @@ CONFIGS = {
     'linear_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
     'CMA (C5)': 'configs/demo/cma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
     'MS-CMA': 'configs/demo/mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
+    'ML-GCN': 'configs/demo/mlgcn_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
 }
 METRICS = {
     'mAP': 'multi-label/mAP',
@@ -59,9 +60,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--work-dir', default='work_dirs/demo_seeds')
+    parser.add_argument('--models', nargs='+', choices=list(CONFIGS),
+                        default=list(CONFIGS), help='rows to run')
     args = parser.parse_args(argv)
     rows = []
-    for name, config in CONFIGS.items():
+    for name in args.models:
+        config = CONFIGS[name]
         results = [
             run(config, seed, osp.join(args.work_dir,
                                        f'{osp.basename(config)[:-3]}_s{seed}'))
