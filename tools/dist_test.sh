@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Distributed testing on one machine: tools/dist_test.sh CONFIG CKPT NPROC [options]
+# Distributed testing with torchrun: tools/dist_test.sh CONFIG CKPT NPROC [options]
 # One process per GPU; without a GPU, NPROC CPU processes (gloo backend).
+# Several machines (torchrun's --nnodes/--node_rank/--master_addr/--master_port):
+# run on each, with node 0's address,
+#   NNODES=2 NODE_RANK=0|1 MASTER_ADDR=10.0.0.1 PORT=29500 tools/dist_test.sh CONFIG CKPT NPROC
+# where NPROC is the processes (GPUs) per machine.
 # Paths are relative to the current folder, as with tools/test.py.
 CONFIG=$1
 CHECKPOINT=$2

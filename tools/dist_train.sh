@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Distributed training on one machine: tools/dist_train.sh CONFIG NPROC [options]
+# Distributed training with torchrun: tools/dist_train.sh CONFIG NPROC [options]
 # One process per GPU; without a GPU, NPROC CPU processes (gloo backend).
+# Several machines (torchrun's --nnodes/--node_rank/--master_addr/--master_port):
+# run on each, with node 0's address,
+#   NNODES=2 NODE_RANK=0|1 MASTER_ADDR=10.0.0.1 PORT=29500 tools/dist_train.sh CONFIG NPROC
+# where NPROC is the processes (GPUs) per machine.
 # Paths are relative to the current folder, as with tools/train.py.
 CONFIG=$1
 NPROC=$2

@@ -2,7 +2,10 @@
 
 Prints the multi-label metrics table (mAP, CP, CR, CF1, OP, OR, OF1 for all
 labels at threshold 0.5 and for the top-3 labels), or the configured metrics
-(e.g. GAP, Hit@1, PERR, mAP for video), and can save predictions.
+(e.g. GAP, Hit@1, PERR, mAP for video), and can save predictions. The flags
+are mmpretrain's (``--out``, ``--out-item``, ``--show-dir``, ``--tta``, ...)
+plus mmcma's ``--non-strict``, ``--trust-checkpoint``, ``--metrics-out`` and
+the ``.npz`` format of ``--out``.
 """
 import argparse
 import json
@@ -11,6 +14,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import mmengine  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
@@ -18,7 +22,11 @@ from mmcma.engine.checks import check_class_counts  # noqa: E402
 from mmcma.engine.cli import (StrictLoadRunner,  # noqa: E402
                               add_common_args, exit_on_checkpoint_error,
                               load_config, parse_cli_args)
-from mmcma.evaluation import format_metrics  # noqa: E402
+from mmcma.engine.tool_options import (add_prediction_dump,  # noqa: E402
+                                       apply_tta, apply_visualization,
+                                       out_problem)
+from mmcma.evaluation import (DumpMultiLabelPredictions,  # noqa: E402
+                              format_metrics)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -26,17 +34,47 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--out', help='save predictions (scores, targets, image paths, '
-        'classes) to this .npz file')
+        '--out', help='save the predictions (or, with --out-item metrics, '
+        'the metrics) to this file: .npz = scores, targets, image paths and '
+        'classes as plain arrays (np.load, no pickle); .pkl / .pickle = '
+        "mmpretrain's list of per-sample dicts for mmengine.load, which "
+        'unpickles (load only files you wrote)')
+    parser.add_argument(
+        '--out-item', choices=['metrics', 'pred'],
+        help='what --out saves: pred (default) or metrics (.json / .yaml / '
+        '.pkl)')
     parser.add_argument(
         '--metrics-out', help='save the metrics dict to this .json file')
+    parser.add_argument(
+        '--show-dir', help='draw every --interval-th test image with its '
+        'label scores into this folder')
+    parser.add_argument(
+        '--show', action='store_true',
+        help='show the drawn predictions in a window')
+    parser.add_argument(
+        '--interval', type=int, default=1,
+        help='draw one sample in INTERVAL (default 1: all)')
+    parser.add_argument(
+        '--wait-time', type=float, default=2,
+        help='seconds each --show window stays (default 2)')
+    parser.add_argument(
+        '--tta', action='store_true',
+        help="test-time augmentation: the config's tta_model and "
+        'tta_pipeline, else the mean probability of the image and its '
+        'horizontal flip')
     parser.add_argument(
         '--non-strict', action='store_true',
         help='load a checkpoint that does not fit the config: tensors with '
         'no match keep their initial values (by default that is an error '
         'naming the missing, unexpected and mis-shaped tensors)')
     add_common_args(parser)
-    return parse_cli_args(parser, argv)
+    args = parse_cli_args(parser, argv)
+    problem = out_problem(args.out, args.out_item)
+    if problem:
+        parser.error(problem)
+    if args.interval < 1:
+        parser.error(f'--interval must be >= 1, got {args.interval}')
+    return args
 
 
 @exit_on_checkpoint_error
@@ -48,26 +86,31 @@ def main(argv=None) -> dict:
     cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg.fp16 = True
-    if args.out:
-        evaluator = cfg.test_evaluator
-        evaluator = list(evaluator) if isinstance(evaluator, (list, tuple)) \
-            else [evaluator]
-        evaluator.append(dict(type='DumpMultiLabelPredictions',
-                              out_file=args.out))
-        cfg.test_evaluator = evaluator
+    if args.show or args.show_dir:
+        apply_visualization(cfg, args.show_dir, args.show, args.interval,
+                            args.wait_time)
+    if args.tta:
+        apply_tta(cfg)
+    save_metrics = args.out is not None and args.out_item == 'metrics'
+    if args.out is not None and not save_metrics:
+        add_prediction_dump(cfg, args.out)
     runner = (Runner if args.non_strict else StrictLoadRunner).from_cfg(cfg)
     check_class_counts(runner, 'test')
-    if args.out:
-        classes = runner.test_dataloader.dataset.metainfo.get('classes', ())
-        runner.test_loop.evaluator.metrics[-1].classes = list(classes)
+    for metric in runner.test_loop.evaluator.metrics:
+        if isinstance(metric, DumpMultiLabelPredictions):
+            metric.classes = list(
+                runner.test_dataloader.dataset.metainfo.get('classes', ()))
     metrics = runner.test()
     if runner.rank == 0:
         print(format_metrics(metrics))
         if args.metrics_out:
             with open(args.metrics_out, 'w') as f:
                 json.dump(metrics, f, indent=2)
+        if save_metrics:
+            mmengine.dump(metrics, args.out)
         if args.out:
-            print(f'predictions saved to {args.out}')
+            what = 'metrics' if save_metrics else 'predictions'
+            print(f'{what} saved to {args.out}')
     return metrics
 
 

@@ -30,6 +30,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--auto-scale-lr', action='store_true',
         help='scale the lr by the actual total batch size over the '
         "config's auto_scale_lr.base_batch_size")
+    parser.add_argument(
+        '--no-persistent-workers', action='store_true',
+        help='set persistent_workers=False in the dataloaders')
     add_common_args(parser)
     return parse_cli_args(parser, argv)
 

@@ -10,7 +10,8 @@ default_hooks = dict(
         type='CheckpointHook', interval=1, max_keep_ckpts=2,
         save_best='multi-label/mAP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='VisualizationHook', enable=False),
+    # tools/test.py --show-dir / --show turn it on: image + label scores.
+    visualization=dict(type='MultiLabelVisualizationHook', enable=False),
     # Checkpoints carry the random generators: resuming continues exactly.
     random_state=dict(type='RandomStateHook'),
 )
@@ -22,7 +23,8 @@ env_cfg = dict(
 )
 
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
+# mmpretrain's UniversalVisualizer plus multi-label figures.
+visualizer = dict(type='AttentionVisualizer', vis_backends=vis_backends)
 log_level = 'INFO'
 load_from = None
 resume = False

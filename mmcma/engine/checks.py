@@ -8,11 +8,19 @@ the loss) instead of with one sentence naming the three numbers.
 """
 from typing import Dict, Optional
 
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseModel, BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 
 #: The loops whose datasets feed each mode of the tools.
 LOOPS = dict(train=('train', 'val'), test=('test', ))
+
+
+def bare_model(model: BaseModel) -> BaseModel:
+    """The model inside distributed wrappers and test-time augmentation
+    (``tools/test.py --tta``): the one with the backbone and head."""
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
 
 
 class ClassCountError(ValueError):
@@ -80,8 +88,7 @@ def collect_class_counts(runner: Runner, mode: str) -> Dict[str, int]:
         dataset = loop.dataloader.dataset
         counts[f'the {loop_name} dataset {_dataset_name(dataset)}'] = \
             _dataset_classes(dataset)
-    model = runner.model.module if is_model_wrapper(runner.model) \
-        else runner.model
+    model = bare_model(runner.model)
     counts['the data preprocessor num_classes'] = getattr(
         getattr(model, 'data_preprocessor', None), 'num_classes', None)
     counts['model.head.num_classes'] = getattr(

@@ -2,9 +2,10 @@
 import argparse
 import os
 import os.path as osp
+import subprocess
 import sys
 from datetime import timedelta
-from typing import Callable
+from typing import Callable, Dict, Mapping
 
 import torch
 from mmengine.config import Config, DictAction
@@ -13,6 +14,8 @@ from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from mmcma.compat import TRUST_ENV, CheckpointError
+
+from .tool_options import disable_dataloader_options
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +41,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         help='unpickle checkpoints fully (torch.load weights_only=False), '
         f'like {TRUST_ENV}=1: only for files you trust, since unpickling '
         'can run code')
+    parser.add_argument(
+        '--no-pin-memory', action='store_true',
+        help='set pin_memory=False in the dataloaders')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
@@ -82,23 +88,58 @@ def load_config(args: argparse.Namespace) -> Config:
             continue
         if loader.get('num_workers', 0) == 0:
             loader['persistent_workers'] = False
+    disable_dataloader_options(
+        cfg, pin_memory=args.no_pin_memory,
+        persistent_workers=getattr(args, 'no_persistent_workers', False))
     setup_cpu_distributed(cfg)
     return cfg
 
 
-def setup_cpu_distributed(cfg: Config) -> None:
-    """Let the ``pytorch`` launcher run on a machine without a GPU.
+def slurm_environment(environ: Mapping[str, str]) -> Dict[str, str]:
+    """torch.distributed's ``env://`` variables from Slurm's, as mmengine's
+    ``slurm`` launcher derives them.
 
-    mmengine 0.10.7 cannot do it alone: its ``init_dist('pytorch')`` calls
+    ``RANK`` = ``SLURM_PROCID``, ``WORLD_SIZE`` = ``SLURM_NTASKS``,
+    ``LOCAL_RANK`` = ``SLURM_LOCALID`` (else the rank), ``MASTER_ADDR`` as
+    given, else the first host of ``SLURM_NODELIST`` (``scontrol show
+    hostname``), ``MASTER_PORT`` as given, else 29500.
+
+    Raises:
+        RuntimeError: A Slurm variable is missing (not started by ``srun``).
+    """
+    missing = [key for key in ('SLURM_PROCID', 'SLURM_NTASKS',
+                               'SLURM_NODELIST') if key not in environ]
+    if missing:
+        raise RuntimeError(
+            f'--launcher slurm needs {", ".join(missing)}: start the tool '
+            'with srun (tools/slurm_train.sh, tools/slurm_test.sh)')
+    addr = environ.get('MASTER_ADDR') or subprocess.run(
+        ['scontrol', 'show', 'hostname', environ['SLURM_NODELIST']],
+        capture_output=True, text=True, check=True).stdout.split()[0]
+    return dict(RANK=environ['SLURM_PROCID'],
+                WORLD_SIZE=environ['SLURM_NTASKS'],
+                LOCAL_RANK=environ.get('SLURM_LOCALID',
+                                       environ['SLURM_PROCID']),
+                MASTER_ADDR=addr,
+                MASTER_PORT=environ.get('MASTER_PORT', '29500'))
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Let the ``pytorch`` and ``slurm`` launchers run without a GPU.
+
+    mmengine 0.10.7 cannot do it alone: its ``init_dist`` calls
     ``torch.cuda.set_device(LOCAL_RANK)`` before creating the process group
     (an error without CUDA), and its Runner wraps the model in DDP with
     ``device_ids=[LOCAL_RANK]``, a CUDA device. So without a GPU this creates
-    the gloo process group itself from torchrun's environment (the Runner
-    then skips ``init_dist``) and asks for a CPU DDP (``device_ids=None``;
-    buffers not broadcast, as mmengine's default wrapper does on GPUs).
+    the gloo process group itself from torchrun's environment (or Slurm's,
+    :func:`slurm_environment`; the Runner then skips ``init_dist``) and asks
+    for a CPU DDP (``device_ids=None``; buffers not broadcast, as mmengine's
+    default wrapper does on GPUs).
     """
-    if cfg.launcher != 'pytorch' or torch.cuda.is_available():
+    if cfg.launcher not in ('pytorch', 'slurm') or torch.cuda.is_available():
         return
+    if cfg.launcher == 'slurm':
+        os.environ.update(slurm_environment(os.environ))
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     dist_cfg['backend'] = 'gloo'
     if not torch.distributed.is_initialized():

@@ -1,11 +1,12 @@
-"""Dump multi-label predictions to a plain ``.npz`` file."""
+"""Dump multi-label predictions: a plain ``.npz`` file, or mmpretrain's pickle.
+"""
 import os
 import os.path as osp
 from typing import Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.evaluator import BaseMetric
+from mmengine.evaluator import BaseMetric, DumpResults
 from mmpretrain.registry import METRICS
 from mmpretrain.structures import label_to_onehot
 
@@ -67,3 +68,16 @@ class DumpMultiLabelPredictions(BaseMetric):
         os.makedirs(osp.dirname(osp.abspath(self.out_file)), exist_ok=True)
         np.savez(self.out_file, **arrays)
         return {}
+
+
+@METRICS.register_module()
+class DumpSamples(DumpResults):
+    """mmengine's ``DumpResults`` (what mmpretrain's ``tools/test.py --out
+    x.pkl`` writes: a pickled list of per-sample dicts) with a prefix, since
+    mmengine warns about a metric without one.
+
+    Load the file with ``mmengine.load``, which unpickles it: only files you
+    wrote yourself; ``.npz`` (:class:`DumpMultiLabelPredictions`) is the
+    format that loads without pickle.
+    """
+    default_prefix = 'dump'

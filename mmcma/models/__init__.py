@@ -1,10 +1,12 @@
 from . import (backbones, classifiers, heads, losses, necks,  # noqa: F401
-               spatial_context)
+               spatial_context, tta)
 from .label_state import (LABEL_ARRAYS, LabelStateMixin, apply_label_state,
                           fill_label_state, label_state_modules,
                           label_state_requirements)
+from .tta import MultiLabelScoreTTA
 
 __all__ = [
     'LABEL_ARRAYS', 'LabelStateMixin', 'apply_label_state',
-    'fill_label_state', 'label_state_modules', 'label_state_requirements'
+    'fill_label_state', 'label_state_modules', 'label_state_requirements',
+    'MultiLabelScoreTTA'
 ]

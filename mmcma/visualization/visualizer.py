@@ -24,11 +24,12 @@ class AttentionVisualizer(UniversalVisualizer):
     """
 
     def _publish(self, fig: Figure, name: str, step: int,
-                 out_file: Optional[str]) -> np.ndarray:
+                 out_file: Optional[str], backends: bool = True) -> np.ndarray:
         """Render ``fig``, keep it, send it to the backends and a file."""
         image = figure_to_rgb(fig)
         self.set_image(image)
-        self.add_image(name, image, step)
+        if backends:
+            self.add_image(name, image, step)
         if out_file is not None:
             mmcv.imwrite(image[..., ::-1], out_file)
         return image
@@ -71,10 +72,14 @@ class AttentionVisualizer(UniversalVisualizer):
                          classes: Sequence[str],
                          thr: Optional[float] = None,
                          step: int = 0,
-                         out_file: Optional[str] = None) -> np.ndarray:
+                         out_file: Optional[str] = None,
+                         title: Optional[str] = None,
+                         backends: bool = True) -> np.ndarray:
         """Draw :func:`~mmcma.visualization.label_scores_figure` (for heads
-        without attention) and send it; arguments as :meth:`add_attention`.
+        without attention) and send it; arguments as :meth:`add_attention`,
+        plus ``title`` (default: ``name``) and ``backends`` (False: only
+        ``out_file``, as mmpretrain's ``visualize_cls`` does with one).
         """
         fig = label_scores_figure(image, labels, scores, classes, thr=thr,
-                                  title=name)
-        return self._publish(fig, name, step, out_file)
+                                  title=name if title is None else title)
+        return self._publish(fig, name, step, out_file, backends)

@@ -135,12 +135,15 @@ class CMABranch(BaseModule):
                embeddings: Optional[Tensor]) -> Tensor:
         """Attention a (B, N, M) over the M positions (eq. 7-8)."""
         if visual.size(1) != self.in_channels:
-            raise ValueError(f'CMA branch expects {self.in_channels} visual '
-                             f'channels, got {visual.size(1)}.')
+            raise ValueError(
+                f'CMA branch expects {self.in_channels} visual channels, got '
+                f'{visual.size(1)}: set the head in_channels to the '
+                "neck's reduced_channels (CMTNeck's visual features).")
         if embeddings is not None and projected.size(1) != embeddings.size(1):
             raise ValueError(
                 f'Projected features have {projected.size(1)} channels but '
-                f'the label embeddings have {embeddings.size(1)}.')
+                f'the label embeddings have {embeddings.size(1)}: set '
+                'CMTNeck embed_dim to the head embed_dim.')
         return normalize_attention(
             self.attention_scores(visual, projected, embeddings), mask)
 
@@ -265,8 +268,10 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin):
                             'CMTNeck returns (put CMTNeck before it), got '
                             f'{type(feats).__name__}')
         if len(feats) < num:
-            raise ValueError(f'{name} needs {num} scales from the neck, got '
-                             f'{len(feats)}.')
+            raise ValueError(
+                f'{name} needs {num} scales from the neck, got {len(feats)}: '
+                'give CMTNeck one in_channels per backbone output (the '
+                'backbone out_indices) and extra_stage for one more scale.')
         scales = []
         for visual, projected, mask in feats[len(feats) - num:]:
             spatial = visual.shape[2:]

@@ -31,7 +31,7 @@ from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
 from ..label_state import LabelStateMixin
-from ..utils import MaskedFeature, as_masked_feature
+from ..utils import MaskedFeature, as_masked_feature, feature_problem
 
 #: How :class:`MLGCNHead` normalises the graph: ML-GCN's ``gen_adj``, or
 #: not at all (e.g. the paper variant's rows already sum to 1).
@@ -185,11 +185,12 @@ class MLGCNHead(MultiLabelClsHead, LabelStateMixin):
         """Max-pooled image features (B, C) of the last backbone output."""
         if isinstance(feats, (Tensor, MaskedFeature)):
             feats = (feats, )
-        pooled = global_max_pool(as_masked_feature(feats[-1], 'MLGCNHead'))
-        if pooled.size(1) != self.in_channels:
-            raise ValueError(f'MLGCNHead expects {self.in_channels} feature '
-                             f'channels, got {pooled.size(1)}')
-        return pooled
+        feature = as_masked_feature(feats[-1], 'MLGCNHead')
+        problem = feature_problem(feature.feat.shape, self.in_channels,
+                                  'MLGCNHead', pooled_ok=True)
+        if problem:
+            raise ValueError(problem)
+        return global_max_pool(feature)
 
     def forward(self, feats: Sequence[Tensor]) -> Tensor:
         """Logits (B, N) = pooled features (B, C) @ W^T."""

@@ -8,7 +8,7 @@ from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
 from ..utils import (CMTFeature, MaskedBatchNorm2d, MaskedFeature,
-                     as_masked_feature, zero_padding)
+                     as_masked_feature, feature_problem, zero_padding)
 
 #: Norm types that the neck builds as :class:`MaskedBatchNorm2d`.
 _BATCH_NORM_TYPES = ('BN', 'BN2d')
@@ -114,9 +114,6 @@ def _as_map(x: Tensor,
     """View a sequence (B, C, T) as a map (B, C, T, 1); maps pass through."""
     if x.dim() == 3:
         return x.unsqueeze(-1), None if mask is None else mask.unsqueeze(-1)
-    if x.dim() != 4:
-        raise ValueError('CMTNeck expects (B, C, H, W) maps or (B, C, T) '
-                         f'sequences, got shape {tuple(x.shape)}.')
     return x, mask
 
 
@@ -286,11 +283,17 @@ class CMTNeck(BaseModule):
                 f'out_index), got a {type(inputs).__name__}; wrap a single '
                 'map as (x,)')
         if len(inputs) < self.num_inputs:
-            raise ValueError(f'CMTNeck expects at least {self.num_inputs} '
-                             f'inputs, got {len(inputs)}.')
+            raise ValueError(
+                f'CMTNeck expects at least {self.num_inputs} inputs (one per '
+                f'in_channels), got {len(inputs)}: give the backbone as many '
+                'out_indices.')
         items = []
-        for item in inputs[len(inputs) - self.num_inputs:]:
+        used = inputs[len(inputs) - self.num_inputs:]
+        for item, channels in zip(used, self.in_channels):
             x, mask = as_masked_feature(item, 'CMTNeck')
+            problem = feature_problem(x.shape, channels, 'CMTNeck')
+            if problem:
+                raise ValueError(problem)
             items.append((x.dim() == 3, *_as_map(x, mask)))
         if self.extra_stage is not None:
             is_seq, x, mask = items[-1]

@@ -7,6 +7,8 @@ from mmpretrain.registry import MODELS
 from torch import Tensor
 from torchvision.ops import FeaturePyramidNetwork
 
+from ..utils import feature_problem
+
 
 @MODELS.register_module()
 class FeaturePyramidNeck(BaseModule):
@@ -41,5 +43,13 @@ class FeaturePyramidNeck(BaseModule):
                 f'FeaturePyramidNeck expects {len(self.in_channels)} backbone '
                 f'outputs (in_channels={self.in_channels}), got {len(inputs)}:'
                 ' set the backbone out_indices to match')
+        for x, channels in zip(inputs, self.in_channels):
+            problem = feature_problem(x.shape, channels,
+                                      'FeaturePyramidNeck')
+            if problem is None and x.dim() != 4:
+                problem = ('FeaturePyramidNeck expects maps (B, C, H, W), '
+                           f'got shape {tuple(x.shape)}')
+            if problem:
+                raise ValueError(problem)
         maps = self.fpn(OrderedDict((str(i), x) for i, x in enumerate(inputs)))
         return tuple(maps.values())

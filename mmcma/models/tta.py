@@ -1,0 +1,51 @@
+"""Test-time augmentation for multi-label models: average the probabilities.
+"""
+from typing import List, Optional
+
+import torch
+from mmpretrain.models.tta import AverageClsScoreTTA
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+
+def positive_labels(score: Tensor, thr: Optional[float],
+                    topk: Optional[int]) -> Tensor:
+    """The labels a multi-label head predicts positive from ``score`` (N,).
+
+    mmpretrain's ``MultiLabelClsHead`` rule: with ``thr`` every label with
+    ``score >= thr`` (in index order), else the ``topk`` best. Written here
+    because mmpretrain keeps it inside ``_get_predictions``, which takes
+    logits, not the averaged probabilities.
+    """
+    if thr is not None:
+        return torch.where(score >= thr)[0]
+    return score.topk(topk).indices
+
+
+@MODELS.register_module()
+class MultiLabelScoreTTA(AverageClsScoreTTA):
+    """mmpretrain's ``AverageClsScoreTTA`` that also re-selects the labels.
+
+    Each sample's ``pred_score`` is the mean of the probabilities of its
+    augmented views (as in ``AverageClsScoreTTA``). That class keeps the
+    ``pred_label`` of the first view; here ``pred_label`` is chosen again
+    from the averaged scores with the wrapped model's head rule (its
+    ``thr``, else its ``topk``), so labels and scores agree.
+
+    Config: ``tta_model = dict(type='MultiLabelScoreTTA')`` with a
+    ``tta_pipeline`` whose ``TestTimeAug`` gives the views
+    (``tools/test.py --tta`` builds a flip average when the config has
+    neither).
+    """
+
+    def merge_preds(
+            self, data_samples_list: List[List[DataSample]]
+    ) -> List[DataSample]:
+        """One merged sample per input from its views' samples."""
+        merged = super().merge_preds(data_samples_list)
+        head = self.module.head
+        for sample in merged:
+            sample.set_pred_label(
+                positive_labels(sample.pred_score, head.thr, head.topk))
+        return merged
