@@ -138,7 +138,8 @@ def test_wheel_ships_configs_and_tools(tmp_path):
     for path in configs:
         rel = os.path.relpath(path, ROOT).replace(os.sep, '/')
         assert f'mmcma/.mim/{rel}' in names
-    for tool in ('train.py', 'test.py', 'infer.py', 'export_onnx.py'):
+    for tool in ('train.py', 'test.py', 'infer.py', 'export_onnx.py',
+                 'dist_train.sh', 'slurm_train.sh', 'slurm_test.sh'):
         assert f'mmcma/.mim/tools/{tool}' in names
     assert 'mmcma/.mim/model-index.yml' in names
     assert mmcma.__version__ in os.path.basename(wheel)

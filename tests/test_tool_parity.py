@@ -357,8 +357,8 @@ def fake_slurm(tmp_path):
 
 
 def test_scripts_are_executable_and_parse():
-    for name in ('slurm_train.sh', 'slurm_test.sh', 'dist_train.sh',
-                 'dist_test.sh'):
+    for name in ('slurm_train.sh', 'slurm_test.sh', 'slurm_run.sh',
+                 'dist_train.sh', 'dist_test.sh'):
         path = os.path.join(ROOT, 'tools', name)
         assert os.stat(path).st_mode & stat.S_IXUSR, name
         subprocess.run(['bash', '-n', path], check=True)
@@ -381,7 +381,7 @@ def test_slurm_train_builds_the_srun_command(fake_slurm, tmp_path):
         '--ntasks-per-node=8', '--cpus-per-task=5', '--kill-on-bad-exit=1',
         '--quotatype=auto', '--time=1:00:00', sys.executable, '-u',
         os.path.join(ROOT, 'tools', 'train.py'), 'cfg.py', '--work-dir=work',
-        '--launcher=slurm', '--amp', '--cfg-options', 'a=b c'
+        '--amp', '--cfg-options', 'a=b c', '--launcher=slurm'
     ]
 
 
