@@ -94,7 +94,9 @@ train_dataloader = dict(dataset=dict(data_root='{scenes}'))
     hook = HOOKS.build(cfg.custom_hooks[0])
     assert type(hook).__name__ == 'LabelStateHook'
     visualizer = VISUALIZERS.build(dict(cfg.visualizer, name='user_cfg'))
-    assert type(visualizer).__name__ == 'UniversalVisualizer'
+    assert type(visualizer).__name__ == 'AttentionVisualizer'
+    hook = HOOKS.build(cfg.default_hooks.visualization)
+    assert type(hook).__name__ == 'MultiLabelVisualizationHook'
 
     # Dataset bases work the same way next to an MMPretrain model base.
     config = write(
