@@ -16,6 +16,9 @@ Graph kinds:
 * ``'mlgcn'`` (ML-GCN, also KSSNet's statistical graph): row-wise
   ``P(j | i) = n_ij / n_i`` binarised at ``t`` and re-weighted, either as
   written in the ML-GCN paper or as in ML-GCN's released code.
+* ``'ks'`` (KSSNet): the ML-GCN graph superimposed with a knowledge graph
+  over the class names (:mod:`mmcma.graph_ks`, :mod:`mmcma.knowledge`);
+  needs the class names.
 
 Positives only: a VOC "difficult" label (0 in the ``ImageSets`` files) should
 be given to these functions as 0, i.e. counted as not present, as ML-GCN does.
@@ -23,10 +26,12 @@ be given to these functions as 0, i.e. counted as not present, as ML-GCN does.
 import inspect
 import numbers
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Union
+from typing import Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
 import scipy.sparse as sp
+
+from .graph_ks import ks_superimpose
 
 LabelMatrix = Union[np.ndarray, sp.spmatrix, sp.sparray]
 
@@ -220,15 +225,66 @@ def mlgcn_graph(counts: LabelCounts,
     return graph
 
 
+def ks_graph(counts: LabelCounts,
+             classes: Optional[Sequence[str]] = None,
+             knowledge: Optional[dict] = None,
+             lam: float = 0.4,
+             tau: float = 0.02,
+             eta: float = 0.4,
+             t: float = 0.4,
+             p: Optional[float] = None,
+             variant: str = 'paper') -> np.ndarray:
+    """KSSNet's normalised KS graph ``A'_KS`` (the GCN uses it as is).
+
+    ``A_S`` is ML-GCN's graph (:func:`mlgcn_graph` with ``t``, ``p``,
+    ``variant``: "A_S is constructed by following Chen et al. 2019", its
+    self-loops included), ``A_K`` the knowledge graph that ``knowledge``
+    names (:func:`mmcma.knowledge.knowledge_graph`); both are symmetrised,
+    normalised, superimposed, thresholded and self-weighted by
+    :func:`mmcma.graph_ks.ks_superimpose`. Defaults: the paper's MS-COCO
+    values ``lam=0.4, tau=0.02, eta=0.4``.
+
+    Args:
+        counts (LabelCounts): Counts from :func:`label_counts`.
+        classes (Sequence[str]): N class names (the knowledge graph is
+            over names).
+        knowledge (dict): ``dict(type='wordnet' | 'conceptnet' | 'file',
+            **options)``.
+        lam, tau, eta (float): Eq. 2-4 of the paper.
+        t, p, variant: Options of :func:`mlgcn_graph`.
+
+    Returns:
+        np.ndarray: (N, N) float64, symmetric.
+    """
+    # Imported here: the knowledge sources use mmcma.embedding's name
+    # handling, whose label state imports this module.
+    from .knowledge import knowledge_graph
+
+    if classes is None or len(classes) != counts.num_labels:
+        raise ValueError(
+            f"the 'ks' graph needs the names of the {counts.num_labels} "
+            'classes (build_label_graph(..., classes=...)), got '
+            f'{None if classes is None else len(classes)}')
+    if knowledge is None:
+        raise ValueError("the 'ks' graph needs knowledge=dict(type="
+                         "'wordnet' | 'conceptnet' | 'file', ...)")
+    statistics = mlgcn_graph(counts, t, p, variant)
+    return ks_superimpose(statistics,
+                          knowledge_graph(classes, knowledge).adjacency, lam,
+                          tau, eta)
+
+
 _GRAPH_BUILDERS: Dict[str, Callable[..., np.ndarray]] = {
     'conditional': conditional_graph,
     'mlgcn': mlgcn_graph,
+    'ks': ks_graph,
 }
 GRAPH_KINDS = tuple(_GRAPH_BUILDERS)
 
 
 def build_label_graph(labels: Union[LabelMatrix, LabelCounts],
                       kind: str = 'conditional',
+                      classes: Optional[Sequence[str]] = None,
                       **options) -> np.ndarray:
     """Build an ``(N, N)`` float64 label graph from annotations.
 
@@ -237,8 +293,12 @@ def build_label_graph(labels: Union[LabelMatrix, LabelCounts],
             label matrix (see :func:`label_counts`), or counts already
             computed from one.
         kind (str): ``'conditional'`` (:func:`conditional_graph`, options
-            ``symmetric``) or ``'mlgcn'`` (:func:`mlgcn_graph`, options
-            ``t``, ``p``, ``variant``). Defaults to ``'conditional'``.
+            ``symmetric``), ``'mlgcn'`` (:func:`mlgcn_graph`, options
+            ``t``, ``p``, ``variant``) or ``'ks'`` (:func:`ks_graph`,
+            options ``knowledge``, ``lam``, ``tau``, ``eta`` and those of
+            ``'mlgcn'``). Defaults to ``'conditional'``.
+        classes (Sequence[str], optional): N class names, given to the
+            kinds that use them (``'ks'``); the others ignore them.
         **options: Options of the chosen kind.
 
     Returns:
@@ -258,11 +318,14 @@ def build_label_graph(labels: Union[LabelMatrix, LabelCounts],
         raise ValueError(f'unknown graph kind {kind!r}; '
                          f'choose one of {GRAPH_KINDS}')
     builder = _GRAPH_BUILDERS[kind]
-    valid = tuple(inspect.signature(builder).parameters)[1:]
+    valid = tuple(p for p in inspect.signature(builder).parameters
+                  if p != 'classes')[1:]
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ValueError(f'unknown option(s) {unknown} for kind {kind!r}; '
                          f'valid options: {valid}')
     counts = labels if isinstance(labels, LabelCounts) else label_counts(
         labels)
+    if 'classes' in inspect.signature(builder).parameters:
+        options['classes'] = classes
     return builder(counts, **options)

@@ -12,6 +12,12 @@ ML-GCN graph of a dataset::
 
     python tools/build_label_graph.py CONFIG --embedding glove \
         --graph kind=mlgcn variant=released --out vectors.npz
+
+or KSSNet's KS graph with a knowledge graph (``--knowledge wordnet``, a
+ConceptNet ``.csv[.gz]`` or a file of ``tools/build_knowledge_graph.py``)::
+
+    python tools/build_label_graph.py CONFIG --graph kind=ks lam=0.4 \
+        tau=0.02 eta=0.4 --knowledge voc_wordnet.npz --out ks.npz
 """
 import argparse
 import os.path as osp
@@ -22,11 +28,11 @@ from typing import Optional
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmpretrain.registry import DATASETS, MODELS  # noqa: E402
+from mmpretrain.registry import MODELS  # noqa: E402
 
 import mmcma  # noqa: E402,F401
 from mmcma.datasets import get_label_matrix  # noqa: E402
+from mmcma.datasets.from_config import build_train_dataset  # noqa: E402
 from mmcma.embedding import EMBEDDING_SOURCES  # noqa: E402
 from mmcma.embedding import compute_label_state, describe  # noqa: E402
 from mmcma.models import label_state_requirements  # noqa: E402
@@ -49,6 +55,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar='KEY=VALUE',
         help="graph options over the config's, e.g. kind=mlgcn "
         'variant=released t=0.4')
+    parser.add_argument(
+        '--knowledge', metavar='SOURCE',
+        help="the knowledge graph of --graph kind=ks: 'wordnet', a "
+        'ConceptNet assertions file (.csv, .csv.gz) or a knowledge graph '
+        'file (.npz)')
     parser.add_argument(
         '--embed-dim', type=int,
         help="embedding size (default: with --embedding the source's own "
@@ -76,6 +87,8 @@ def label_state_options(cfg: Config, args: argparse.Namespace) -> dict:
     """
     options = hook_options(cfg)
     options['graph'] = {**options.get('graph', {}), **args.graph}
+    if args.knowledge is not None:
+        options['graph']['knowledge'] = knowledge_options(args.knowledge)
     embedding = options.get('embedding')
     if args.embedding is not None:
         if embedding is None or embedding.get('type', 'asge') != \
@@ -90,6 +103,18 @@ def label_state_options(cfg: Config, args: argparse.Namespace) -> dict:
     if embedding is not None:
         options['embedding'] = embedding
     return options
+
+
+def knowledge_options(source: str) -> dict:
+    """The ``knowledge`` dict that ``--knowledge SOURCE`` stands for."""
+    if source == 'wordnet':
+        return dict(type='wordnet')
+    if source.endswith('.npz'):
+        return dict(type='file', path=source)
+    if source.endswith(('.csv', '.csv.gz')):
+        return dict(type='conceptnet', path=source)
+    raise SystemExit(f"--knowledge must be 'wordnet', a .csv/.csv.gz "
+                     f'ConceptNet file or a .npz graph, got {source}')
 
 
 def requirements(cfg: Config, num_classes: int, embed_dim: Optional[int],
@@ -115,10 +140,7 @@ def main(argv=None) -> None:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    dataset_cfg = cfg.train_dataloader.dataset.copy()
-    dataset_cfg['pipeline'] = []
-    dataset = DATASETS.build(dataset_cfg)
+    dataset = build_train_dataset(cfg)
     classes = dataset.metainfo['classes']
 
     start = time.perf_counter()

@@ -21,6 +21,7 @@ import numpy as np
 from filelock import FileLock
 
 from ..graph import build_label_graph, label_counts
+from ..knowledge import knowledge_digest
 from .sources import (SOURCES_NEEDING_GRAPH, make_label_embedding,
                       split_source_options)
 
@@ -132,11 +133,15 @@ def label_state_key(labels: np.ndarray,
                     graph: Optional[dict] = None,
                     embedding: Optional[dict] = None) -> str:
     """Hash (hex, 16 chars) of everything :func:`compute_label_state`
-    depends on (same arguments)."""
+    depends on (same arguments), including the content of a knowledge
+    graph's files (``graph=dict(kind='ks', knowledge=...)``)."""
     options = dict(version=CACHE_VERSION,
                    graph=dict(graph or {}), embedding=dict(embedding or {}),
                    requirements={k: list(v)
                                  for k, v in requirements.items()})
+    if options['graph'].get('kind') == 'ks':
+        options['knowledge_digest'] = knowledge_digest(
+            options['graph'].get('knowledge'))
     labels = np.ascontiguousarray(labels, dtype=np.uint8)
     h = hashlib.sha256()
     h.update(np.asarray(labels.shape, np.int64).tobytes())
@@ -196,7 +201,8 @@ def compute_label_state(labels: np.ndarray,
     n = len(classes)
     need_graph = 'graph' in requirements or (
         'embedding' in requirements and source in SOURCES_NEEDING_GRAPH)
-    adjacency = np.asarray(build_label_graph(counts, **dict(graph or {}))) \
+    adjacency = np.asarray(build_label_graph(
+        counts, classes=classes, **dict(graph or {}))) \
         if need_graph else np.zeros((0, 0))
     vectors, loss = np.zeros((n, 0), np.float32), float('nan')
     if 'embedding' in requirements:
