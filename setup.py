@@ -60,6 +60,10 @@ setup(
             'tokenizers',
             'safetensors',
         ],
+        # KSSNet's knowledge graph from WordNet 3.0 (mmcma/knowledge/):
+        # the database is the Debian package wordnet-base (+
+        # wordnet-sense-index) or nltk's download (docs/knowledge_graph.md).
+        'knowledge': ['nltk'],
         # Pinned versions in requirements-test.txt.
         'export': ['onnx', 'onnxruntime'],  # tools/export_onnx.py
         'tensorboard': ['tensorboard'],  # TensorboardVisBackend

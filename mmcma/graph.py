@@ -232,17 +232,19 @@ def ks_graph(counts: LabelCounts,
              tau: float = 0.02,
              eta: float = 0.4,
              t: float = 0.4,
-             p: Optional[float] = None,
              variant: str = 'paper') -> np.ndarray:
     """KSSNet's normalised KS graph ``A'_KS`` (the GCN uses it as is).
 
-    ``A_S`` is ML-GCN's graph (:func:`mlgcn_graph` with ``t``, ``p``,
-    ``variant``: "A_S is constructed by following Chen et al. 2019", its
-    self-loops included), ``A_K`` the knowledge graph that ``knowledge``
-    names (:func:`mmcma.knowledge.knowledge_graph`); both are symmetrised,
-    normalised, superimposed, thresholded and self-weighted by
-    :func:`mmcma.graph_ks.ks_superimpose`. Defaults: the paper's MS-COCO
-    values ``lam=0.4, tau=0.02, eta=0.4``.
+    ``A_S`` is ML-GCN's graph (:func:`mlgcn_graph` with ``t`` and
+    ``variant``: "A_S is constructed by following Chen et al. 2019"), ``A_K``
+    the knowledge graph that ``knowledge`` names
+    (:func:`mmcma.knowledge.knowledge_graph`).
+    :func:`mmcma.graph_ks.ks_superimpose` takes their neighbours (ML-GCN's
+    self-loops are dropped: eq. 4 sets the KS graph's own), symmetrises,
+    normalises, superimposes, thresholds and self-weights them. ML-GCN's
+    ``p`` only scales the neighbours, which the normalisation undoes, so it
+    is not an option here. Defaults: the paper's MS-COCO values
+    ``lam=0.4, tau=0.02, eta=0.4``.
 
     Args:
         counts (LabelCounts): Counts from :func:`label_counts`.
@@ -251,7 +253,7 @@ def ks_graph(counts: LabelCounts,
         knowledge (dict): ``dict(type='wordnet' | 'conceptnet' | 'file',
             **options)``.
         lam, tau, eta (float): Eq. 2-4 of the paper.
-        t, p, variant: Options of :func:`mlgcn_graph`.
+        t, variant: Options of :func:`mlgcn_graph`.
 
     Returns:
         np.ndarray: (N, N) float64, symmetric.
@@ -268,7 +270,7 @@ def ks_graph(counts: LabelCounts,
     if knowledge is None:
         raise ValueError("the 'ks' graph needs knowledge=dict(type="
                          "'wordnet' | 'conceptnet' | 'file', ...)")
-    statistics = mlgcn_graph(counts, t, p, variant)
+    statistics = mlgcn_graph(counts, t, variant=variant)
     return ks_superimpose(statistics,
                           knowledge_graph(classes, knowledge).adjacency, lam,
                           tau, eta)
@@ -295,8 +297,8 @@ def build_label_graph(labels: Union[LabelMatrix, LabelCounts],
         kind (str): ``'conditional'`` (:func:`conditional_graph`, options
             ``symmetric``), ``'mlgcn'`` (:func:`mlgcn_graph`, options
             ``t``, ``p``, ``variant``) or ``'ks'`` (:func:`ks_graph`,
-            options ``knowledge``, ``lam``, ``tau``, ``eta`` and those of
-            ``'mlgcn'``). Defaults to ``'conditional'``.
+            options ``knowledge``, ``lam``, ``tau``, ``eta``, ``t``,
+            ``variant``). Defaults to ``'conditional'``.
         classes (Sequence[str], optional): N class names, given to the
             kinds that use them (``'ks'``); the others ignore them.
         **options: Options of the chosen kind.

@@ -4,6 +4,9 @@ Wang et al., *Multi-Label Classification with Label Graph Superimposing*
 (AAAI 2020), section "Label graph superimposing", one function per
 equation:
 
+0. both graphs are taken as neighbour graphs: their diagonals are set to 0
+   (:func:`drop_self_loops`); the self-loops of the KS graph are eq. 4's
+   ``(1 - eta) I`` alone;
 1. each graph normalised, ``A' = D^-1/2 A D^-1/2`` with ``D_ii = sum_j A_ij``
    (:func:`normalize_adjacency`; an asymmetric graph is symmetrised first,
    ``(A + A^T) / 2``, so that one degree per label is defined);
@@ -47,6 +50,13 @@ def _check_fraction(value, name: str, upper: float = 1.0) -> float:
         raise ValueError(f'{name} must be a number in [0, {upper:g}], got '
                          f'{value!r}')
     return float(value)
+
+
+def drop_self_loops(graph: np.ndarray) -> np.ndarray:
+    """A copy of ``graph`` with a zero diagonal."""
+    graph = np.array(graph, dtype=np.float64)
+    np.fill_diagonal(graph, 0.0)
+    return graph
 
 
 def normalize_adjacency(graph: np.ndarray) -> np.ndarray:
@@ -112,8 +122,10 @@ def ks_superimpose(statistics: np.ndarray,
     ``lam=0`` the knowledge alone.
 
     Args:
-        statistics (np.ndarray): (N, N) statistical graph A_S.
-        knowledge (np.ndarray): (N, N) knowledge graph A_K.
+        statistics (np.ndarray): (N, N) statistical graph A_S (its
+            diagonal is ignored).
+        knowledge (np.ndarray): (N, N) knowledge graph A_K (its diagonal
+            is ignored).
         lam (float): Eq. 2's weight of the statistics, in [0, 1].
         tau (float): Eq. 3's threshold, >= 0.
         eta (float): Eq. 4's weight of the neighbours, in [0, 1].
@@ -121,7 +133,8 @@ def ks_superimpose(statistics: np.ndarray,
     Returns:
         np.ndarray: (N, N) float64 ``A'_KS``, symmetric, finite.
     """
-    superimposed = superimpose(normalize_adjacency(statistics),
-                               normalize_adjacency(knowledge), lam)
+    superimposed = superimpose(
+        normalize_adjacency(drop_self_loops(statistics)),
+        normalize_adjacency(drop_self_loops(knowledge)), lam)
     return normalize_adjacency(
         self_weight(threshold(superimposed, tau), eta))

@@ -3,6 +3,7 @@ import gzip
 import importlib.util
 import json
 import os
+import runpy
 import sys
 
 import numpy as np
@@ -284,6 +285,18 @@ def test_wordnet_missing_database_or_nltk(tmp_path, monkeypatch):
         wordnet_data.load_wordnet()
 
 
+def test_wordnet_no_database_anywhere(tmp_path, monkeypatch):
+    nltk = pytest.importorskip('nltk')
+    monkeypatch.delenv(wordnet_data.WORDNET_DIR_ENV, raising=False)
+    monkeypatch.setattr(wordnet_data, 'DEBIAN_WORDNET_DIR',
+                        str(tmp_path / 'none'))
+    monkeypatch.setattr(nltk.data, 'path', [str(tmp_path)])
+    with pytest.raises(FileNotFoundError,
+                       match='no WordNet database found') as e:
+        wordnet_data.load_wordnet()
+    assert 'apt-get install wordnet-base' in str(e.value)
+
+
 # ------------------------------------------------------------------ file
 def small_graph():
     adjacency = np.array([[0, 2.0, 0], [2.0, 0, 0.5], [0, 0.5, 0]])
@@ -392,3 +405,26 @@ def test_build_knowledge_graph_tool(assertions, tmp_path):
     assert graph.adjacency[VOC_CLASSES.index('cat'),
                            VOC_CLASSES.index('dog')] == 1.5
     assert graph.source['terms']['person'] == ['human']
+
+
+def test_tool_argument_errors(tmp_path):
+    tool = runpy.run_path(os.path.join(ROOT, 'tools',
+                                       'build_knowledge_graph.py'))
+    with pytest.raises(SystemExit, match='needs --conceptnet'):
+        tool['main']([VOC_CONFIG, '--source', 'conceptnet'])
+    with pytest.raises(SystemExit, match='--out must end with .npz'):
+        tool['main']([VOC_CONFIG, '--source', 'wordnet', '--out', 'x.csv'])
+    with pytest.raises(SystemExit, match='not a JSON object'):
+        tool['main']([VOC_CONFIG, '--source', 'wordnet', '--synonyms',
+                      '{"tv": '])
+    with pytest.raises(SystemExit, match='error: .*not found'):
+        tool['main']([VOC_CONFIG, '--source', 'conceptnet', '--conceptnet',
+                      str(tmp_path / 'none.csv.gz')])
+    graph_tool = runpy.run_path(os.path.join(ROOT, 'tools',
+                                             'build_label_graph.py'))
+    assert graph_tool['knowledge_options']('k.npz') == dict(type='file',
+                                                           path='k.npz')
+    assert graph_tool['knowledge_options']('cn.csv.gz')['type'] == \
+        'conceptnet'
+    with pytest.raises(SystemExit, match="--knowledge must be 'wordnet'"):
+        graph_tool['knowledge_options']('k.json')

@@ -11,42 +11,52 @@ from mmcma.embedding import (LabelState, cached_label_state,
 from mmcma.embedding.label_state import label_state_key
 from mmcma.graph import (LabelCounts, build_label_graph, label_counts,
                          mlgcn_graph)
-from mmcma.graph_ks import (ks_superimpose, normalize_adjacency,
-                            self_weight, superimpose, threshold)
+from mmcma.graph_ks import (drop_self_loops, ks_superimpose,
+                            normalize_adjacency, self_weight, superimpose,
+                            threshold)
 from mmcma.knowledge import KnowledgeGraph, knowledge_graph
 from test_graph import VOC_CLASSES, voc  # noqa: F401  (fixture)
 from test_knowledge_graph import wordnet_or_skip
 from tool_runner import ROOT, run_tool
 
 # Hand-worked 3 x 3 case.
-#   A_S = [[1,1,0],[1,1,0],[0,0,1]], degrees 2, 2, 1
-#     A'_S = [[.5,.5,0],[.5,.5,0],[0,0,1]]
-#   A_K = [[0,0,2],[0,0,0],[2,0,0]], degrees 2, 0, 2: label 1 has none
-#     A'_K = [[0,0,1],[0,0,0],[1,0,0]]   (2 / sqrt(2 * 2) = 1; row 1 zero)
-#   lam = 0.4: A = .4 A'_S + .6 A'_K = [[.2,.2,.6],[.2,.2,0],[.6,0,.4]]
-#   tau = 0.25: A_tau = [[0,0,.6],[0,0,0],[.6,0,.4]]   (.2 < .25, diagonal too)
-#   eta = 0.5: A_KS = .5 A_tau + .5 I = [[.5,0,.3],[0,.5,0],[.3,0,.7]]
-#   degrees .8, .5, 1.0: A'_KS = [[.5/.8, 0, .3/sqrt(.8)], [0, 1, 0],
-#                                 [.3/sqrt(.8), 0, .7]]
-A_S = np.array([[1., 1, 0], [1, 1, 0], [0, 0, 1]])
+#   A_S = [[3,1,0],[1,3,0],[0,0,3]]: the diagonal is dropped (step 0), then
+#     degrees 1, 1, 0: A'_S = [[0,1,0],[1,0,0],[0,0,0]]  (label 2: zero row)
+#   A_K = [[0,0,2],[0,0,0],[2,0,0]], degrees 2, 0, 2
+#     A'_K = [[0,0,1],[0,0,0],[1,0,0]]   (2 / sqrt(2 * 2) = 1; label 1: none)
+#   lam = 0.4: A = .4 A'_S + .6 A'_K = [[0,.4,.6],[.4,0,0],[.6,0,0]]
+#   tau = 0.5: A_tau = [[0,0,.6],[0,0,0],[.6,0,0]]   (.4 < .5)
+#   eta = 0.5: A_KS = .5 A_tau + .5 I = [[.5,0,.3],[0,.5,0],[.3,0,.5]]
+#   degrees .8, .5, .8: A'_KS = [[.5/.8, 0, .3/.8], [0, 1, 0],
+#                                [.3/.8, 0, .5/.8]]
+A_S = np.array([[3., 1, 0], [1, 3, 0], [0, 0, 3]])
 A_K = np.array([[0., 0, 2], [0, 0, 0], [2, 0, 0]])
-EXPECTED = np.array([[0.625, 0, 0.3 / np.sqrt(0.8)], [0, 1, 0],
-                     [0.3 / np.sqrt(0.8), 0, 0.7]])
+EXPECTED = np.array([[0.625, 0, 0.375], [0, 1, 0], [0.375, 0, 0.625]])
 
 
 def test_hand_worked_steps():
-    s, k = normalize_adjacency(A_S), normalize_adjacency(A_K)
-    np.testing.assert_allclose(s, [[.5, .5, 0], [.5, .5, 0], [0, 0, 1]])
+    s = normalize_adjacency(drop_self_loops(A_S))
+    k = normalize_adjacency(drop_self_loops(A_K))
+    np.testing.assert_allclose(s, [[0, 1, 0], [1, 0, 0], [0, 0, 0]])
     np.testing.assert_allclose(k, [[0, 0, 1], [0, 0, 0], [1, 0, 0]])
     mixed = superimpose(s, k, 0.4)
-    np.testing.assert_allclose(mixed, [[.2, .2, .6], [.2, .2, 0],
-                                       [.6, 0, .4]])
-    cut = threshold(mixed, 0.25)
-    np.testing.assert_allclose(cut, [[0, 0, .6], [0, 0, 0], [.6, 0, .4]])
+    np.testing.assert_allclose(mixed, [[0, .4, .6], [.4, 0, 0],
+                                       [.6, 0, 0]])
+    cut = threshold(mixed, 0.5)
+    np.testing.assert_allclose(cut, [[0, 0, .6], [0, 0, 0], [.6, 0, 0]])
     np.testing.assert_allclose(self_weight(cut, 0.5),
-                               [[.5, 0, .3], [0, .5, 0], [.3, 0, .7]])
-    np.testing.assert_allclose(ks_superimpose(A_S, A_K, 0.4, 0.25, 0.5),
+                               [[.5, 0, .3], [0, .5, 0], [.3, 0, .5]])
+    np.testing.assert_allclose(ks_superimpose(A_S, A_K, 0.4, 0.5, 0.5),
                                EXPECTED)
+
+
+def test_input_self_loops_are_ignored():
+    np.testing.assert_array_equal(
+        ks_superimpose(A_S + 7 * np.eye(3), A_K + np.eye(3), 0.4, 0.5, 0.5),
+        ks_superimpose(A_S, A_K, 0.4, 0.5, 0.5))
+    # A normalised graph keeps its self-loops (step 4's matter).
+    np.testing.assert_allclose(normalize_adjacency(np.diag([2., 4.])),
+                               np.eye(2))
 
 
 def test_threshold_keeps_equal_values():
@@ -59,7 +69,8 @@ def test_zero_degree_rows_stay_zero():
     np.testing.assert_array_equal(graph, [[0, 0], [0, 1]])
     # eta = 1 drops the self-loops: a label without any edge keeps a zero
     # row in A'_KS, never NaN.
-    isolated = ks_superimpose(np.eye(3) * 0, A_K, lam=0.5, tau=0.0, eta=1.0)
+    isolated = ks_superimpose(np.zeros((3, 3)), A_K, lam=0.5, tau=0.0,
+                              eta=1.0)
     assert np.isfinite(isolated).all()
     np.testing.assert_array_equal(isolated[1], 0)
     np.testing.assert_allclose(isolated[0, 2], 1.0)
@@ -83,7 +94,7 @@ def test_lambda_one_and_zero_pick_one_graph():
     np.fill_diagonal(know, 0)
     np.fill_diagonal(other, 0)
     alone = normalize_adjacency(self_weight(
-        threshold(normalize_adjacency(stats), 0.1), 0.4))
+        threshold(normalize_adjacency(drop_self_loops(stats)), 0.1), 0.4))
     np.testing.assert_allclose(ks_superimpose(stats, know, 1.0, 0.1, 0.4),
                                alone)
     np.testing.assert_allclose(ks_superimpose(stats, other, 1.0, 0.1, 0.4),
@@ -152,6 +163,9 @@ def test_ks_kind_composes_mlgcn_and_knowledge(knowledge_file):
                                 knowledge=knowledge)
     np.testing.assert_allclose(default, ks_superimpose(
         mlgcn_graph(label_counts(LABELS)), a_k, 0.4, 0.02, 0.4))
+    # ML-GCN's p only scales the neighbours: no effect after normalising.
+    np.testing.assert_allclose(default, ks_superimpose(
+        mlgcn_graph(label_counts(LABELS), p=0.9), a_k, 0.4, 0.02, 0.4))
 
 
 def test_ks_kind_errors(knowledge_file):
@@ -163,9 +177,10 @@ def test_ks_kind_errors(knowledge_file):
     with pytest.raises(ValueError, match=r"'e'.*not in it"):
         build_label_graph(LABELS, 'ks', classes=['a', 'b', 'c', 'e'],
                           knowledge=knowledge)
-    with pytest.raises(ValueError, match=r"unknown option\(s\) \['lambda'\]"):
-        build_label_graph(LABELS, 'ks', classes=CLASSES,
-                          knowledge=knowledge, **{'lambda': 0.5})
+    for wrong in ('lambda', 'p'):  # p: scale only, see ks_graph
+        with pytest.raises(ValueError, match=rf"unknown option.*'{wrong}'"):
+            build_label_graph(LABELS, 'ks', classes=CLASSES,
+                              knowledge=knowledge, **{wrong: 0.5})
     # Other kinds ignore the class names.
     np.testing.assert_array_equal(
         build_label_graph(LABELS, classes=CLASSES), build_label_graph(LABELS))

@@ -1,4 +1,4 @@
-"""The training set of a config, for the tools that need its labels or names."""
+"""The training set of a config, for tools that need its labels or names."""
 from typing import Tuple
 
 from mmengine.config import Config

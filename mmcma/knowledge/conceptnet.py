@@ -3,7 +3,8 @@
 ConceptNet 5 publishes every assertion in one tab-separated file
 (``conceptnet-assertions-5.7.0.csv.gz``, 34 M rows, docs/knowledge_graph.md):
 
-    /a/[/r/IsA/,/c/en/dog/n/,/c/en/animal/]  /r/IsA  /c/en/dog/n  /c/en/animal  {"weight": 2.0, ...}
+    /a/[/r/IsA/,/c/en/dog/n/,/c/en/animal/]  /r/IsA  /c/en/dog/n
+        /c/en/animal  {"weight": 2.0, ...}      (one line, 4 tabs)
 
 i.e. the assertion URI, the relation URI, the start and end concept URIs
 and a JSON object with the assertion's ``weight``. :func:`read_assertions`

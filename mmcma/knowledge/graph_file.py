@@ -110,10 +110,11 @@ def check_knowledge_arrays(classes: np.ndarray, adjacency: np.ndarray,
         raise ValueError(f'{origin}: adjacency has a non-zero diagonal; a '
                          'label is not its own neighbour in A_K')
     scale = max(1.0, float(adjacency.max()))
-    if np.abs(adjacency - adjacency.T).max() > SYMMETRY_TOLERANCE * scale:
+    asymmetry = float(np.abs(adjacency - adjacency.T).max())
+    if asymmetry > SYMMETRY_TOLERANCE * scale:
         raise ValueError(f'{origin}: adjacency is not symmetric (largest '
-                         f'|A - A^T| {np.abs(adjacency - adjacency.T).max():.3g}'
-                         '); relations count in both directions')
+                         f'|A - A^T| {asymmetry:.3g}); relations count in '
+                         'both directions')
     if relation.shape != (n, n):
         raise ValueError(f'{origin}: relation must have shape ({n}, {n}), '
                          f'got {relation.shape}')
