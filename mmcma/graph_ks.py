@@ -31,7 +31,9 @@ import numbers
 import numpy as np
 
 
-def _check_square(graph: np.ndarray, name: str) -> np.ndarray:
+def check_adjacency(graph: np.ndarray, name: str) -> np.ndarray:
+    """``graph`` as float64 after checking it is a square, finite,
+    non-negative matrix; ``ValueError`` starting with ``name`` otherwise."""
     graph = np.asarray(graph, dtype=np.float64)
     if graph.ndim != 2 or graph.shape[0] != graph.shape[1]:
         raise ValueError(f'{name} must be a square (N, N) matrix, got shape '
@@ -69,7 +71,7 @@ def normalize_adjacency(graph: np.ndarray) -> np.ndarray:
         np.ndarray: (N, N) float64, symmetric; rows and columns of labels
         with zero degree are 0.
     """
-    graph = _check_square(graph, 'adjacency')
+    graph = check_adjacency(graph, 'adjacency')
     graph = (graph + graph.T) / 2
     degree = graph.sum(axis=1)
     scale = np.zeros_like(degree)
@@ -88,8 +90,8 @@ def superimpose(statistics: np.ndarray, knowledge: np.ndarray,
         lam (float): Weight of the statistics, in [0, 1].
     """
     lam = _check_fraction(lam, 'lam')
-    statistics = _check_square(statistics, 'statistical graph')
-    knowledge = _check_square(knowledge, 'knowledge graph')
+    statistics = check_adjacency(statistics, 'statistical graph')
+    knowledge = check_adjacency(knowledge, 'knowledge graph')
     if statistics.shape != knowledge.shape:
         raise ValueError(f'the statistical graph {statistics.shape} and the '
                          f'knowledge graph {knowledge.shape} differ in size')

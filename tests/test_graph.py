@@ -210,7 +210,7 @@ def test_bad_kind_or_options_raise(kind, options, message):
 
 
 def test_graph_kinds_listed():
-    assert GRAPH_KINDS == ('conditional', 'mlgcn')
+    assert GRAPH_KINDS == ('conditional', 'mlgcn', 'ks')
 
 
 # ---------------------------------------------------------------- VOC 2007

@@ -332,11 +332,12 @@ def _write(path, **overrides):
 
 
 @pytest.mark.parametrize('overrides, message', [
-    (dict(adjacency=np.zeros((3, 2))), 'must be square'),
+    (dict(adjacency=np.zeros((3, 2))), 'must be a square'),
+    (dict(adjacency=np.zeros((2, 2))), r'must be \(3, 3\) for 3 classes'),
     (dict(adjacency=np.array([[0, np.nan, 0], [np.nan, 0, 0], [0, 0, 0]])),
      'NaN or inf'),
     (dict(adjacency=np.array([[0, -1., 0], [-1, 0, 0], [0, 0, 0]])),
-     'negative weights'),
+     'negative entries'),
     (dict(adjacency=np.array([[0, 1., 0], [0, 0, 0], [0, 0, 0]])),
      'not symmetric'),
     (dict(adjacency=np.eye(3)), 'non-zero diagonal'),

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import os.path as osp
-import tempfile
 import warnings
 import zipfile
 from dataclasses import asdict, dataclass, fields
@@ -22,6 +21,7 @@ from filelock import FileLock
 
 from ..graph import build_label_graph, label_counts
 from ..knowledge import knowledge_digest
+from ..npz_file import save_npz_atomic
 from .sources import (SOURCES_NEEDING_GRAPH, make_label_embedding,
                       split_source_options)
 
@@ -73,22 +73,9 @@ class LabelState:
 
     def save(self, path: str) -> None:
         """Write to ``path`` (.npz) atomically, readable like a new file."""
-        folder = osp.dirname(osp.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix='.npz')
-        os.close(fd)
-        try:
-            arrays = {k: np.asarray(v) for k, v in asdict(self).items()}
-            arrays['classes'] = np.asarray(self.classes, dtype=str)
-            np.savez(tmp, **arrays)
-            # mkstemp makes the file 0600; give it the mode of a new file.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        finally:
-            if osp.exists(tmp):
-                os.remove(tmp)
+        arrays = {k: np.asarray(v) for k, v in asdict(self).items()}
+        arrays['classes'] = np.asarray(self.classes, dtype=str)
+        save_npz_atomic(path, **arrays)
 
     @classmethod
     def load(cls, path: str) -> 'LabelState':

@@ -14,9 +14,7 @@ The file is a plain ``.npz`` read without pickle:
 - ``source`` () str, JSON metadata (where the graph came from, options).
 """
 import json
-import os
 import os.path as osp
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
@@ -24,6 +22,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..embedding.sources import class_rows
+from ..graph_ks import check_adjacency
+from ..npz_file import save_npz_atomic
 
 #: Largest asymmetry ``max |A - A^T|`` a file may have, relative to its
 #: largest entry (rounding in other tools); it is then averaged away.
@@ -52,24 +52,12 @@ class KnowledgeGraph:
         """Write ``path`` (.npz) atomically."""
         check_knowledge_arrays(self.classes, self.adjacency, self.relation,
                                path)
-        folder = osp.dirname(osp.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix='.npz')
-        os.close(fd)
-        try:
-            np.savez(tmp,
-                     classes=np.asarray(self.classes, dtype=str),
-                     adjacency=np.asarray(self.adjacency, dtype=np.float64),
-                     relation=np.asarray(self.relation, dtype=str),
-                     source=np.asarray(json.dumps(self.source,
-                                                  sort_keys=True)))
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        finally:
-            if osp.exists(tmp):
-                os.remove(tmp)
+        save_npz_atomic(
+            path,
+            classes=np.asarray(self.classes, dtype=str),
+            adjacency=np.asarray(self.adjacency, dtype=np.float64),
+            relation=np.asarray(self.relation, dtype=str),
+            source=np.asarray(json.dumps(self.source, sort_keys=True)))
 
     def edges(self) -> list:
         """``(weight, class_i, class_j, relation)`` of every edge i < j,
@@ -94,18 +82,13 @@ def check_knowledge_arrays(classes: np.ndarray, adjacency: np.ndarray,
                          f'of names, got shape {classes.shape}')
     if len(set(classes.tolist())) != n:
         raise ValueError(f'{origin}: its class names repeat')
-    if adjacency.shape != (n, n):
-        raise ValueError(f'{origin}: adjacency must be square ({n}, {n}) '
-                         f'for {n} classes, got shape {adjacency.shape}')
     if not np.issubdtype(adjacency.dtype, np.number):
         raise ValueError(f'{origin}: adjacency must hold numbers, got '
                          f'{adjacency.dtype}')
-    if not np.isfinite(adjacency).all():
-        raise ValueError(f'{origin}: adjacency contains NaN or inf')
-    if (adjacency < 0).any():
-        raise ValueError(f'{origin}: adjacency has negative weights '
-                         f'(smallest {adjacency.min()!r}); relation weights '
-                         'must be >= 0')
+    adjacency = check_adjacency(adjacency, f'{origin}: adjacency')
+    if adjacency.shape != (n, n):
+        raise ValueError(f'{origin}: adjacency must be ({n}, {n}) for {n} '
+                         f'classes, got shape {adjacency.shape}')
     if np.diagonal(adjacency).any():
         raise ValueError(f'{origin}: adjacency has a non-zero diagonal; a '
                          'label is not its own neighbour in A_K')
