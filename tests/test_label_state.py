@@ -15,6 +15,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import mmcma
+from mmcma.compat import load_local_checkpoint
 from mmcma.datasets import CocoMultiLabel, get_label_matrix
 from mmcma.datasets.synthetic_scenes import generate
 from mmcma.embedding import LabelState
@@ -311,7 +312,8 @@ def test_through_tools(scenes, tmp_path):
     assert cache_files(fresh) == []
 
     # The checkpoint alone carries the embeddings: test without train data.
-    ckpt = torch.load(os.path.join(fresh, 'epoch_2.pth'), weights_only=False)
+    # It loads without unpickling anything outside the allow-list.
+    ckpt = load_local_checkpoint(os.path.join(fresh, 'epoch_2.pth'))
     np.testing.assert_allclose(
         ckpt['state_dict']['head.label_embedding'].numpy(), cached.embedding)
     opts[2] = 'train_dataloader.dataset.data_root=/nonexistent'

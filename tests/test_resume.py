@@ -4,6 +4,7 @@ import os
 import pytest
 import torch
 
+from mmcma.compat import load_local_checkpoint
 from mmcma.datasets.synthetic_scenes import generate
 from tool_runner import ROOT, run_tool
 
@@ -34,8 +35,8 @@ def options(data_root, *extra):
 
 
 def weights(path):
-    return torch.load(path, map_location='cpu',
-                      weights_only=False)['state_dict']
+    # Safe loading (allow-list only): resumable checkpoints must pass it.
+    return load_local_checkpoint(path, map_location='cpu')['state_dict']
 
 
 def test_resume_ends_with_the_same_weights(scenes, tmp_path):
