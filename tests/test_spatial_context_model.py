@@ -13,7 +13,8 @@ import mmcma  # noqa: F401  (registers everything)
 from mmcma.datasets import CocoMultiLabel
 from mmcma.datasets.synthetic_scenes import generate
 from mmcma.models.spatial_context import (ImagePyramid, PatchPredictions,
-                                          Patches, image_sizes, top_patches)
+                                          Patches, expand_boxes, image_sizes,
+                                          patch_scores, top_patches)
 
 NUM_CLASSES = 12
 SIZE = 32
@@ -187,11 +188,104 @@ def test_predict_patches_and_top_patches(batch):
         # The image score is the maximum patch score (pool_topk=1).
         torch.testing.assert_close(pred.scores.max(dim=0).values, prob)
         assert (pred.boxes >= 0).all() and (pred.boxes <= SIZE).all()
+        # Context patches of the regressed boxes (refine='test').
         assert (pred.context_boxes[:, 2:] - pred.context_boxes[:, :2] >=
-                pred.proposals[:, 2:] - pred.proposals[:, :2] - 1e-4).all()
+                pred.boxes[:, 2:] - pred.boxes[:, :2] - 1e-4).all()
     top = top_patches(preds[0], k=3)
     assert top.boxes.shape == (3, 4) and top.labels.shape == (3, )
     assert (top.scores[:-1] >= top.scores[1:]).all()
+
+
+#: Offsets the forced location regressor gives every patch, and what they
+#: do with the weights (10, 10, 5, 5): the centre moves by (+0.1 w, -0.2 h),
+#: the width grows by exp(0.2), the height shrinks by exp(-0.1).
+FORCED = torch.tensor([1.0, -2.0, 1.0, -0.5])
+
+
+def forced_model(refine):
+    model = build(refine=refine)
+    with torch.no_grad():
+        model.head.branches.location_regressor.weight.zero_()
+        model.head.branches.location_regressor.bias.copy_(FORCED)
+    return model
+
+
+def moved_by_hand(boxes, size):
+    """``FORCED`` applied to ``boxes`` (K, 4), clipped to ``size``."""
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2 + 0.1 * w
+    cy = (boxes[:, 1] + boxes[:, 3]) / 2 - 0.2 * h
+    w, h = w * torch.exp(torch.tensor(0.2)), h * torch.exp(torch.tensor(-0.1))
+    moved = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
+    return torch.stack([moved[:, 0].clamp(0, size[1]),
+                        moved[:, 1].clamp(0, size[0]),
+                        moved[:, 2].clamp(0, size[1]),
+                        moved[:, 3].clamp(0, size[0])], 1)
+
+
+@pytest.mark.parametrize('refine', ['test', 'none'])
+def test_label_predictors_classify_the_regressed_boxes(batch, refine):
+    model = forced_model(refine).eval()
+    data = model.data_preprocessor(batch, False)
+    head = model.head
+    with torch.no_grad():
+        pyramid = model.extract_pyramid(data['inputs'], data['data_samples'])
+        preds = head.predict_patches(pyramid)
+        proposals, _ = head.patches(pyramid)
+        on_proposals = head.branches(pyramid, proposals)
+        moved = [moved_by_hand(p, size) for p, size in zip(
+            proposals.object_boxes, pyramid.image_sizes)]
+        contexts = [expand_boxes(b, 2.0, size)
+                    for b, size in zip(moved, pyramid.image_sizes)]
+        on_moved = head.branches(pyramid, Patches(moved, contexts, None))
+        image_probs = head(pyramid).sigmoid()
+    used = on_moved if refine == 'test' else on_proposals
+    # Objectness is the patch classifier's on the proposals; the label
+    # logits come from the boxes that refine names.
+    expected = patch_scores(on_proposals.objectness, used.object_logits,
+                            used.context_logits).split(proposals.counts)
+    for i, pred in enumerate(preds):
+        torch.testing.assert_close(pred.boxes, moved[i])
+        torch.testing.assert_close(
+            pred.context_boxes,
+            contexts[i] if refine == 'test' else proposals.context_boxes[i])
+        torch.testing.assert_close(pred.scores, expected[i])
+        torch.testing.assert_close(pred.scores.max(0).values, image_probs[i])
+    assert not torch.allclose(on_moved.object_logits,
+                              on_proposals.object_logits)
+
+
+@pytest.mark.parametrize('refine, label_pass', [('test', False),
+                                                ('cascade', True)])
+def test_training_refines_only_in_cascade(batch, refine, label_pass):
+    model = forced_model(refine).train()
+    data = model.data_preprocessor(batch, True)
+    calls = []
+    branches = model.head.branches
+    locate, label_logits = branches.locate, branches.label_logits
+    branches.locate = lambda p, boxes: calls.append(('locate', boxes)) or \
+        locate(p, boxes)
+    branches.label_logits = lambda p, patches, feats=None: calls.append(
+        ('labels', patches.object_boxes)) or label_logits(p, patches, feats)
+    losses = model(data['inputs'], data['data_samples'], mode='loss')
+    assert torch.isfinite(sum(losses.values()))
+    (_, located), (_, labelled) = calls
+    sizes = [s.img_shape[:2] for s in data['data_samples']]
+    for boxes, seen, size in zip(located, labelled, sizes):
+        want = moved_by_hand(boxes, size) if label_pass else boxes
+        torch.testing.assert_close(seen, want)
+
+
+def test_refine_needs_box_supervision():
+    weak = dict(type='AnchorPatchGenerator', anchor_sizes=((8, ), (16, )),
+                levels=(1, 2))
+    assert build(box_supervision=False,
+                 patch_generator=weak).head.refine == 'none'
+    assert build().head.refine == 'test'
+    with pytest.raises(ValueError, match="set refine='none'"):
+        build(box_supervision=False, patch_generator=weak, refine='test')
+    with pytest.raises(ValueError, match='refine must be one of'):
+        build(refine='always')
 
 
 def test_image_sizes_from_img_shape():

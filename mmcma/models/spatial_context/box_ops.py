@@ -59,6 +59,32 @@ def decode_boxes(deltas: Tensor, reference: Tensor,
     return coder.decode_single(deltas, reference)
 
 
+def regress_boxes(boxes: Sequence[Tensor], deltas: Tensor,
+                  image_sizes: Sequence[Tuple[int, int]],
+                  weights: Sequence[float]) -> List[Tensor]:
+    """The location regressor's boxes: offsets applied, clipped per image.
+
+    Args:
+        boxes (Sequence[Tensor]): Per image (P_i, 4) object patches.
+        deltas (Tensor): Their offsets, concatenated over the images,
+            (sum P_i, 4).
+        image_sizes (Sequence[tuple]): ``(H, W)`` of each image.
+        weights (Sequence[float]): ``(wx, wy, ww, wh)``.
+
+    Returns:
+        list: Per image (P_i, 4) boxes (:func:`decode_boxes`), clipped to
+        the image.
+    """
+    counts = [len(b) for b in boxes]
+    if not sum(counts):
+        return [b.new_zeros(0, 4) for b in boxes]
+    decoded = decode_boxes(deltas, torch.cat(list(boxes)), weights)
+    return [
+        clip_boxes_to_image(b, tuple(size))
+        for b, size in zip(decoded.split(counts), image_sizes)
+    ]
+
+
 def expand_boxes(boxes: Tensor, scale: float,
                  image_size: Tuple[int, int]) -> Tensor:
     """Context patches: boxes scaled about their centre, clipped to the image.

@@ -15,13 +15,10 @@ from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
-from torchvision.ops import clip_boxes_to_image
-
 from ..losses.weighted_bce import sized_loss_config
 from .aggregation import (COMBINE, image_logits, patch_log_scores,
                           patch_scores)
-from .box_ops import (decode_boxes, expand_boxes, pyramid_strides,
-                      valid_gt)
+from .box_ops import expand_boxes, pyramid_strides, regress_boxes, valid_gt
 from .losses import (label_predictor_loss, location_loss,
                      patch_classifier_loss)
 from .processors import PatchBranches
@@ -34,6 +31,11 @@ PROPOSAL_LOSSES = {
     'loss_objectness': 'loss_proposal_objectness',
     'loss_rpn_box_reg': 'loss_proposal_box',
 }
+
+#: Where the label predictors look (``SpatialContextHead(refine=...)``):
+#: at the proposals always (``'none'``), at the location regressor's boxes
+#: at test time only (``'test'``), or in training too (``'cascade'``).
+REFINE = ('none', 'test', 'cascade')
 
 
 def _no_boxes_error(sample: DataSample, index: int) -> ValueError:
@@ -90,6 +92,17 @@ class SpatialContextHead(MultiLabelClsHead):
         box_coder_weights (Sequence[float]): Offset weights
             ``(wx, wy, ww, wh)`` of the location regressor.
         smooth_l1_beta (float): Smooth-L1 switch point (1: the slides').
+        refine (str, optional): Which boxes the label predictors classify,
+            one of :data:`REFINE`. ``'none'``: the object patches (and
+            their context patches). ``'test'``: in training the object
+            patches, at test time the location regressor's boxes and the
+            context patches expanded from them (a second RoIAlign pass,
+            Faster R-CNN's "train on proposals, refine at test" applied to
+            the features). ``'cascade'``: the regressed boxes in training
+            too (offsets detached, label targets those of the patch they
+            came from, as Cascade R-CNN's next stage). Default: ``'test'``
+            with ``box_supervision``, ``'none'`` without (an untrained
+            regressor has nothing to refine).
         combine (str): Branch combination, a key of
             :data:`~.aggregation.COMBINE`.
         pool_topk (int): Patches pooled per label for the image score
@@ -123,6 +136,7 @@ class SpatialContextHead(MultiLabelClsHead):
                  add_gt_patches: bool = True,
                  box_coder_weights: Sequence[float] = (10., 10., 5., 5.),
                  smooth_l1_beta: float = 1.0,
+                 refine: Optional[str] = None,
                  combine: str = 'mean',
                  pool_topk: int = 1,
                  loss_weights: Optional[Dict[str, float]] = None,
@@ -155,6 +169,16 @@ class SpatialContextHead(MultiLabelClsHead):
                 f'box_supervision=False trains without boxes, but '
                 f'{type(self.patch_generator).__name__} learns from them: '
                 'use AnchorPatchGenerator')
+        if refine is None:
+            refine = 'test' if box_supervision else 'none'
+        if refine not in REFINE:
+            raise ValueError(f'refine must be one of {REFINE}, got {refine!r}')
+        if refine != 'none' and not box_supervision:
+            raise ValueError(
+                f"refine={refine!r} uses the location regressor's boxes, "
+                'which box_supervision=False does not train: set '
+                "refine='none'")
+        self.refine = refine
         self.branches = PatchBranches(num_classes, in_channels, num_levels,
                                       roi_size, sampling_ratio,
                                       canonical_scale, canonical_level,
@@ -222,13 +246,40 @@ class SpatialContextHead(MultiLabelClsHead):
                 torch.cat([m, m.new_zeros(len(g.boxes))])
                 for m, g in zip(is_proposal, gts)
             ]
-        context = [
-            expand_boxes(b, self.context_scale, size)
-            for b, size in zip(boxes, pyramid.image_sizes)
-        ]
         losses = {PROPOSAL_LOSSES.get(k, k): v
                   for k, v in proposals.losses.items()}
-        return Patches(boxes, context, is_proposal), losses
+        return self.with_context(boxes, is_proposal,
+                                 pyramid.image_sizes), losses
+
+    def with_context(self, boxes: List[Tensor], is_proposal: List[Tensor],
+                     image_sizes: List[Tuple[int, int]]) -> Patches:
+        """Object patches with their context patches (patch generator 2)."""
+        context = [
+            expand_boxes(b, self.context_scale, size)
+            for b, size in zip(boxes, image_sizes)
+        ]
+        return Patches(boxes, context, is_proposal)
+
+    def processors(self, pyramid: ImagePyramid, patches: Patches,
+                   refine: bool) -> Tuple[Patches, PatchOutputs]:
+        """The four processors on ``patches``; with ``refine`` the label
+        predictors classify the location regressor's boxes and their
+        context patches instead (see ``refine`` in the class docstring).
+
+        Returns:
+            tuple: The patches the label predictors classified, and the
+            outputs (offsets and objectness always of ``patches``).
+        """
+        if not refine:
+            return patches, self.branches(pyramid, patches)
+        _, deltas, objectness = self.branches.locate(pyramid,
+                                                     patches.object_boxes)
+        boxes = regress_boxes(patches.object_boxes, deltas.detach(),
+                              pyramid.image_sizes, self.box_coder_weights)
+        refined = self.with_context(boxes, patches.is_proposal,
+                                    pyramid.image_sizes)
+        return refined, PatchOutputs(
+            deltas, objectness, *self.branches.label_logits(pyramid, refined))
 
     def image_logits(self, outputs: PatchOutputs, patches: Patches) -> Tensor:
         """Image-level logits (B, N) pooled over the proposals."""
@@ -249,7 +300,9 @@ class SpatialContextHead(MultiLabelClsHead):
     def forward(self, pyramid: ImagePyramid) -> Tensor:
         """Image-level logits (B, N) from the test-time patches."""
         patches, _ = self.patches(pyramid)
-        return self.image_logits(self.branches(pyramid, patches), patches)
+        patches, outputs = self.processors(pyramid, patches,
+                                           self.refine != 'none')
+        return self.image_logits(outputs, patches)
 
     def loss(self, pyramid: ImagePyramid,
              data_samples: List[DataSample]) -> Dict[str, Tensor]:
@@ -258,7 +311,8 @@ class SpatialContextHead(MultiLabelClsHead):
         gts = self.ground_truth(data_samples) if self.box_supervision \
             else None
         patches, generator_losses = self.patches(pyramid, gts)
-        outputs = self.branches(pyramid, patches)
+        _, outputs = self.processors(pyramid, patches,
+                                     self.refine == 'cascade')
         weights = self.loss_weights
         losses = {k: weights.proposal * v for k, v in generator_losses.items()}
         if gts is not None:
@@ -285,18 +339,17 @@ class SpatialContextHead(MultiLabelClsHead):
     def predict_patches(self, pyramid: ImagePyramid) -> List[PatchPredictions]:
         """Test-time patches of each image with their scores (for drawing
         them: :func:`~.aggregation.top_patches`)."""
-        patches, _ = self.patches(pyramid)
-        outputs = self.branches(pyramid, patches)
+        proposals, _ = self.patches(pyramid)
+        used, outputs = self.processors(pyramid, proposals,
+                                        self.refine != 'none')
         scores = patch_scores(outputs.objectness, outputs.object_logits,
                               outputs.context_logits, self.combine)
-        proposals = torch.cat(patches.object_boxes)
-        boxes = decode_boxes(outputs.deltas, proposals, self.box_coder_weights)
-        counts = patches.counts
+        boxes = regress_boxes(proposals.object_boxes, outputs.deltas,
+                              pyramid.image_sizes, self.box_coder_weights)
+        counts = proposals.counts
         return [
-            PatchPredictions(p, clip_boxes_to_image(b, tuple(size)), c,
-                             o.sigmoid(), s)
-            for p, b, c, o, s, size in zip(
-                proposals.split(counts), boxes.split(counts),
-                patches.context_boxes, outputs.objectness.split(counts),
-                scores.split(counts), pyramid.image_sizes)
+            PatchPredictions(*fields) for fields in zip(
+                proposals.object_boxes, boxes, used.context_boxes,
+                outputs.objectness.sigmoid().split(counts),
+                scores.split(counts))
         ]

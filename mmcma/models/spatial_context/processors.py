@@ -1,6 +1,6 @@
 """Patch features and the four patch processors."""
 from collections import OrderedDict
-from typing import List
+from typing import List, Optional, Tuple
 
 from mmengine.model import BaseModule
 from torch import Tensor, nn
@@ -78,14 +78,35 @@ class PatchBranches(BaseModule):
         return self.pooler(maps, [b.float() for b in boxes],
                            [tuple(pyramid.batch_shape)] * len(boxes))
 
-    def forward(self, pyramid: ImagePyramid, patches: Patches) -> PatchOutputs:
-        """The four processors' outputs for every patch of the batch."""
-        obj = self.object_head(
-            self.roi_features(pyramid, patches.object_boxes))
+    def locate(self, pyramid: ImagePyramid,
+               boxes: List[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+        """The object branch on ``boxes``: its features (P, hidden), the
+        location regressor's offsets (P, 4) and the patch classifier's
+        logits (P,)."""
+        feats = self.object_head(self.roi_features(pyramid, boxes))
+        return (feats, self.location_regressor(feats),
+                self.patch_classifier(feats).squeeze(1))
+
+    def label_logits(
+            self,
+            pyramid: ImagePyramid,
+            patches: Patches,
+            object_feats: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """The two label predictors: object-branch logits (P, N) on
+        ``patches.object_boxes`` (``object_feats``, their features from
+        :meth:`locate`, when already pooled) and context-branch logits
+        (P, N) on ``patches.context_boxes``."""
+        if object_feats is None:
+            object_feats = self.object_head(
+                self.roi_features(pyramid, patches.object_boxes))
         ctx = self.context_head(
             self.roi_features(pyramid, patches.context_boxes))
-        return PatchOutputs(
-            deltas=self.location_regressor(obj),
-            objectness=self.patch_classifier(obj).squeeze(1),
-            object_logits=self.object_label_predictor(obj),
-            context_logits=self.context_label_predictor(ctx))
+        return (self.object_label_predictor(object_feats),
+                self.context_label_predictor(ctx))
+
+    def forward(self, pyramid: ImagePyramid, patches: Patches) -> PatchOutputs:
+        """The four processors' outputs for every patch of the batch, all
+        from the features of ``patches``."""
+        feats, deltas, objectness = self.locate(pyramid, patches.object_boxes)
+        return PatchOutputs(deltas, objectness,
+                            *self.label_logits(pyramid, patches, feats))

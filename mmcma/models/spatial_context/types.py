@@ -76,12 +76,14 @@ class PatchPredictions(NamedTuple):
     """Test-time patches of one image and their scores, for inspection.
 
     ``boxes`` are the object patches after the location regressor,
-    ``scores[p, k]`` the patch's score for label k (what the image-level
-    score aggregates).
+    ``context_boxes`` the context patches the context label predictor
+    classified (expanded from ``boxes``, or from ``proposals`` with
+    ``SpatialContextHead(refine='none')``), ``scores[p, k]`` the patch's
+    score for label k (what the image-level score aggregates).
     """
     proposals: Tensor  # (P, 4) object patches as proposed
     boxes: Tensor  # (P, 4) regressed object boxes
-    context_boxes: Tensor  # (P, 4)
+    context_boxes: Tensor  # (P, 4) context patches classified
     objectness: Tensor  # (P,) probability
     scores: Tensor  # (P, N)
 
