@@ -16,7 +16,7 @@ CLASSES = [
 CONFIGS = {
     kind: os.path.join(ROOT, 'configs', 'demo',
                        f'{kind}_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
-    for kind in ('linear', 'cma', 'mscma')
+    for kind in ('linear', 'cma', 'mscma', 'spatial-context')
 }
 
 

@@ -9,9 +9,8 @@ import torch
 from mmcv.transforms import CenterCrop, RandomFlip, RandomResize, Resize
 
 from mmcma.datasets import (BoxAnnotationError, BoxRandomResizedCrop,
-                            CocoMultiLabel, LoadVOCBoxes,
-                            PackInputsWithBoxes, coco_bbox_to_xyxy,
-                            parse_voc_boxes)
+                            CocoMultiLabel, PackInputsWithBoxes,
+                            VOCMultiLabel, coco_bbox_to_xyxy)
 from mmcma.datasets.transforms import crop_and_scale_boxes
 
 # Category 7 (zebra) comes before 2 (apple) by name but after it by id.
@@ -73,55 +72,111 @@ def test_coco_bbox_to_xyxy():
     assert coco_bbox_to_xyxy([1, 2, 3, 4], 'x') == [1, 2, 4, 6]
 
 
-VOC_XML = b"""<annotation>
-  <object><name>dog</name><difficult>0</difficult>
-    <bndbox><xmin>11</xmin><ymin>21</ymin><xmax>40</xmax><ymax>60</ymax>
-    </bndbox></object>
-  <object><name>cat</name><difficult>1</difficult>
-    <bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax>
-    </bndbox></object>
-  <object><name>cat</name>
-    <bndbox><xmin>2</xmin><ymin>3</ymin><xmax>4</xmax><ymax>9</ymax>
-    </bndbox></object>
-</annotation>"""
+def voc_tree(tmp_path, objects, size=b'<size><width>50</width><height>70'
+             b'</height><depth>3</depth></size>'):
+    """A VOC tree with one image, 000005, whose xml holds ``objects``."""
+    for folder in ('JPEGImages', 'Annotations', 'ImageSets/Main'):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    (tmp_path / 'ImageSets/Main/trainval.txt').write_text('000005\n')
+    cv2.imwrite(str(tmp_path / 'JPEGImages/000005.jpg'),
+                np.zeros((70, 50, 3), np.uint8))
+    (tmp_path / 'Annotations/000005.xml').write_bytes(
+        b'<annotation>' + size + objects + b'</annotation>')
+    return tmp_path
 
 
-def test_voc_boxes_zero_based_and_difficult():
-    classes = dict(cat=0, dog=1)
-    boxes, labels = parse_voc_boxes(VOC_XML, classes, 'x.xml')
+def voc_object(name, box, difficult=b'0'):
+    coords = b''.join(b'<%s>%s</%s>' % (tag, str(v).encode(), tag)
+                      for tag, v in zip((b'xmin', b'ymin', b'xmax', b'ymax'),
+                                        box))
+    return (b'<object><name>%s</name><difficult>%s</difficult><bndbox>%s'
+            b'</bndbox></object>' % (name, difficult, coords))
+
+
+# A dog, a difficult cat, a cat without <difficult> (counts as 0), and a
+# dog that fills the whole 50 x 70 image.
+VOC_OBJECTS = (voc_object(b'dog', (11, 21, 40, 60)) +
+               voc_object(b'cat', (1, 1, 5, 5), b'1') +
+               voc_object(b'cat', (2, 3, 4, 9)).replace(
+                   b'<difficult>0</difficult>', b'') +
+               voc_object(b'dog', (1, 1, 50, 70)))
+
+
+def voc_dataset(root, **kwargs):
+    return VOCMultiLabel(data_root=str(root), split='trainval', **kwargs)
+
+
+def test_voc_boxes_zero_based_and_difficult(tmp_path):
+    ds = voc_dataset(voc_tree(tmp_path, VOC_OBJECTS), with_boxes=True)
+    cat, dog = (ds.metainfo['classes'].index(c) for c in ('cat', 'dog'))
+    info = ds.get_data_info(0)
     # 1-based inclusive pixels -> edges: xmin - 1, ymin - 1, xmax, ymax.
-    np.testing.assert_array_equal(boxes, [[10, 20, 40, 60], [1, 2, 4, 9]])
-    np.testing.assert_array_equal(labels, [1, 0])
-    boxes, labels = parse_voc_boxes(VOC_XML, classes, 'x.xml', 'include')
-    np.testing.assert_array_equal(labels, [1, 0, 0])
-    np.testing.assert_array_equal(boxes[1], [0, 0, 5, 5])
+    np.testing.assert_array_equal(
+        info['gt_bboxes'], [[10, 20, 40, 60], [1, 2, 4, 9], [0, 0, 50, 70]])
+    assert info['gt_bboxes'].dtype == np.float32
+    np.testing.assert_array_equal(info['gt_bboxes_labels'], [dog, cat, dog])
+    assert info['gt_label'] == sorted([cat, dog])
+    assert info['gt_label_difficult'] == [cat]
+    ds = voc_dataset(tmp_path, with_boxes=True, difficult_boxes='include')
+    info = ds.get_data_info(0)
+    np.testing.assert_array_equal(info['gt_bboxes_labels'],
+                                  [dog, cat, cat, dog])
+    np.testing.assert_array_equal(info['gt_bboxes'][1], [0, 0, 5, 5])
+    assert 'gt_bboxes' not in voc_dataset(tmp_path).get_data_info(0)
+    # The boxes reach the model as tensors.
+    ds = voc_dataset(tmp_path, with_boxes=True,
+                     pipeline=[dict(type='LoadImageFromFile'),
+                               dict(type='PackInputsWithBoxes')])
+    torch.testing.assert_close(ds[0]['data_samples'].gt_bboxes,
+                               torch.tensor([[10., 20., 40., 60.],
+                                             [1., 2., 4., 9.],
+                                             [0., 0., 50., 70.]]))
+    with pytest.raises(ValueError, match='difficult_boxes must be one of'):
+        voc_dataset(tmp_path, difficult_boxes='drop')
 
 
-@pytest.mark.parametrize('content, match', [
-    (b'<annotation><object>', 'malformed'),
-    (b'<annotation><object><name>cow</name></object></annotation>', 'cow'),
-    (b'<annotation><object><name>cat</name></object></annotation>',
-     'bndbox'),
-    (b'<annotation><object><name>cat</name><bndbox><xmin>5</xmin><ymin>1'
-     b'</ymin><xmax>2</xmax><ymax>3</ymax></bndbox></object></annotation>',
-     'xmin > xmax'),
-    (b'<annotation><object><name>cat</name><bndbox><xmin>nan</xmin><ymin>1'
-     b'</ymin><xmax>2</xmax><ymax>3</ymax></bndbox></object></annotation>',
-     'infinite'),
+@pytest.mark.parametrize('box, match', [
+    (b'<bndbox><xmin>5</xmin></bndbox>', 'no <bndbox> with numeric'),
+    (b'', 'no <bndbox> with numeric'),
+    (b'<bndbox><xmin>1O</xmin><ymin>1</ymin><xmax>2</xmax><ymax>3</ymax>'
+     b'</bndbox>', 'no <bndbox> with numeric'),
+    (voc_object(b'cat', (5, 1, 2, 3)), r'\(5, 1, 2, 3\) has xmin > xmax'),
+    (voc_object(b'cat', ('nan', 1, 2, 3)), 'NaN or infinite'),
+    (voc_object(b'cat', (0, 1, 2, 3)), 'not inside the 50 x 70 image.*'
+     '1-based'),
+    (voc_object(b'cat', (1, 1, 51, 3)), 'not inside the 50 x 70 image'),
+    (voc_object(b'cat', (1, 1, 2, 71)), 'not inside the 50 x 70 image'),
 ])
-def test_voc_bad_xml_names_the_file(content, match):
-    with pytest.raises(BoxAnnotationError, match=f'x.xml.*{match}'):
-        parse_voc_boxes(content, dict(cat=0), 'x.xml')
+def test_voc_bad_boxes_name_the_file_and_object(tmp_path, box, match):
+    if not box.startswith(b'<object>'):
+        box = b'<object><name>cat</name>' + box + b'</object>'
+    root = voc_tree(tmp_path, voc_object(b'dog', (11, 21, 40, 60)) + box)
+    with pytest.raises(BoxAnnotationError,
+                       match=f'000005.xml: object 1 \\(cat\\).*{match}'):
+        voc_dataset(root, with_boxes=True)
+    # Without with_boxes the coordinates are not read.
+    voc_dataset(root)
 
 
-def test_load_voc_boxes_finds_the_xml(tmp_path):
-    (tmp_path / 'Annotations').mkdir()
-    (tmp_path / 'Annotations' / '000005.xml').write_bytes(VOC_XML)
-    step = LoadVOCBoxes(classes=('cat', 'dog'))
-    out = step(dict(img_path=str(tmp_path / 'JPEGImages' / '000005.jpg')))
-    np.testing.assert_array_equal(out['gt_bboxes_labels'], [1, 0])
-    with pytest.raises(BoxAnnotationError, match='not found.*000006.xml'):
-        step(dict(img_path=str(tmp_path / 'JPEGImages' / '000006.jpg')))
+def test_voc_boxes_need_the_annotations(tmp_path):
+    root = voc_tree(tmp_path, VOC_OBJECTS)
+    (root / 'ImageSets/Main/test.txt').write_text('000005\n')
+    with pytest.raises(ValueError, match="with_boxes=True needs the "
+                       r"annotation folder \(data_prefix\['ann_path'\]\)"):
+        VOCMultiLabel(data_root=str(root), split='test', test_mode=True,
+                      data_prefix=dict(img_path='JPEGImages'),
+                      with_boxes=True)
+
+
+@pytest.mark.parametrize('size', [
+    b'', b'<size><width>50</width></size>',
+    b'<size><width>0</width><height>70</height></size>'
+])
+def test_voc_boxes_need_the_image_size(tmp_path, size):
+    root = voc_tree(tmp_path, VOC_OBJECTS, size=size)
+    with pytest.raises(BoxAnnotationError, match='000005.xml: .*<size>'):
+        voc_dataset(root, with_boxes=True)
+    voc_dataset(root)
 
 
 def sample(h=20, w=40):
@@ -204,3 +259,22 @@ def test_pack_inputs_with_bad_boxes(change, match):
     results = dict(sample(), img_path='x.png', **change)
     with pytest.raises(ValueError, match=f'x.png.*{match}'):
         PackInputsWithBoxes()(results)
+
+
+def test_pack_inputs_refuses_boxes_outside_the_image():
+    # Up to one pixel past the border passes (rounding in annotations).
+    PackInputsWithBoxes()(dict(sample(), gt_bboxes=np.array(
+        [[-1, -1, 41, 21]], np.float32), gt_bboxes_labels=np.array([0])))
+    for box in ([0, 0, 41.5, 20], [0, -2, 10, 10], [0, 0, 10, 21.5]):
+        results = dict(sample(), img_path='x.png',
+                       gt_bboxes=np.array([box], np.float32),
+                       gt_bboxes_labels=np.array([0]))
+        with pytest.raises(ValueError, match='x.png: gt_bboxes reach outside '
+                           'the 40 x 20 image.*BoxRandomResizedCrop'):
+            PackInputsWithBoxes()(results)
+    # mmpretrain's RandomResizedCrop moves the image alone: caught here.
+    from mmpretrain.datasets.transforms import RandomResizedCrop
+    np.random.seed(0)
+    cropped = RandomResizedCrop(scale=8)(dict(sample(), img_path='x.png'))
+    with pytest.raises(ValueError, match='outside the 8 x 8 image'):
+        PackInputsWithBoxes()(cropped)

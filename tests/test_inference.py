@@ -235,3 +235,81 @@ def test_infer_tool_end_to_end(images, checkpoints, tmp_path):
         assert line in log
     pngs = sorted(p.name for p in show.glob('*.png'))
     assert pngs == sorted(os.path.basename(f)[:-4] + '.png' for f in inputs)
+
+
+def hand_top_patches(pred, k, nms_iou=0.5):
+    """The k best (patch, label) pairs, greedily: best score first, a pair
+    dropped if a kept pair of its label overlaps it by IoU > nms_iou."""
+    from torchvision.ops import box_iou
+    pairs = sorted(((float(pred.scores[p, c]), p, c)
+                    for p in range(pred.scores.shape[0])
+                    for c in range(pred.scores.shape[1])), reverse=True)
+    kept = []
+    for score, p, c in pairs:
+        if not any(c == kc and box_iou(pred.boxes[p:p + 1],
+                                       pred.boxes[kp:kp + 1]).item() > nms_iou
+                   for _, kp, kc in kept):
+            kept.append((score, p, c))
+        if len(kept) == k:
+            break
+    return kept
+
+
+def test_spatial_context_patches_drawn_and_reported(images, checkpoints,
+                                                    tmp_path, monkeypatch):
+    from mmcma.visualization import AttentionVisualizer
+    drawn = []
+    draw = AttentionVisualizer.draw_bboxes
+    monkeypatch.setattr(AttentionVisualizer, 'draw_bboxes',
+                        lambda self, boxes, **kw: drawn.append(
+                            np.array(boxes)) or draw(self, boxes, **kw))
+    kind = 'spatial-context'
+    model = random_model(CONFIGS[kind])
+    branches = model.head.branches
+    with torch.no_grad():  # scores spread over (0, 1), boxes moved a bit
+        for layer in (branches.location_regressor, branches.patch_classifier,
+                      branches.object_label_predictor,
+                      branches.context_label_predictor):
+            layer.weight.mul_(0.01)
+    inferencer = MultiLabelInferencer(
+        CONFIGS[kind],
+        pretrained=save_checkpoint(model, str(tmp_path / f'{kind}.pth')))
+    files = expand_inputs(images)[:2]
+    show = tmp_path / 'figures'
+    results = inferencer(files, batch_size=2, patches=3, show_dir=str(show))
+    # The reference: the model's patches of images normalised by hand.
+    batch = np.stack([mmcv.imread(f)[..., ::-1] for f in files])
+    inputs = (torch.from_numpy(batch.copy()).permute(0, 3, 1, 2).float() -
+              MEAN) / STD
+    with torch.no_grad():
+        preds = inferencer.model.predict_patches(inputs)
+    for i, (result, pred) in enumerate(zip(results, preds)):
+        best = hand_top_patches(pred, 3)
+        assert len(best) == 3
+        records = result['patches']
+        assert [r['label'] for r in records] == [c for _, _, c in best]
+        assert [r['class'] for r in records] == [CLASSES[c]
+                                                 for _, _, c in best]
+        np.testing.assert_allclose([r['score'] for r in records],
+                                   [s for s, _, _ in best], rtol=1e-5)
+        boxes = pred.boxes[[p for _, p, _ in best]].numpy()
+        np.testing.assert_allclose([r['box'] for r in records], boxes,
+                                   atol=1e-4)
+        np.testing.assert_allclose(
+            [r['context_box'] for r in records],
+            pred.context_boxes[[p for _, p, _ in best]].numpy(), atol=1e-4)
+        # Drawn on the 64 px input enlarged 4 times: context patches
+        # first, then the object boxes, in the same order.
+        np.testing.assert_allclose(drawn[2 * i + 1],
+                                   np.clip(boxes * 4, 0, 255), atol=1e-3)
+        figure = mmcv.imread(str(show / f'{os.path.basename(files[i])}'))
+        assert figure.shape == (256, 256, 3)
+    record = json.loads(json.dumps(to_json(results, CLASSES, {'thr': 0.5})))
+    assert record['predictions'][0]['patches'][0]['class'] == \
+        results[0]['patches'][0]['class']
+    # Without show_dir or patches, no patches; a non-spatial model refuses.
+    assert 'patches' not in inferencer(files[0])[0]
+    with pytest.raises(TypeError, match='patches are for spatial-context'):
+        MultiLabelInferencer(CONFIGS['linear'],
+                             pretrained=checkpoints['linear'])(files[0],
+                                                               patches=2)

@@ -104,3 +104,18 @@ def test_export_tool(tmp_path):
     tool = runpy.run_path(os.path.join(ROOT, 'tools', 'export_onnx.py'))
     with pytest.raises(SystemExit, match='give --input-size H W'):
         tool['main']([CONFIGS['mscma'], ckpt, '--out', str(out)])
+
+
+def test_spatial_context_export_is_refused(tmp_path):
+    model = random_model(CONFIGS['spatial-context'])
+    out = tmp_path / 'sc.onnx'
+    with pytest.raises(NotImplementedError, match='ONNX export of '
+                       'SpatialContextClassifier is not supported: the '
+                       'number of patches per image'):
+        export_onnx(model, str(out), (64, 64))
+    assert not out.exists()
+    ckpt = save_checkpoint(model, str(tmp_path / 'sc.pth'))
+    tool = runpy.run_path(os.path.join(ROOT, 'tools', 'export_onnx.py'))
+    with pytest.raises(SystemExit, match='spatial-context.*not supported'):
+        tool['main']([CONFIGS['spatial-context'], ckpt, '--out', str(out),
+                      '--input-size', '64', '64'])

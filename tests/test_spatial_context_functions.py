@@ -7,10 +7,12 @@ import pytest
 import torch
 
 from mmcma.models.spatial_context import (
-    EMPTY_LOGIT, GroundTruth, PatchPredictions, decode_boxes, encode_boxes,
-    expand_boxes, image_logits, label_predictor_loss, location_loss,
-    match_patches, patch_classifier_loss, patch_log_scores, patch_scores,
-    patch_targets, pyramid_strides, sample_patches, top_patches, valid_gt)
+    EMPTY_LOGIT, IMAGE_COMBINE, GroundTruth, ImagePyramid, PatchPredictions,
+    decode_boxes, encode_boxes, expand_boxes, image_logits,
+    label_predictor_loss, location_loss, match_patches,
+    patch_classifier_loss, patch_log_scores, patch_scores, patch_targets,
+    pooled_image_features, pyramid_strides, regress_boxes, sample_patches,
+    top_patches, valid_gt)
 
 WEIGHTS = (10., 10., 5., 5.)
 
@@ -213,6 +215,45 @@ def test_image_logits_max_and_topk():
     assert image_logits(log_s, log_not_s, [2, 0, 1])[1, 0] == EMPTY_LOGIT
     with pytest.raises(ValueError, match='topk'):
         image_logits(log_s, log_not_s, [3], topk=0)
+
+
+def test_image_combine_by_hand():
+    patch = torch.tensor([[0.0, 2.0]], dtype=torch.float64)
+    image = torch.tensor([[math.log(3), -2.0]], dtype=torch.float64)
+    torch.testing.assert_close(IMAGE_COMBINE['sum'](patch, image),
+                               patch + image)
+    # Mean of the probabilities 0.5 and 0.75 is 0.625: logit log(5/3).
+    mean = IMAGE_COMBINE['mean'](patch, image)
+    assert mean[0, 0].item() == pytest.approx(math.log(5 / 3))
+    assert mean[0, 1].item() == pytest.approx(0.0)
+
+
+def test_pooled_image_features_leave_out_the_padding():
+    # Batch 8 x 8 with strides 2 and 4; image 0 is 8 x 8, image 1 is
+    # 3 x 5 (rows 0-1 and columns 0-2 of level 0, 1 x 2 of level 1).
+    fine = torch.arange(2 * 2 * 16, dtype=torch.float32).reshape(2, 2, 4, 4)
+    coarse = torch.arange(2 * 2 * 4, dtype=torch.float32).reshape(2, 2, 2, 2)
+    pyramid = ImagePyramid((fine, coarse), (8, 8), [(8, 8), (3, 5)])
+    feats = pooled_image_features(pyramid)
+    expected_0 = torch.cat([fine[0].mean((1, 2)), coarse[0].mean((1, 2))])
+    expected_1 = torch.cat([fine[1, :, :2, :3].mean((1, 2)),
+                            coarse[1, :, :1, :2].mean((1, 2))])
+    torch.testing.assert_close(feats, torch.stack([expected_0, expected_1]))
+
+
+def test_regress_boxes_per_image_and_clipped():
+    boxes = [torch.tensor([[0., 0., 10., 10.]]), torch.zeros(0, 4),
+             torch.tensor([[4., 4., 8., 8.], [0., 0., 2., 2.]])]
+    # Image 0: x centre moves by +0.5 w; image 2: both boxes double.
+    deltas = torch.tensor([[5., 0., 0., 0.], [0., 0., 5 * math.log(2), 5 *
+                                               math.log(2)],
+                           [0., 0., 5 * math.log(2), 5 * math.log(2)]])
+    out = regress_boxes(boxes, deltas, [(20, 12), (5, 5), (20, 20)],
+                        WEIGHTS)
+    torch.testing.assert_close(out[0], torch.tensor([[5., 0., 12., 10.]]))
+    assert out[1].shape == (0, 4)
+    torch.testing.assert_close(
+        out[2], torch.tensor([[2., 2., 10., 10.], [0., 0., 3., 3.]]))
 
 
 def test_top_patches_nms_per_label():

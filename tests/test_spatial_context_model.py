@@ -14,7 +14,8 @@ from mmcma.datasets import CocoMultiLabel
 from mmcma.datasets.synthetic_scenes import generate
 from mmcma.models.spatial_context import (ImagePyramid, PatchPredictions,
                                           Patches, expand_boxes, image_sizes,
-                                          patch_scores, top_patches)
+                                          patch_scores, pooled_image_features,
+                                          top_patches)
 
 NUM_CLASSES = 12
 SIZE = 32
@@ -120,10 +121,12 @@ def test_losses_fall_with_boxes(batch):
         objectness_on(model, batch, background_boxes).mean()
 
 
-def test_weakly_supervised_mode_learns_from_labels_alone(batch):
+@pytest.mark.parametrize('image_branch', [None, 'sum'])
+def test_weakly_supervised_mode_learns_from_labels_alone(batch, image_branch):
     weak = dict(type='AnchorPatchGenerator', anchor_sizes=((8, ), (16, )),
                 levels=(1, 2))
-    model = build(box_supervision=False, patch_generator=weak)
+    model = build(box_supervision=False, patch_generator=weak,
+                  image_branch=image_branch)
     stripped = dict(batch)
     stripped['data_samples'] = [
         DataSample(metainfo=s.metainfo).set_gt_label(s.gt_label)
@@ -133,6 +136,22 @@ def test_weakly_supervised_mode_learns_from_labels_alone(batch):
     history = train_losses(model, stripped, 25)
     assert set(history[0]) == {'loss_image'}
     assert history[-1]['loss_image'] < 0.8 * history[0]['loss_image']
+
+
+def test_image_branch_joins_the_patch_score(batch):
+    model = build(image_branch='mean').eval()
+    data = model.data_preprocessor(batch, False)
+    with torch.no_grad():
+        pyramid = model.extract_pyramid(data['inputs'], data['data_samples'])
+        patch_probs = torch.stack([
+            p.scores.max(0).values for p in model.head.predict_patches(pyramid)
+        ])
+        image_probs = model.head.image_classifier(
+            pooled_image_features(pyramid)).sigmoid()
+        probs = model.head(pyramid).sigmoid()
+    torch.testing.assert_close(probs, (patch_probs + image_probs) / 2)
+    with pytest.raises(ValueError, match='image_branch must be None or one'):
+        build(image_branch='max')
 
 
 def test_box_supervision_needs_boxes(batch):
@@ -147,6 +166,14 @@ def test_box_supervision_needs_boxes(batch):
         model(inputs, samples, mode='loss')
     with pytest.raises(ValueError, match='use AnchorPatchGenerator'):
         build(box_supervision=False)
+
+
+def test_rpn_generator_refuses_to_train_without_boxes():
+    from mmcma.models.spatial_context import RPNPatchGenerator
+    generator = RPNPatchGenerator(in_channels=4).train()
+    maps = tuple(torch.zeros(1, 4, SIZE // s, SIZE // s) for s in (4, 8))
+    with pytest.raises(ValueError, match='learns from ground-truth boxes'):
+        generator(ImagePyramid(maps, (SIZE, SIZE), [(SIZE, SIZE)]))
 
 
 def test_box_labels_outside_the_head_raise(batch):

@@ -59,7 +59,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
     selection = (dict(thr=args.thr) if args.thr is not None else
                  dict(topk=args.topk) if args.topk is not None else None)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    meta = export_onnx(model, args.out, size, selection, opset=args.opset)
+    try:
+        meta = export_onnx(model, args.out, size, selection,
+                           opset=args.opset)
+    except NotImplementedError as e:
+        raise SystemExit(f'{args.config}: {e}') from e
     print(f'written: {args.out}')
     for key, value in meta.items():
         print(f'  {key}: {value if len(value) < 100 else value[:97] + "..."}')

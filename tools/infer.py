@@ -4,13 +4,15 @@ Usage::
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] \\
         [--thr 0.5 | --topk K] [--batch-size 8] [--out results.json] \\
-        [--show-dir DIR [--per-scale]] [--device cpu]
+        [--show-dir DIR [--per-scale]] [--patches K] [--device cpu]
 
 INPUT is an image file or a folder (searched recursively for images). Prints
 one line per image (its labels with scores); ``--out`` writes them as JSON
 (:func:`mmcma.apis.to_json`); ``--show-dir`` writes one figure per image: the
-attention grid for attention heads (CMA, MS-CMA), the image and its best
-labels otherwise.
+attention grid for attention heads (CMA, MS-CMA), the best object and context
+patches with their labels and scores for spatial-context models (``--patches
+K``, 5 by default; they also go into ``--out``), the image and its best labels
+otherwise.
 """
 import argparse
 import json
@@ -41,6 +43,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--per-scale', action='store_true',
                         help='attention figures: one row per scale instead '
                         'of the mean of the scales')
+    parser.add_argument('--patches', type=int, metavar='K',
+                        help='spatial-context models: report (in --out) and '
+                        'draw (in --show-dir) the K best (patch, label) '
+                        'pairs (default: 5 with --show-dir)')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     return parser.parse_args(argv)
 
@@ -56,7 +62,7 @@ def main(argv: Optional[List[str]] = None) -> list:
     selection = inferencer.selection(args.thr, args.topk)
     results = inferencer(args.inputs, batch_size=args.batch_size,
                          show_dir=args.show_dir, per_scale=args.per_scale,
-                         **selection)
+                         patches=args.patches, **selection)
     classes = inferencer.label_names(len(results[0]['pred_scores']))
     for r in results:
         labels = ', '.join(f'{c} {s:.2f}' for c, s in zip(

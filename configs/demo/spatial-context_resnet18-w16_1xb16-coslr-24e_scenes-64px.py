@@ -19,11 +19,11 @@ model = dict(
         out_indices=(0, 1, 2, 3)),
     neck=dict(
         type='FeaturePyramidNeck', in_channels=(16, 32, 64, 128),
-        out_channels=64),
+        out_channels=32),
     head=dict(
         type='SpatialContextHead',
         num_classes=12,
-        in_channels=64,
+        in_channels=32,
         # Objects in the scenes are 5-27 px (median 12): anchors of 8-64 px.
         patch_generator=dict(
             type='RPNPatchGenerator',
@@ -31,8 +31,9 @@ model = dict(
             aspect_ratios=(0.5, 1.0, 2.0),
             num_samples=128,
             pre_nms_top_n=dict(training=300, testing=300),
-            post_nms_top_n=dict(training=64, testing=32)),
+            post_nms_top_n=dict(training=32, testing=32)),
         roi_size=4,
+        sampling_ratio=1,
         canonical_scale=32,
         hidden_channels=128,
         context_scale=2.0,

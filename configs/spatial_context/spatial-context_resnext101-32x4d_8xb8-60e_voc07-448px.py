@@ -1,8 +1,8 @@
 # The two-branch spatial-context-aware network (ICASSP 2022, arXiv 2111.12296)
 # on PASCAL VOC 2007 trainval / test, 448 px. Paper: mAP 95.3. No run of ours
 # yet. Model and recipe: the COCO config's, with 20 labels; the object boxes
-# come from the VOC xml files (LoadVOCBoxes), difficult objects left out as
-# they are left out of the image-level labels.
+# come from the VOC xml files (VOCMultiLabel(with_boxes=True)), difficult
+# objects left out as they are left out of the image-level labels.
 _base_ = [
     '../_base_/datasets/voc_bs8_448.py',
     '../_base_/models/spatial-context_resnext101-32x4d.py',
@@ -13,11 +13,13 @@ _base_ = [
 data_preprocessor = dict(num_classes=20, pad_size_divisor=32)
 model = dict(head=dict(num_classes=20))
 train_dataloader = dict(
-    dataset=dict(pipeline=[
-        dict(type='LoadImageFromFile'),
-        dict(type='LoadVOCBoxes', difficult='ignore'),
-        dict(type='BoxRandomResizedCrop', scale=448,
-             crop_ratio_range=(0.3, 1.0)),
-        dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-        dict(type='PackInputsWithBoxes'),
-    ]))
+    dataset=dict(
+        with_boxes=True,
+        difficult_boxes='ignore',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='BoxRandomResizedCrop', scale=448,
+                 crop_ratio_range=(0.3, 1.0)),
+            dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+            dict(type='PackInputsWithBoxes'),
+        ]))

@@ -2,7 +2,6 @@
 import os
 import os.path as osp
 from math import ceil
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -13,77 +12,12 @@ from mmpretrain.apis import ImageClassificationInferencer
 from mmpretrain.registry import VISUALIZERS
 from mmpretrain.structures import DataSample
 from mmpretrain.utils import track
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
+from ..models.spatial_context import top_patches
 from ..visualization import AttentionVisualizer
+from .io import (InputType, expand_inputs, patch_records, select_labels,
+                 unique_names)
 from .model import check_multilabel, class_names, head_selection, init_model
-
-InputType = Union[str, os.PathLike, np.ndarray]
-
-
-def expand_inputs(
-        inputs: Union[InputType, Sequence[InputType]]) -> List[InputType]:
-    """Image files and arrays; a folder becomes its image files.
-
-    Folders are searched recursively for torchvision's image extensions
-    (``IMG_EXTENSIONS``, any case), in sorted path order. Arrays (BGR, as
-    ``mmcv.imread`` gives) pass through.
-
-    Raises:
-        FileNotFoundError: A path does not exist, or a folder holds no
-            image.
-    """
-    if isinstance(inputs, (str, os.PathLike, np.ndarray)):
-        inputs = [inputs]
-    files: List[InputType] = []
-    for item in inputs:
-        if isinstance(item, np.ndarray):
-            files.append(item)
-            continue
-        path = os.fspath(item)
-        if osp.isdir(path):
-            found = sorted(
-                osp.join(root, name) for root, _, names in os.walk(path)
-                for name in names if name.lower().endswith(IMG_EXTENSIONS))
-            if not found:
-                raise FileNotFoundError(
-                    f'no image ({", ".join(IMG_EXTENSIONS)}) in folder '
-                    f'{path}')
-            files.extend(found)
-        elif osp.isfile(path):
-            files.append(path)
-        else:
-            raise FileNotFoundError(f'input not found: {path}')
-    return files
-
-
-def select_labels(scores: np.ndarray,
-                  thr: Optional[float] = None,
-                  topk: Optional[int] = None) -> List[int]:
-    """Labels predicted positive, best first.
-
-    Exactly one rule: ``thr`` keeps every label with ``score >= thr``;
-    ``topk`` keeps the k best. Ties keep the lower index first.
-
-    Args:
-        scores (np.ndarray): Probabilities (N,).
-        thr (float, optional): Score threshold.
-        topk (int, optional): Number of labels, 1 <= k <= N.
-
-    Returns:
-        List[int]: Label indices by decreasing score.
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    if (thr is None) == (topk is None):
-        raise ValueError(f'give exactly one of thr and topk, got thr={thr}, '
-                         f'topk={topk}')
-    order = np.argsort(-scores, kind='stable')
-    if topk is not None:
-        if not 1 <= topk <= len(scores):
-            raise ValueError(f'topk must be in [1, {len(scores)}], got '
-                             f'{topk}')
-        return order[:topk].tolist()
-    return [int(k) for k in order if scores[k] >= thr]
 
 
 class MultiLabelInferencer(ImageClassificationInferencer):
@@ -100,8 +34,12 @@ class MultiLabelInferencer(ImageClassificationInferencer):
     Each result is a dict: ``pred_scores`` (N,) float32 array,
     ``pred_labels`` (selected labels, best first), ``pred_classes`` (their
     names), ``pred_label_scores``, ``image`` (the path, or the index of an
-    array input) and with ``return_attention`` ``attention`` (a list with
-    one (N, h, w) array per scale, heads with ``get_attention``).
+    array input), with ``return_attention`` ``attention`` (a list with
+    one (N, h, w) array per scale, heads with ``get_attention``) and for
+    spatial-context models asked for ``patches`` the best (patch, label)
+    pairs, best first: ``patches``, a list of dicts ``box`` and
+    ``context_box`` (``[x0, y0, x1, y1]`` in pixels of the image the model
+    saw, after the test pipeline), ``label``, ``class``, ``score``.
 
     Args:
         model (BaseModel | str | Config): A built model (with ``_config``,
@@ -164,7 +102,8 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                  topk: Optional[int] = None,
                  return_attention: bool = False,
                  show_dir: Optional[str] = None,
-                 per_scale: bool = False) -> list:
+                 per_scale: bool = False,
+                 patches: Optional[int] = None) -> list:
         """Predict the labels of every image.
 
         Batches stream through forward, drawing and post-processing, so
@@ -181,10 +120,16 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             return_attention (bool): Add the attention maps to the results
                 (heads with ``get_attention``).
             show_dir (str, optional): Write one figure per image there:
-                the attention grid for attention heads, the image and its
-                best labels otherwise.
+                the attention grid for attention heads, the best patches
+                for spatial-context models, the image and its best labels
+                otherwise.
             per_scale (bool): Attention figures with one row per scale
                 instead of the mean of the scales.
+            patches (int, optional): Spatial-context models
+                (``predict_patches``): report (``patches`` in the results)
+                and draw the k best (patch, label) pairs
+                (:func:`mmcma.models.spatial_context.top_patches`: per-label
+                NMS at IoU 0.5). Defaults to 5 with ``show_dir``, else 0.
 
         Returns:
             list: One result dict (or ``DataSample``) per image.
@@ -196,13 +141,15 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                             'get_attention: no attention to return')
         attention = return_attention or (show_dir is not None
                                          and has_attention)
+        patches = self.num_patches(patches, show_dir)
         files = expand_inputs(inputs)
-        names = _unique_names(files)
+        names = unique_names(files)
         results = []
         batches = self.preprocess(files, batch_size=batch_size)
         for data in track(batches, 'Inference',
                           total=ceil(len(files) / batch_size)):
-            preds = self.forward(data, attention=attention, **selection)
+            preds = self.forward(data, attention=attention, patches=patches,
+                                 **selection)
             start = len(results)
             chunk = files[start:start + len(preds)]
             for i, pred in enumerate(preds):
@@ -231,28 +178,51 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                              f'topk={topk})')
         return dict(thr=thr) if thr is not None else dict(topk=topk)
 
+    def num_patches(self, patches: Optional[int],
+                    show_dir: Optional[str]) -> int:
+        """How many (patch, label) pairs to report: ``patches``, else 5 for
+        a spatial-context model with ``show_dir``, else 0."""
+        has_patches = hasattr(self.model, 'predict_patches')
+        if patches is None:
+            return 5 if has_patches and show_dir is not None else 0
+        if patches < 0:
+            raise ValueError(f'patches must be >= 0, got {patches}')
+        if patches and not has_patches:
+            raise TypeError(f'{type(self.model).__name__} has no '
+                            'predict_patches: patches are for '
+                            'spatial-context models')
+        return patches
+
     # -------------------------------------------------------------- forward
     @torch.no_grad()
-    def forward(self, data: dict, attention: bool = False,
+    def forward(self, data: dict, attention: bool = False, patches: int = 0,
                 **selection) -> List[DataSample]:
         """``model.test_step`` (= ``predict``), then the label selection.
 
         With ``attention`` the same predictions come from the features
         (``extract_feat`` then ``head.predict``, as ``ImageClassifier``
         predicts) and each sample also gets ``attention`` (one (N, ...) map
-        per scale) and ``input_image`` (the RGB uint8 image the model saw).
+        per scale); with ``patches`` (spatial-context models) they come from
+        the feature pyramid and each sample also gets ``patches``, the
+        :class:`~mmcma.models.spatial_context.TopPatches` of its
+        ``patches`` best pairs. Both add ``input_image`` (the RGB uint8
+        image the model saw).
         """
-        if not attention:
+        if not (attention or patches):
             preds = self.model.test_step(data)
         else:
             raw = data['inputs']
             batch = self.model.data_preprocessor(data, False)
-            feats = self.model.extract_feat(batch['inputs'])
-            preds = self.model.head.predict(feats, batch['data_samples'])
-            maps = self.model.head.get_attention(feats)
+            if patches:
+                preds = self._predict_patches(batch, patches)
+            else:
+                feats = self.model.extract_feat(batch['inputs'])
+                preds = self.model.head.predict(feats, batch['data_samples'])
+                maps = self.model.head.get_attention(feats)
+                for i, pred in enumerate(preds):
+                    pred.set_field([m[i].float().cpu().numpy() for m in maps],
+                                   'attention', field_type='metainfo')
             for i, pred in enumerate(preds):
-                pred.set_field([m[i].float().cpu().numpy() for m in maps],
-                               'attention', field_type='metainfo')
                 # The pipeline gives BGR (mmcv.imread) CHW uint8.
                 pred.set_field(
                     np.ascontiguousarray(raw[i].permute(1, 2, 0).cpu().numpy()
@@ -261,6 +231,19 @@ class MultiLabelInferencer(ImageClassificationInferencer):
         for pred in preds:
             labels = select_labels(pred.pred_score.cpu().numpy(), **selection)
             pred.set_pred_label(torch.as_tensor(labels, dtype=torch.long))
+        return preds
+
+    def _predict_patches(self, batch: dict, k: int) -> List[DataSample]:
+        """Predictions and each image's ``k`` best (patch, label) pairs,
+        from one feature pyramid."""
+        pyramid = self.model.extract_pyramid(batch['inputs'],
+                                             batch['data_samples'])
+        preds = self.model.head.predict(pyramid, batch['data_samples'])
+        for pred, found in zip(preds,
+                               self.model.head.predict_patches(pyramid)):
+            top = top_patches(found, k=k)
+            pred.set_field(type(top)(*(t.cpu() for t in top)), 'patches',
+                           field_type='metainfo')
         return preds
 
     # ------------------------------------------------------------ visualize
@@ -283,7 +266,13 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             labels = pred.pred_label.tolist()
             classes = self.label_names(len(scores))
             out_file = osp.join(show_dir, f'{pred.name}.png')
-            if 'attention' in pred:
+            if 'patches' in pred:
+                top = pred.patches
+                self.visualizer.add_patches(
+                    pred.name, pred.input_image, top.boxes.numpy(),
+                    top.context_boxes.numpy(), top.labels.tolist(),
+                    top.scores.tolist(), classes, out_file=out_file)
+            elif 'attention' in pred:
                 self.visualizer.add_attention(
                     pred.name, pred.input_image, pred.attention, labels,
                     scores, classes, per_scale=per_scale, out_file=out_file)
@@ -315,6 +304,8 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                 pred_label_scores=[float(scores[k]) for k in labels])
             if return_attention:
                 result['attention'] = pred.attention
+            if 'patches' in pred:
+                result['patches'] = patch_records(pred.patches, classes)
             results.append(result)
         return results
 
@@ -323,34 +314,3 @@ class MultiLabelInferencer(ImageClassificationInferencer):
         if getattr(self, '_names', None) is None:
             self._names = class_names(self.model, num_classes, self.classes)
         return self._names
-
-
-def _unique_names(files: Sequence[InputType]) -> List[str]:
-    """A file name stem per input (``i`` for arrays), made unique with a
-    ``_<n>`` suffix where two folders hold the same name."""
-    names, seen = [], {}
-    for i, item in enumerate(files):
-        stem = Path(item).stem if isinstance(item, str) else str(i)
-        count = seen.get(stem, 0)
-        seen[stem] = count + 1
-        names.append(stem if count == 0 else f'{stem}_{count}')
-    return names
-
-
-def to_json(results: Sequence[dict], classes: Sequence[str],
-            selection: Dict[str, float]) -> dict:
-    """A JSON-serialisable record of inference results.
-
-    Schema: ``{"classes": [N names], "selection": {"thr": t} | {"topk": k},
-    "predictions": [{"image", "pred_labels", "pred_classes",
-    "pred_label_scores", "pred_scores" (N floats)}]}``.
-    """
-    keys = ('image', 'pred_labels', 'pred_classes', 'pred_label_scores')
-    return dict(
-        classes=list(classes),
-        selection=dict(selection),
-        predictions=[
-            dict({k: r[k] for k in keys},
-                 pred_scores=[float(s) for s in r['pred_scores']])
-            for r in results
-        ])

@@ -43,6 +43,14 @@ class ProbabilityModel(nn.Module):
     def __init__(self, model: BaseModel):
         super().__init__()
         check_multilabel(model)
+        # A model that tracing would export wrongly says why (its class's
+        # ``onnx_unsupported``): refuse it instead of writing a graph that
+        # is right for the example batch only.
+        reason = getattr(model, 'onnx_unsupported', None)
+        if reason:
+            raise NotImplementedError(
+                f'ONNX export of {type(model).__name__} is not supported: '
+                f'{reason}')
         self.model = model
         self.fused = outputs_probabilities(model)
 

@@ -1,4 +1,5 @@
-from .boxes import BoxAnnotationError, coco_bbox_to_xyxy, parse_voc_boxes
+from .boxes import (BoxAnnotationError, coco_bbox_to_xyxy,
+                    voc_bndbox_to_xyxy)
 from .coco import CocoAnnotationError, CocoMultiLabel, load_coco_json
 from .files import DataFileError
 from .nus_wide import NUSWIDE
@@ -6,8 +7,7 @@ from .image_check import (ImageLoadError, ImageTooLargeError,
                           check_image_file, check_image_size)
 from .label_matrix import get_label_matrix
 from .multi_scale_crop import MultiScaleCrop
-from .transforms import (BoxRandomResizedCrop, LoadVOCBoxes,
-                         PackInputsWithBoxes)
+from .transforms import BoxRandomResizedCrop, PackInputsWithBoxes
 from .voc import VOCMultiLabel
 from .youtube8m import PackYouTube8MInputs, YouTube8MDataset
 from .youtube8m_generator import generate_youtube8m
@@ -18,7 +18,7 @@ __all__ = [
     'VOCMultiLabel', 'DataFileError', 'ImageLoadError', 'ImageTooLargeError',
     'check_image_file', 'check_image_size', 'get_label_matrix',
     'YouTube8MDataset', 'PackYouTube8MInputs', 'dequantize', 'quantize',
-    'generate_youtube8m', 'MultiScaleCrop', 'BoxAnnotationError', 'coco_bbox_to_xyxy',
-    'parse_voc_boxes', 'BoxRandomResizedCrop', 'LoadVOCBoxes',
+    'generate_youtube8m', 'MultiScaleCrop', 'BoxAnnotationError',
+    'coco_bbox_to_xyxy', 'voc_bndbox_to_xyxy', 'BoxRandomResizedCrop',
     'PackInputsWithBoxes'
 ]

@@ -9,7 +9,7 @@ label indices, under the keys ``gt_bboxes`` and ``gt_bboxes_labels``
 """
 import math
 import xml.etree.ElementTree as ET
-from typing import Dict, List, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
@@ -58,65 +58,65 @@ def boxes_to_arrays(boxes: Sequence[Sequence[float]],
             np.asarray(labels, dtype=np.int64).reshape(-1))
 
 
-def parse_voc_boxes(content: bytes,
-                    class_to_idx: Dict[str, int],
-                    where: str,
-                    difficult: str = 'ignore') -> Tuple[np.ndarray,
-                                                        np.ndarray]:
-    """Boxes and labels of the objects of one VOC annotation xml.
-
-    VOC's ``<bndbox>`` holds 1-based inclusive pixel indices; as in
-    Detectron2, ``xmin`` and ``ymin`` are shifted by -1 and ``xmax``,
-    ``ymax`` kept, which gives pixel-edge coordinates.
-
-    Args:
-        content (bytes): The xml file's content.
-        class_to_idx (dict): Class name to label index.
-        where (str): Names the file in errors.
-        difficult (str): ``'ignore'`` drops objects marked difficult (their
-            labels are not image-level positives either); ``'include'``
-            keeps them.
-
-    Returns:
-        tuple: ``(boxes (K, 4) float32, labels (K,) int64)``.
+def voc_image_size(root: ET.Element, where: str) -> Tuple[int, int]:
+    """``(width, height)`` from a VOC xml's ``<size>``.
 
     Raises:
-        BoxAnnotationError: for malformed xml, an object without a name or
-            with an unknown one, or a ``<bndbox>`` without four numbers.
+        BoxAnnotationError: unless both are positive integers.
     """
-    if difficult not in ('ignore', 'include'):
-        raise ValueError(f"difficult must be 'ignore' or 'include', got "
-                         f'{difficult!r}')
+    size = root.find('size')
     try:
-        root = ET.fromstring(content)
-    except ET.ParseError as e:
-        raise BoxAnnotationError(f'{where}: malformed xml ({e})') from e
-    boxes, labels = [], []
-    for k, obj in enumerate(root.findall('object')):
-        name = (obj.findtext('name') or '').strip()
-        if name not in class_to_idx:
-            raise BoxAnnotationError(
-                f'{where}: object {k} has the class {name!r}, which is not '
-                f'one of {sorted(class_to_idx)}')
-        if difficult == 'ignore' and (obj.findtext('difficult')
-                                      or '0').strip() == '1':
-            continue
-        box = obj.find('bndbox')
-        try:
-            xmin, ymin, xmax, ymax = (
-                float(box.findtext(tag))
-                for tag in ('xmin', 'ymin', 'xmax', 'ymax'))
-        except (AttributeError, TypeError, ValueError) as e:
-            raise BoxAnnotationError(
-                f'{where}: object {k} ({name}) has no <bndbox> with numeric '
-                'xmin, ymin, xmax, ymax') from e
-        if not all(map(math.isfinite, (xmin, ymin, xmax, ymax))):
-            raise BoxAnnotationError(
-                f'{where}: object {k} ({name}) has a NaN or infinite '
-                'coordinate')
-        if not xmin <= xmax or not ymin <= ymax:
-            raise BoxAnnotationError(
-                f'{where}: object {k} ({name}) has xmin > xmax or ymin > ymax')
-        boxes.append([xmin - 1, ymin - 1, xmax, ymax])
-        labels.append(class_to_idx[name])
-    return boxes_to_arrays(boxes, labels)
+        width, height = (int((size.findtext(tag) or '').strip())
+                         for tag in ('width', 'height'))
+    except (AttributeError, ValueError) as e:
+        raise BoxAnnotationError(
+            f'{where}: no <size> with integer <width> and <height>: the '
+            'boxes cannot be checked against the image') from e
+    if width <= 0 or height <= 0:
+        raise BoxAnnotationError(
+            f'{where}: <size> is {width} x {height}: it must be positive')
+    return width, height
+
+
+def voc_bndbox_to_xyxy(obj: ET.Element, image_size: Tuple[int, int],
+                       where: str) -> List[float]:
+    """An object's ``<bndbox>`` as ``[x0, y0, x1, y1]`` pixel edges.
+
+    VOC's ``xmin, ymin, xmax, ymax`` are 1-based inclusive pixel indices
+    (a full 500 px wide image is ``xmin=1, xmax=500``); as in Detectron2,
+    ``xmin`` and ``ymin`` are shifted by -1 and ``xmax``, ``ymax`` kept.
+
+    Args:
+        obj (Element): The ``<object>`` element.
+        image_size (tuple): ``(width, height)`` (:func:`voc_image_size`).
+        where (str): Names the file and object in errors.
+
+    Raises:
+        BoxAnnotationError: unless the box has four finite numbers with
+            ``1 <= xmin <= xmax <= width`` and ``1 <= ymin <= ymax <=
+            height``.
+    """
+    box = obj.find('bndbox')
+    try:
+        xmin, ymin, xmax, ymax = (
+            float(box.findtext(tag))
+            for tag in ('xmin', 'ymin', 'xmax', 'ymax'))
+    except (AttributeError, TypeError, ValueError) as e:
+        raise BoxAnnotationError(
+            f'{where}: no <bndbox> with numeric xmin, ymin, xmax, '
+            'ymax') from e
+    coords = f'(xmin, ymin, xmax, ymax) = ({xmin:g}, {ymin:g}, {xmax:g}, ' \
+        f'{ymax:g})'
+    if not all(map(math.isfinite, (xmin, ymin, xmax, ymax))):
+        raise BoxAnnotationError(
+            f'{where}: {coords} has a NaN or infinite coordinate')
+    if xmin > xmax or ymin > ymax:
+        raise BoxAnnotationError(
+            f'{where}: {coords} has xmin > xmax or ymin > ymax')
+    width, height = image_size
+    if xmin < 1 or ymin < 1 or xmax > width or ymax > height:
+        raise BoxAnnotationError(
+            f'{where}: {coords} is not inside the {width} x {height} image '
+            '(VOC coordinates are 1-based: 1 <= xmin <= xmax <= width; a 0 '
+            'suggests a file written 0-based)')
+    return [xmin - 1, ymin - 1, xmax, ymax]

@@ -1,10 +1,12 @@
-"""PASCAL VOC with its annotation files checked (stricter than mmpretrain)."""
+"""PASCAL VOC with its annotation files checked (stricter than mmpretrain),
+optionally with the objects' boxes."""
 import xml.etree.ElementTree as ET
-from typing import List, Tuple
+from typing import List
 
 from mmpretrain.datasets import VOC
 from mmpretrain.registry import DATASETS
 
+from .boxes import boxes_to_arrays, voc_bndbox_to_xyxy, voc_image_size
 from .files import DataFileError, read_path_list
 from .image_check import NamedImageErrorsMixin
 
@@ -15,10 +17,10 @@ class VOCMultiLabel(NamedImageErrorsMixin, VOC):
 
     Same arguments, layout and samples (``gt_label`` and
     ``gt_label_difficult``) as mmpretrain's ``VOC``, plus ``max_pixels``
-    (:class:`~mmcma.datasets.image_check.NamedImageErrorsMixin`). Where
-    ``VOC`` silently drops an object whose class name is unknown (a typo in
-    a hand-made xml loses a positive label) or fails with an
-    ``AttributeError``, this class raises naming the file:
+    (:class:`~mmcma.datasets.image_check.NamedImageErrorsMixin`) and the
+    boxes. Where ``VOC`` silently drops an object whose class name is
+    unknown (a typo in a hand-made xml loses a positive label) or fails with
+    an ``AttributeError``, this class raises naming the file:
 
     - the image set is read by :func:`~mmcma.datasets.files.read_path_list`
       (UTF-8, no blank line inside, no id that leaves the image folder, no
@@ -27,11 +29,43 @@ class VOCMultiLabel(NamedImageErrorsMixin, VOC):
       name outside ``metainfo['classes']``, a ``<difficult>`` other than 0
       or 1 raise. A missing ``<difficult>`` counts as 0, as in MMDetection
       (hand-made VOC-style files often leave it out).
+
+    Args:
+        with_boxes (bool): Also give each sample its objects' boxes as
+            ``gt_bboxes`` ((K, 4) float32 ``x0, y0, x1, y1`` pixel edges:
+            VOC's 1-based ``xmin - 1, ymin - 1, xmax, ymax``) and their
+            label indices as ``gt_bboxes_labels`` ((K,) int64). Each box is
+            checked when the dataset is built
+            (:func:`~mmcma.datasets.boxes.voc_bndbox_to_xyxy`: four finite
+            numbers, ``xmin <= xmax``, ``ymin <= ymax``, inside the
+            ``<size>`` of the xml, which is then required); a bad one raises
+            :class:`~mmcma.datasets.BoxAnnotationError` naming the file and
+            the object. Defaults to False.
+        difficult_boxes (str): ``'ignore'`` (default) leaves the boxes of
+            difficult objects out, as their labels are left out of
+            ``gt_label`` (a patch on a difficult object is then background
+            for the patch classifier); ``'include'`` keeps them as ordinary
+            boxes (``gt_label`` is unchanged).
+        **kwargs: :class:`mmpretrain.datasets.VOC`'s arguments.
     """
 
-    def _get_labels_from_xml(self, img_id: str) -> Tuple[List[int],
-                                                          List[int]]:
-        """Labels and difficult labels of one image, from its xml."""
+    DIFFICULT_BOXES = ('ignore', 'include')
+
+    def __init__(self,
+                 *args,
+                 with_boxes: bool = False,
+                 difficult_boxes: str = 'ignore',
+                 **kwargs):
+        if difficult_boxes not in self.DIFFICULT_BOXES:
+            raise ValueError(f'difficult_boxes must be one of '
+                             f'{self.DIFFICULT_BOXES}, got {difficult_boxes!r}')
+        self.with_boxes = with_boxes
+        self.difficult_boxes = difficult_boxes
+        super().__init__(*args, **kwargs)
+
+    def _read_annotation(self, img_id: str) -> dict:
+        """Labels and difficult labels of one image from its xml, and with
+        ``with_boxes`` its boxes."""
         xml_path = self.backend.join_path(self.ann_prefix, f'{img_id}.xml')
         try:
             content = self.backend.get(xml_path)
@@ -43,7 +77,8 @@ class VOCMultiLabel(NamedImageErrorsMixin, VOC):
             root = ET.fromstring(content)
         except ET.ParseError as e:
             raise DataFileError(f'{xml_path}: malformed xml ({e})') from e
-        labels, difficult = set(), set()
+        size = voc_image_size(root, xml_path) if self.with_boxes else None
+        labels, difficult, boxes, box_labels = set(), set(), [], []
         for k, obj in enumerate(root.findall('object')):
             name = obj.findtext('name')
             if name is None or not name.strip():
@@ -58,21 +93,39 @@ class VOCMultiLabel(NamedImageErrorsMixin, VOC):
             if flag not in ('0', '1'):
                 raise DataFileError(f'{xml_path}: object {k} has <difficult>'
                                     f'{flag}</difficult>: it must be 0 or 1')
-            (difficult if flag == '1' else labels).add(
-                self.class_to_idx[name])
-        return sorted(labels), sorted(difficult)
+            label = self.class_to_idx[name]
+            (difficult if flag == '1' else labels).add(label)
+            if size is not None and (flag == '0'
+                                     or self.difficult_boxes == 'include'):
+                boxes.append(voc_bndbox_to_xyxy(
+                    obj, size, f'{xml_path}: object {k} ({name})'))
+                box_labels.append(label)
+        sample = dict(gt_label=sorted(labels),
+                      gt_label_difficult=sorted(difficult))
+        if size is not None:
+            sample['gt_bboxes'], sample['gt_bboxes_labels'] = \
+                boxes_to_arrays(boxes, box_labels)
+        return sample
 
     def load_data_list(self) -> List[dict]:
         """One sample per id of the image set, labels from the xml files."""
         data_list = []
         for img_id in read_path_list(self.image_set_path):
-            labels = difficult = None
+            sample = dict(img_path=self.backend.join_path(
+                self.img_prefix, f'{img_id}.jpg'))
             if self.ann_prefix is not None:
-                labels, difficult = self._get_labels_from_xml(img_id)
-            data_list.append(
-                dict(
-                    img_path=self.backend.join_path(self.img_prefix,
-                                                    f'{img_id}.jpg'),
-                    gt_label=labels,
-                    gt_label_difficult=difficult))
+                sample.update(self._read_annotation(img_id))
+            elif self.with_boxes:
+                raise ValueError(
+                    f'with_boxes=True needs the annotation folder '
+                    f"(data_prefix['ann_path']) of {self.image_set_path}")
+            else:
+                sample.update(gt_label=None, gt_label_difficult=None)
+            data_list.append(sample)
         return data_list
+
+    def extra_repr(self) -> List[str]:
+        return super().extra_repr() + [
+            f'Instance boxes: \t{self.with_boxes} (difficult: '
+            f'{self.difficult_boxes})'
+        ]

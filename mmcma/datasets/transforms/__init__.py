@@ -1,8 +1,7 @@
 """Box-aware pipeline steps (registered in mmpretrain's TRANSFORMS)."""
-from .box_transforms import (BoxRandomResizedCrop, LoadVOCBoxes,
-                             PackInputsWithBoxes, crop_and_scale_boxes)
+from .box_transforms import (BoxRandomResizedCrop, PackInputsWithBoxes,
+                             crop_and_scale_boxes)
 
 __all__ = [
-    'BoxRandomResizedCrop', 'LoadVOCBoxes', 'PackInputsWithBoxes',
-    'crop_and_scale_boxes'
+    'BoxRandomResizedCrop', 'PackInputsWithBoxes', 'crop_and_scale_boxes'
 ]

@@ -18,18 +18,12 @@ Empty boxes (cropped away, or zero-sized in the annotations) are kept here,
 with their labels in step; the model ignores boxes smaller than its
 ``min_box_size`` (:func:`mmcma.models.spatial_context.valid_gt`).
 """
-import os.path as osp
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
-from mmengine.fileio import get
-from mmpretrain.datasets.categories import VOC2007_CATEGORIES
 from mmpretrain.datasets.transforms import PackInputs, RandomResizedCrop
 from mmpretrain.registry import TRANSFORMS
-from mmcv.transforms import BaseTransform
-
-from ..boxes import BoxAnnotationError, parse_voc_boxes
 
 BOX_KEYS = ('gt_bboxes', 'gt_bboxes_labels')
 
@@ -85,64 +79,6 @@ class BoxRandomResizedCrop(RandomResizedCrop):
         return results
 
 
-@TRANSFORMS.register_module()
-class LoadVOCBoxes(BaseTransform):
-    """Read the object boxes of a VOC image from its annotation xml.
-
-    Put it after ``LoadImageFromFile`` in a pipeline of mmpretrain's
-    ``VOC`` dataset (or any dataset whose ``img_path`` is
-    ``<root>/JPEGImages/<id>.jpg``). The xml is
-    ``<root>/<ann_folder>/<id>.xml`` (:func:`parse_voc_boxes`).
-
-    Args:
-        ann_folder (str): Annotation folder, a sibling of the image folder.
-            Defaults to ``'Annotations'``.
-        classes (Sequence[str]): Class names in label order. Defaults to the
-            20 VOC classes (mmpretrain's ``VOC2007_CATEGORIES``).
-        difficult (str): ``'ignore'`` (default) drops difficult objects, as
-            mmpretrain's ``VOC`` leaves them out of ``gt_label``;
-            ``'include'`` keeps them.
-    """
-
-    def __init__(self,
-                 ann_folder: str = 'Annotations',
-                 classes: Sequence[str] = VOC2007_CATEGORIES,
-                 difficult: str = 'ignore'):
-        self.ann_folder = ann_folder
-        self.class_to_idx: Dict[str, int] = {
-            name: i
-            for i, name in enumerate(classes)
-        }
-        if difficult not in ('ignore', 'include'):
-            raise ValueError(f"difficult must be 'ignore' or 'include', got "
-                             f'{difficult!r}')
-        self.difficult = difficult
-
-    def xml_path(self, img_path: str) -> str:
-        """The annotation file of ``img_path``."""
-        image_dir, name = osp.split(img_path)
-        return osp.join(
-            osp.dirname(image_dir), self.ann_folder,
-            osp.splitext(name)[0] + '.xml')
-
-    def transform(self, results: dict) -> dict:
-        """Add ``gt_bboxes`` and ``gt_bboxes_labels``."""
-        path = self.xml_path(results['img_path'])
-        try:
-            content = get(path)
-        except FileNotFoundError as e:
-            raise BoxAnnotationError(
-                f'annotation file not found: {path} (boxes of '
-                f'{results["img_path"]})') from e
-        results['gt_bboxes'], results['gt_bboxes_labels'] = parse_voc_boxes(
-            content, self.class_to_idx, path, self.difficult)
-        return results
-
-    def __repr__(self) -> str:
-        return (f'{type(self).__name__}(ann_folder={self.ann_folder!r}, '
-                f'difficult={self.difficult!r})')
-
-
 def _box_tensors(results: dict) -> Optional[Tuple[torch.Tensor,
                                                    torch.Tensor]]:
     """``gt_bboxes`` (K, 4) float32 and ``gt_bboxes_labels`` (K,) int64 of a
@@ -166,7 +102,48 @@ def _box_tensors(results: dict) -> Optional[Tuple[torch.Tensor,
             f'got {tuple(boxes.shape)} and {tuple(labels.shape)}')
     if not torch.isfinite(boxes).all():
         raise ValueError(f'{where}: gt_bboxes holds NaN or infinite values')
+    check_boxes_inside(boxes, results.get('img_shape'), where)
     return boxes, labels
+
+
+#: Pixels a box may reach past the image border before
+#: :func:`check_boxes_inside` refuses it (rounding in annotations).
+BORDER_TOLERANCE = 1.0
+
+
+def check_boxes_inside(boxes: torch.Tensor, img_shape: Optional[tuple],
+                       where: str) -> None:
+    """Refuse boxes that reach outside the image they are packed with.
+
+    The geometric transforms that move boxes keep them inside the image
+    (flips, resizes and crops clip them), so a box outside it means that a
+    step moved the image alone: the boxes no longer match the pixels and
+    the model would learn from wrong patches.
+
+    Args:
+        boxes (Tensor): (K, 4) xyxy boxes.
+        img_shape (tuple, optional): ``(h, w)`` of the image (no check if
+            None).
+        where (str): Names the sample in the error.
+
+    Raises:
+        ValueError: if a box reaches more than :data:`BORDER_TOLERANCE`
+            pixels past the image.
+    """
+    if img_shape is None or not len(boxes):
+        return
+    height, width = (float(s) for s in img_shape[:2])
+    limit = torch.tensor([0., 0., width, height])
+    over = torch.cat([-boxes[:, :2], boxes[:, 2:]], dim=1) - \
+        torch.cat([-limit[:2], limit[2:]])
+    if (over > BORDER_TOLERANCE).any():
+        worst = boxes[over.max(dim=1).values.argmax()].tolist()
+        raise ValueError(
+            f'{where}: gt_bboxes reach outside the {width:g} x {height:g} '
+            f'image (e.g. {[round(v, 1) for v in worst]}): a step moved the '
+            "image but not the boxes? mmpretrain's RandomResizedCrop, "
+            'RandomCrop and ResizeEdge move the image only: use '
+            "BoxRandomResizedCrop, or mmcv's Resize, RandomFlip, CenterCrop")
 
 
 @TRANSFORMS.register_module()

@@ -7,30 +7,31 @@ image-level scores aggregated from the patches (:func:`patch_log_scores`,
 :func:`image_logits`), in :class:`SpatialContextHead` under
 :class:`SpatialContextClassifier`. Design notes: ``docs/spatial_context.md``.
 """
-from .aggregation import (COMBINE, EMPTY_LOGIT, image_logits,
+from .aggregation import (COMBINE, EMPTY_LOGIT, IMAGE_COMBINE, image_logits,
                           patch_log_scores, patch_scores, top_patches)
 from .box_ops import (decode_boxes, encode_boxes, expand_boxes,
-                      pyramid_strides, valid_gt)
+                      pyramid_strides, regress_boxes, valid_gt)
 from .classifier import SpatialContextClassifier, image_sizes
 from .fpn import FeaturePyramidNeck
 from .generators import AnchorPatchGenerator, RPNPatchGenerator
 from .head import SpatialContextHead
 from .losses import (label_predictor_loss, location_loss,
                      patch_classifier_loss)
-from .processors import PatchBranches
+from .processors import PatchBranches, pooled_image_features
 from .targets import match_patches, patch_targets, sample_patches
 from .types import (GroundTruth, ImagePyramid, LossWeights, PatchOutputs,
                     PatchPredictions, Patches, PatchTargets, Proposals,
                     TopPatches)
 
 __all__ = [
-    'COMBINE', 'EMPTY_LOGIT', 'image_logits', 'patch_log_scores',
+    'COMBINE', 'EMPTY_LOGIT', 'IMAGE_COMBINE', 'image_logits', 'patch_log_scores',
     'patch_scores', 'top_patches', 'decode_boxes',
-    'encode_boxes', 'expand_boxes', 'pyramid_strides', 'valid_gt',
+    'encode_boxes', 'expand_boxes', 'pyramid_strides', 'regress_boxes',
+    'valid_gt',
     'SpatialContextClassifier', 'image_sizes', 'FeaturePyramidNeck',
     'AnchorPatchGenerator', 'RPNPatchGenerator', 'SpatialContextHead',
     'label_predictor_loss', 'location_loss', 'patch_classifier_loss',
-    'PatchBranches', 'match_patches', 'patch_targets', 'sample_patches',
+    'PatchBranches', 'pooled_image_features', 'match_patches', 'patch_targets', 'sample_patches',
     'GroundTruth', 'ImagePyramid', 'LossWeights', 'PatchOutputs',
     'PatchPredictions', 'Patches', 'PatchTargets', 'Proposals', 'TopPatches'
 ]

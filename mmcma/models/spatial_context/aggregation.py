@@ -124,6 +124,23 @@ def image_logits(log_scores: Tensor, log_not_scores: Tensor,
     return torch.stack(rows)
 
 
+def _mean_of_probabilities(patch: Tensor, image: Tensor) -> Tensor:
+    log_p, log_not_p = mean_sigmoid_log_probabilities(
+        torch.stack([patch, image]), dim=0)
+    return log_p - log_not_p
+
+
+#: How the image-level branch joins the pooled patch score
+#: (``SpatialContextHead(image_branch=...)``): each maps the pooled patch
+#: logits and the image branch's logits, both (B, N), to the image logits.
+#: ``'sum'`` adds the logits (the two odds multiply), ``'mean'`` averages
+#: the two probabilities.
+IMAGE_COMBINE: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    'sum': lambda patch, image: patch + image,
+    'mean': _mean_of_probabilities,
+}
+
+
 def top_patches(pred: PatchPredictions,
                 k: int = 5,
                 nms_iou: float = 0.5,

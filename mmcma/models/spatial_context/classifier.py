@@ -43,6 +43,13 @@ class SpatialContextClassifier(ImageClassifier):
     heads) and the data preprocessor are the image classifier's.
     """
 
+    #: Why :func:`mmcma.apis.export_onnx` refuses this model.
+    onnx_unsupported = (
+        'the number of patches per image (proposals after NMS, boxes '
+        'clipped and split per image in Python) is data-dependent, and '
+        'tracing would freeze it to the example batch; run the model in '
+        'PyTorch (tools/test.py, tools/infer.py)')
+
     def __init__(self, backbone: dict, neck: dict, head: dict, **kwargs):
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
 

@@ -14,14 +14,15 @@ import torch
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
-from torch import Tensor
+from torch import Tensor, nn
+
 from ..losses.weighted_bce import sized_loss_config
-from .aggregation import (COMBINE, image_logits, patch_log_scores,
-                          patch_scores)
+from .aggregation import (COMBINE, IMAGE_COMBINE, image_logits,
+                          patch_log_scores, patch_scores)
 from .box_ops import expand_boxes, pyramid_strides, regress_boxes, valid_gt
 from .losses import (label_predictor_loss, location_loss,
                      patch_classifier_loss)
-from .processors import PatchBranches
+from .processors import PatchBranches, pooled_image_features
 from .targets import patch_targets
 from .types import (GroundTruth, ImagePyramid, LossWeights, PatchOutputs,
                     PatchPredictions, Patches)
@@ -44,8 +45,8 @@ def _no_boxes_error(sample: DataSample, index: int) -> ValueError:
         f'{where} has no gt_bboxes, but SpatialContextHead('
         'box_supervision=True) trains its patch generator, location '
         'regressor, patch classifier and label predictors from instance '
-        'boxes: load them (CocoMultiLabel(with_boxes=True), or LoadVOCBoxes '
-        'in a VOC pipeline) and pack them with PackInputsWithBoxes, or set '
+        'boxes: load them (CocoMultiLabel or VOCMultiLabel with '
+        'with_boxes=True) and pack them with PackInputsWithBoxes, or set '
         'box_supervision=False with an AnchorPatchGenerator (weakly '
         'supervised: image-level labels only)')
 
@@ -107,6 +108,12 @@ class SpatialContextHead(MultiLabelClsHead):
             :data:`~.aggregation.COMBINE`.
         pool_topk (int): Patches pooled per label for the image score
             (1: the maximum).
+        image_branch (str, optional): Add an image-level label predictor
+            (a linear layer on :func:`~.processors.pooled_image_features`)
+            whose logits join the pooled patch score as
+            :data:`~.aggregation.IMAGE_COMBINE` names (``'sum'``,
+            ``'mean'``). None (default): the patches alone, as the slides.
+            Meant for the weakly supervised mode (docs/spatial_context.md).
         loss_weights (dict, optional): Fields of :class:`LossWeights`
             (``image``, ``location``, ``patch``, ``object_label``,
             ``context_label``, ``proposal``); missing ones are 1.
@@ -139,6 +146,7 @@ class SpatialContextHead(MultiLabelClsHead):
                  refine: Optional[str] = None,
                  combine: str = 'mean',
                  pool_topk: int = 1,
+                 image_branch: Optional[str] = None,
                  loss_weights: Optional[Dict[str, float]] = None,
                  loss: Dict = dict(type='ClassImbalanceBCELoss'),
                  thr: Optional[float] = None,
@@ -183,6 +191,12 @@ class SpatialContextHead(MultiLabelClsHead):
                                       roi_size, sampling_ratio,
                                       canonical_scale, canonical_level,
                                       hidden_channels)
+        if image_branch is not None and image_branch not in IMAGE_COMBINE:
+            raise ValueError(f'image_branch must be None or one of '
+                             f'{sorted(IMAGE_COMBINE)}, got {image_branch!r}')
+        self.image_branch = image_branch
+        self.image_classifier = None if image_branch is None else \
+            nn.Linear(num_levels * in_channels, num_classes)
         self.num_classes = num_classes
         self.num_levels = num_levels
         self.context_scale = context_scale
@@ -281,15 +295,21 @@ class SpatialContextHead(MultiLabelClsHead):
         return refined, PatchOutputs(
             deltas, objectness, *self.branches.label_logits(pyramid, refined))
 
-    def image_logits(self, outputs: PatchOutputs, patches: Patches) -> Tensor:
-        """Image-level logits (B, N) pooled over the proposals."""
+    def image_logits(self, outputs: PatchOutputs, patches: Patches,
+                     pyramid: ImagePyramid) -> Tensor:
+        """Image-level logits (B, N) pooled over the proposals (and joined
+        with the image branch's, if any)."""
         log_s, log_not_s = patch_log_scores(
             outputs.objectness, outputs.object_logits, outputs.context_logits,
             self.combine)
         keep = torch.cat(patches.is_proposal)
         counts = [int(m.sum()) for m in patches.is_proposal]
-        return image_logits(log_s[keep], log_not_s[keep], counts,
-                            self.pool_topk)
+        logits = image_logits(log_s[keep], log_not_s[keep], counts,
+                              self.pool_topk)
+        if self.image_classifier is None:
+            return logits
+        return IMAGE_COMBINE[self.image_branch](
+            logits, self.image_classifier(pooled_image_features(pyramid)))
 
     # -- mmpretrain head interface ----------------------------------------
     def pre_logits(self, feats):
@@ -302,7 +322,7 @@ class SpatialContextHead(MultiLabelClsHead):
         patches, _ = self.patches(pyramid)
         patches, outputs = self.processors(pyramid, patches,
                                            self.refine != 'none')
-        return self.image_logits(outputs, patches)
+        return self.image_logits(outputs, patches, pyramid)
 
     def loss(self, pyramid: ImagePyramid,
              data_samples: List[DataSample]) -> Dict[str, Tensor]:
@@ -331,7 +351,7 @@ class SpatialContextHead(MultiLabelClsHead):
                 weights.context_label * label_predictor_loss(
                     outputs.context_logits, t.labels, t.objectness,
                     t.sampled))
-        image = self._get_loss(self.image_logits(outputs, patches),
+        image = self._get_loss(self.image_logits(outputs, patches, pyramid),
                                data_samples)['loss']
         losses['loss_image'] = weights.image * image
         return losses

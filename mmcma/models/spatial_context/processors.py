@@ -2,12 +2,37 @@
 from collections import OrderedDict
 from typing import List, Optional, Tuple
 
+import torch
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torchvision.models.detection.faster_rcnn import TwoMLPHead
 from torchvision.ops import MultiScaleRoIAlign
 
 from .types import ImagePyramid, PatchOutputs, Patches
+
+
+def pooled_image_features(pyramid: ImagePyramid) -> Tensor:
+    """Each image's pyramid averaged over its own area, levels concatenated.
+
+    The mean of level ``l`` (stride ``s``) over the first
+    ``ceil(h / s) x ceil(w / s)`` positions, for an image of ``(h, w)``
+    inside the padded batch (the padding is left out).
+
+    Args:
+        pyramid (ImagePyramid): Levels (B, C, H_l, W_l), fine to coarse.
+
+    Returns:
+        Tensor: (B, L * C) features, level by level.
+    """
+    rows = []
+    for i, (h, w) in enumerate(pyramid.image_sizes):
+        levels = []
+        for feat in pyramid.maps:
+            stride = pyramid.batch_shape[0] // feat.shape[-2]
+            levels.append(feat[i, :, :-(-h // stride), :-(-w // stride)]
+                          .mean(dim=(1, 2)))
+        rows.append(torch.cat(levels))
+    return torch.stack(rows)
 
 
 class PatchBranches(BaseModule):
