@@ -19,10 +19,4 @@ data_preprocessor = dict(pad_size_divisor=32)
 train_dataloader = dict(
     dataset=dict(
         with_boxes=True,
-        pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='BoxRandomResizedCrop', scale=448,
-                 crop_ratio_range=(0.3, 1.0)),
-            dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-            dict(type='PackInputsWithBoxes'),
-        ]))
+        pipeline={{_base_.box_train_pipeline}}))

@@ -16,10 +16,4 @@ train_dataloader = dict(
     dataset=dict(
         with_boxes=True,
         difficult_boxes='ignore',
-        pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='BoxRandomResizedCrop', scale=448,
-                 crop_ratio_range=(0.3, 1.0)),
-            dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-            dict(type='PackInputsWithBoxes'),
-        ]))
+        pipeline={{_base_.box_train_pipeline}}))

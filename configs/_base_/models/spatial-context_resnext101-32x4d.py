@@ -49,3 +49,13 @@ model = dict(
         combine='mean',
         loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=True)),
 )
+
+# The training pipeline it needs at 448 px: boxes loaded by the dataset
+# (with_boxes=True) and moved with the image (BoxRandomResizedCrop, not
+# mmpretrain's RandomResizedCrop), then packed as tensors.
+box_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='BoxRandomResizedCrop', scale=448, crop_ratio_range=(0.3, 1.0)),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputsWithBoxes'),
+]
