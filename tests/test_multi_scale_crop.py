@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 from mmpretrain.registry import TRANSFORMS
 
-from mmcma.datasets.multi_scale_crop import (MultiScaleCrop, crop_offsets,
-                                             crop_sizes)
+from mmcma.datasets.transforms.multi_scale_crop import (MultiScaleCrop,
+                                                        crop_offsets,
+                                                        crop_sizes)
 
 ML_GCN_SCALES = (1.0, 0.875, 0.75, 0.66, 0.5)
 

@@ -6,8 +6,8 @@ from .nus_wide import NUSWIDE
 from .image_check import (ImageLoadError, ImageTooLargeError,
                           check_image_file, check_image_size)
 from .label_matrix import get_label_matrix
-from .multi_scale_crop import MultiScaleCrop
-from .transforms import BoxRandomResizedCrop, PackInputsWithBoxes
+from .transforms import (BoxRandomResizedCrop, MultiScaleCrop,
+                         PackInputsWithBoxes)
 from .voc import VOCMultiLabel
 from .youtube8m import PackYouTube8MInputs, YouTube8MDataset
 from .youtube8m_generator import generate_youtube8m
