@@ -95,10 +95,18 @@ def _strip_pretrained(cfg):
             _strip_pretrained(value)
 
 
+def wrapped_backbone(cfg):
+    """The backbone config, or the one a LateralGCNBackbone wraps (KSSNet):
+    the pretrained weights and the input size are its."""
+    backbone = cfg.model.backbone
+    return (backbone.backbone if backbone.type == 'LateralGCNBackbone' else
+            backbone)
+
+
 def dummy_inputs(cfg):
     """Images (2, 3, 64, 64), or frame features (2, D, 40) for video."""
     if cfg.model.type == 'VideoClassifier':
-        return torch.rand(2, cfg.model.backbone.in_channels, 40)
+        return torch.rand(2, wrapped_backbone(cfg).in_channels, 40)
     return torch.rand(2, 3, 64, 64)
 
 
@@ -110,7 +118,7 @@ def as_list(value):
 
 def pretrained_checkpoint(cfg):
     """The checkpoint of the backbone's 'Pretrained' init_cfg, or None."""
-    for init in as_list(cfg.model.backbone.get('init_cfg')):
+    for init in as_list(wrapped_backbone(cfg).get('init_cfg')):
         if init.get('type') == 'Pretrained':
             return init['checkpoint']
     return None
@@ -156,6 +164,8 @@ def test_name_matches_contents(path):
                   and head.get('attention') != 'self'),
         'selfattn': head.get('attention') == 'self',
         'mlgcn': head.type == 'MLGCNHead',
+        'kssnet': (head.type == 'KSSNetHead'
+                   and cfg.model.backbone.type == 'LateralGCNBackbone'),
         'spatial-context': (cfg.model.type == 'SpatialContextClassifier'
                             and head.type == 'SpatialContextHead'),
     }
@@ -245,7 +255,7 @@ def _pretrained_cases():
     for path in CONFIGS:
         cfg = Config.fromfile(path)
         checkpoint = pretrained_checkpoint(cfg)
-        backbone = cfg.model.backbone.to_dict()
+        backbone = wrapped_backbone(cfg).to_dict()
         backbone.pop('out_indices', None)
         key = repr(backbone)
         if checkpoint is not None and key not in seen:
@@ -269,7 +279,7 @@ def test_pretrained_checkpoint_fills_backbone(path, tmp_path):
     state = known_checkpoints()[checkpoint]()
     local = str(tmp_path / 'weights.pth')
     torch.save(state, local)
-    [init] = [i for i in as_list(cfg.model.backbone.init_cfg)
+    [init] = [i for i in as_list(wrapped_backbone(cfg).init_cfg)
               if i.type == 'Pretrained']
     init.checkpoint = local
     prefix = init.get('prefix')
@@ -277,7 +287,7 @@ def test_pretrained_checkpoint_fills_backbone(path, tmp_path):
     if prefix:
         weights = {k[len(prefix) + 1:]: v for k, v in weights.items()
                    if k.startswith(prefix + '.')}
-    backbone = MODELS.build(cfg.model.backbone)
+    backbone = MODELS.build(wrapped_backbone(cfg))
     backbone.init_weights()
     for key, value in backbone.state_dict().items():
         assert key in weights, f'{path}: {key} is not in {checkpoint}'

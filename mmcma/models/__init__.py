@@ -1,5 +1,5 @@
-from . import (backbones, classifiers, heads, losses, necks,  # noqa: F401
-               spatial_context, tta)
+from . import (backbones, classifiers, heads, kssnet,  # noqa: F401
+               losses, necks, spatial_context, tta)
 from .label_state import (LABEL_ARRAYS, LabelStateMixin, apply_label_state,
                           fill_label_state, label_state_modules,
                           label_state_requirements)

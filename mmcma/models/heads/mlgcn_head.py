@@ -19,88 +19,44 @@ What ML-GCN's released code does, and this head with its defaults:
   1/sqrt(out));
 - image feature: global max pooling of the last backbone map;
 - loss: ``MultiLabelSoftMarginLoss``, the mean BCE with logits over batch
-  and labels (see :meth:`MLGCNHead._get_loss`).
+  and labels (:class:`MeanOverLabelsLoss`).
 """
-import math
 from typing import Dict, List, Optional, Sequence
 
-import torch
-import torch.nn.functional as F
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..label_state import LabelStateMixin
-from ..utils import MaskedFeature, as_masked_feature, feature_problem
+from ..utils import (NORMALIZATIONS, MaskedFeature, as_masked_feature,
+                     feature_problem, gcn_propagate, gcn_weights,
+                     global_max_pool, mlgcn_adjacency, normalize_adjacency)
 
-#: How :class:`MLGCNHead` normalises the graph: ML-GCN's ``gen_adj``, or
-#: not at all (e.g. the paper variant's rows already sum to 1).
-NORMALIZATIONS = ('released', 'none')
+__all__ = [
+    'MLGCNHead', 'MeanOverLabelsLoss', 'gcn_propagate', 'global_max_pool',
+    'mlgcn_adjacency'
+]
 
 
-def mlgcn_adjacency(graph: Tensor) -> Tensor:
-    """ML-GCN's normalised adjacency ``D^-1/2 A^T D^-1/2`` (``gen_adj``).
+class MeanOverLabelsLoss:
+    """Mixin for a :class:`MultiLabelClsHead`: the loss averaged over batch
+    *and* labels, as ML-GCN's ``MultiLabelSoftMarginLoss``.
 
-    ``D = diag(sum_j A_ij)``: the row sums of ``A``, applied on both sides
-    of the *transposed* graph, as the released code does. A row summing to
-    0 (possible only for a graph without self-loops) gets 0 instead of
-    ``inf``: that label receives nothing.
-
-    Args:
-        graph (Tensor): ``A``, (N, N), non-negative.
-
-    Returns:
-        Tensor: ``A_hat``, (N, N); ``A_hat_ij = A_ji / sqrt(d_i d_j)``.
+    :class:`MultiLabelClsHead` passes ``avg_factor=B``: the loss summed over
+    labels, averaged over the batch. ML-GCN's loss also averages over the N
+    labels, which sets the scale its learning rate (0.1) and gradient
+    clipping (10) were tuned for; so divide by N.
     """
-    degree = graph.sum(dim=1)
-    inv_sqrt = torch.where(degree > 0, degree.clamp_min(1e-30).rsqrt(),
-                           torch.zeros_like(degree))
-    return inv_sqrt[:, None] * graph.t() * inv_sqrt[None, :]
 
-
-def gcn_propagate(x: Tensor,
-                  adjacency: Tensor,
-                  weights: Sequence[Tensor],
-                  negative_slope: float = 0.2) -> Tensor:
-    """Stacked graph convolutions ``H_{l+1} = A_hat H_l W_l``.
-
-    LeakyReLU(``negative_slope``) follows every layer but the last.
-
-    Args:
-        x (Tensor): Node features ``H_0``, (N, D_0).
-        adjacency (Tensor): ``A_hat``, (N, N).
-        weights (Sequence[Tensor]): ``W_l``, (D_l, D_{l+1}) each.
-        negative_slope (float): LeakyReLU slope. Defaults to 0.2.
-
-    Returns:
-        Tensor: (N, D_L).
-    """
-    for i, weight in enumerate(weights):
-        x = adjacency @ (x @ weight)
-        if i < len(weights) - 1:
-            x = F.leaky_relu(x, negative_slope)
-    return x
-
-
-def global_max_pool(feature: MaskedFeature) -> Tensor:
-    """Max over positions: (B, C, *positions) -> (B, C); (B, C) unchanged.
-
-    With a mask only valid positions count; a sample without any gets 0.
-    """
-    feat, mask = feature
-    if feat.dim() == 2:
-        return feat
-    if mask is not None:
-        mask = mask.bool().unsqueeze(1)
-        feat = feat.masked_fill(~mask, float('-inf'))
-    pooled = feat.flatten(2).amax(dim=2)
-    if mask is not None:
-        pooled = pooled.masked_fill(~mask.flatten(2).any(dim=2), 0)
-    return pooled
+    def _get_loss(self, cls_score: Tensor, data_samples: List,
+                  **kwargs) -> Dict[str, Tensor]:
+        losses = super()._get_loss(cls_score, data_samples, **kwargs)
+        losses['loss'] = losses['loss'] / cls_score.size(-1)
+        return losses
 
 
 @MODELS.register_module()
-class MLGCNHead(MultiLabelClsHead, LabelStateMixin):
+class MLGCNHead(MeanOverLabelsLoss, MultiLabelClsHead, LabelStateMixin):
     """ML-GCN: label-word vectors -> GCN -> one classifier per label.
 
     Declares two label-state arrays (:class:`~mmcma.models.LabelStateMixin`),
@@ -149,32 +105,21 @@ class MLGCNHead(MultiLabelClsHead, LabelStateMixin):
         if normalize not in NORMALIZATIONS:
             raise ValueError(f'normalize must be one of {NORMALIZATIONS}, '
                              f'got {normalize!r}')
-        sizes = [embed_dim, *hidden_channels, in_channels]
-        if num_classes <= 0 or any(int(s) <= 0 for s in sizes):
-            raise ValueError('num_classes and all GCN sizes must be positive,'
-                             f' got num_classes={num_classes}, sizes={sizes}')
+        if num_classes <= 0:
+            raise ValueError(f'num_classes must be positive, got '
+                             f'{num_classes}')
         self.num_classes = num_classes
         self.in_channels = in_channels
         self.negative_slope = negative_slope
         self.normalize = normalize
-        self.gcn_weights = nn.ParameterList(
-            nn.Parameter(torch.empty(d_in, d_out))
-            for d_in, d_out in zip(sizes[:-1], sizes[1:]))
-        self.reset_gcn_parameters()
+        self.gcn_weights = gcn_weights(
+            [embed_dim, *hidden_channels, in_channels])
         self.declare_label_state('embedding', (num_classes, embed_dim))
         self.declare_label_state('graph', (num_classes, num_classes))
 
-    def reset_gcn_parameters(self) -> None:
-        """ML-GCN's init: each W ~ U(-1/sqrt(out), 1/sqrt(out))."""
-        for weight in self.gcn_weights:
-            bound = 1.0 / math.sqrt(weight.size(1))
-            nn.init.uniform_(weight, -bound, bound)
-
     def adjacency(self) -> Tensor:
         """The graph the GCN propagates over, (N, N)."""
-        graph = self.label_state('graph')
-        return mlgcn_adjacency(graph) if self.normalize == 'released' \
-            else graph
+        return normalize_adjacency(self.label_state('graph'), self.normalize)
 
     def label_classifiers(self) -> Tensor:
         """The GCN output W, (N, C): one classifier per label."""
@@ -195,19 +140,6 @@ class MLGCNHead(MultiLabelClsHead, LabelStateMixin):
     def forward(self, feats: Sequence[Tensor]) -> Tensor:
         """Logits (B, N) = pooled features (B, C) @ W^T."""
         return self.pre_logits(feats) @ self.label_classifiers().t()
-
-    def _get_loss(self, cls_score: Tensor, data_samples: List,
-                  **kwargs) -> Dict[str, Tensor]:
-        """The loss averaged over batch *and* labels.
-
-        :class:`MultiLabelClsHead` passes ``avg_factor=B``: the loss summed
-        over labels, averaged over the batch. ML-GCN's ``MultiLabelSoftMarginLoss`` also averages
-        over the N labels, which sets the scale its learning rate 0.1 and
-        gradient clipping at 10 were tuned for; so divide by N.
-        """
-        losses = super()._get_loss(cls_score, data_samples, **kwargs)
-        losses['loss'] = losses['loss'] / cls_score.size(-1)
-        return losses
 
     def extra_repr(self) -> str:
         sizes = [w.size(0) for w in self.gcn_weights] + [self.in_channels]

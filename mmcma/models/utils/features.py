@@ -42,6 +42,24 @@ class CMTFeature(NamedTuple):
     mask: Optional[Tensor] = None
 
 
+class GCNFeature(NamedTuple):
+    """A backbone output that carries the label classifiers with it.
+
+    :class:`~mmcma.models.kssnet.LateralGCNBackbone` runs its label GCN
+    once per forward: the hidden label embeddings go into the CNN through
+    the lateral connections, the last ones are the classifiers that
+    :class:`~mmcma.models.kssnet.KSSNetHead` scores the pooled feature with.
+
+    Attributes:
+        feat (Tensor): Features (B, C, H, W) or (B, C, T).
+        classifiers (Tensor): Label classifiers (N, C), the GCN's output.
+        mask (Tensor, optional): Valid positions (B, H, W) or (B, T), bool.
+    """
+    feat: Tensor
+    classifiers: Tensor
+    mask: Optional[Tensor] = None
+
+
 def as_masked_feature(item: Union[Tensor, MaskedFeature],
                       who: str) -> MaskedFeature:
     """Accept a plain tensor or a :class:`MaskedFeature`; reject the rest.

@@ -1,0 +1,85 @@
+"""KSSNet's label GCN (eq. 6): every layer's label embeddings.
+
+``E^(l+1) = LeakyReLU_0.2(A'_KS E^(l) W^(l))``, four layers of 256, 512, 1024
+and 2048 outputs for ResNet-101. The hidden ``E^(1) .. E^(L-1)`` (and
+``E^(L)`` if a stage asks for it) go into the CNN through the lateral
+connections; ``E^(L)`` is the classifier matrix, as in ML-GCN (no activation
+after the last layer: classifiers take either sign).
+"""
+from typing import List, Sequence
+
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from ..label_state import LabelStateMixin
+from ..utils import (NORMALIZATIONS, gcn_layers, gcn_weights,
+                     normalize_adjacency)
+
+#: How the GCN weights start: ML-GCN's U(-1/sqrt(out), 1/sqrt(out)), or He
+#: et al. 2015 (what the KSSNet paper states for Charades).
+GCN_INITS = ('uniform', 'kaiming')
+
+
+class LabelGCN(BaseModule, LabelStateMixin):
+    """A stack of graph convolutions over the label graph.
+
+    Declares the label state ``'embedding'`` E^(0) (N, ``embed_dim``), e.g.
+    GloVe vectors of the class names (``LabelStateHook(embedding=dict(
+    type='glove'))``), and ``'graph'`` (N, N).
+
+    Args:
+        num_classes (int): Labels N.
+        embed_dim (int): Size of E^(0). Defaults to 300 (the paper's GloVe).
+        channels (Sequence[int]): Output size of each layer; the last is
+            the classifiers' size (the backbone's final channels). Defaults
+            to ``(256, 512, 1024, 2048)`` (ResNet-101).
+        negative_slope (float): LeakyReLU slope. Defaults to 0.2.
+        normalize (str): ``'released'`` (ML-GCN's ``gen_adj``, for a raw
+            ML-GCN graph) or ``'none'`` (a graph that is already normalised,
+            such as the final KS graph A'_KS). Defaults to ``'released'``.
+        init (str): One of :data:`GCN_INITS`. Defaults to ``'uniform'``.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 embed_dim: int = 300,
+                 channels: Sequence[int] = (256, 512, 1024, 2048),
+                 negative_slope: float = 0.2,
+                 normalize: str = 'released',
+                 init: str = 'uniform',
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if normalize not in NORMALIZATIONS:
+            raise ValueError(f'normalize must be one of {NORMALIZATIONS}, '
+                             f'got {normalize!r}')
+        if init not in GCN_INITS:
+            raise ValueError(f'init must be one of {GCN_INITS}, got {init!r}')
+        if num_classes <= 0:
+            raise ValueError(f'num_classes must be positive, got '
+                             f'{num_classes}')
+        self.num_classes = num_classes
+        self.channels = tuple(int(c) for c in channels)
+        self.negative_slope = negative_slope
+        self.normalize = normalize
+        self.gcn_weights = gcn_weights([embed_dim, *self.channels])
+        if init == 'kaiming':
+            for weight in self.gcn_weights:
+                # W is (in, out) and used as E W: its transpose is laid out
+                # as torch's (fan_out, fan_in).
+                nn.init.kaiming_uniform_(weight.t(), a=negative_slope,
+                                         nonlinearity='leaky_relu')
+        self.declare_label_state('embedding', (num_classes, embed_dim))
+        self.declare_label_state('graph', (num_classes, num_classes))
+
+    def forward(self) -> List[Tensor]:
+        """``E^(1) .. E^(L)``, (N, channels[l]) each."""
+        adjacency = normalize_adjacency(self.label_state('graph'),
+                                        self.normalize)
+        return gcn_layers(self.label_state('embedding'), adjacency,
+                          list(self.gcn_weights), self.negative_slope)
+
+    def extra_repr(self) -> str:
+        sizes = [self.gcn_weights[0].size(0), *self.channels]
+        return (f'num_classes={self.num_classes}, gcn={sizes}, '
+                f'normalize={self.normalize!r}')
