@@ -119,3 +119,57 @@ def test_video_padding_never_reaches_valid_outputs():
         plain = model.backbone.backbone(batch['inputs'], batch['mask'])[0]
         feat = model.extract_feat(batch['inputs'], mask=batch['mask'])[0]
         assert not torch.allclose(plain.feat, feat.feat, atol=1e-3)
+
+
+def test_infer_and_export_tools(tmp_path):
+    """tools/infer.py gives model.predict's scores and tools/export_onnx.py
+    a graph that onnxruntime runs to the same probabilities: the lateral
+    hooks are traced like any other op."""
+    onnx = pytest.importorskip('onnx')
+    ort = pytest.importorskip('onnxruntime')
+    import json
+    import runpy
+
+    from demo_models import CLASSES, random_model, save_checkpoint
+    from test_inference import reference_scores
+
+    from mmcma.apis import expand_inputs
+
+    model = random_model(IMAGE_CONFIG)
+    with torch.no_grad():  # laterals away from their zero start, and
+        for lateral in model.backbone.laterals:  # scores spread over (0, 1)
+            lateral.proj.weight.normal_(0, 0.05)
+        for weight in model.backbone.gcn.gcn_weights:
+            weight.normal_(0, weight.size(0)**-0.5)
+        # Logits are linear in the last GCN weight (E4 is not injected).
+        logits = model(torch.randn(4, 3, 64, 64))
+        model.backbone.gcn.gcn_weights[-1].mul_(3 / logits.abs().max())
+    ckpt = save_checkpoint(model, str(tmp_path / 'kssnet.pth'))
+    generate(str(tmp_path / 'scenes'), 1, 3, 64, seed=0)
+    files = expand_inputs(str(tmp_path / 'scenes' / 'val'))
+    expected = reference_scores(model, files)
+    assert expected.std() > 0.02  # against atol 1e-6: not of constants
+
+    out = tmp_path / 'results.json'
+    infer = runpy.run_path(os.path.join(ROOT, 'tools', 'infer.py'))
+    infer['main']([IMAGE_CONFIG, ckpt, *files, '--topk', '2', '--out',
+                   str(out)])
+    record = json.loads(out.read_text())
+    assert record['classes'] == CLASSES
+    scores = [p['pred_scores'] for p in record['predictions']]
+    np.testing.assert_allclose(scores, expected, atol=1e-6)
+
+    onnx_file = tmp_path / 'kssnet.onnx'
+    log = run_tool('tools/export_onnx.py', IMAGE_CONFIG, ckpt, '--out',
+                   str(onnx_file), '--input-size', '64', '64')
+    assert f'written: {onnx_file}' in log
+    stored = {p.key: p.value for p in onnx.load(str(onnx_file)).metadata_props}
+    assert stored['head'] == 'KSSNetHead'
+    images = torch.randn(3, 3, 64, 64,
+                         generator=torch.Generator().manual_seed(2))
+    session = ort.InferenceSession(str(onnx_file),
+                                   providers=['CPUExecutionProvider'])
+    [got] = session.run(None, {'image': images.numpy()})
+    with torch.no_grad():
+        want = torch.stack([p.pred_score for p in model.predict(images)])
+    assert np.abs(got - want.numpy()).max() <= 1e-4
