@@ -24,6 +24,8 @@ CONFIGS = {
     'CMA (C5)': 'configs/demo/cma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
     'MS-CMA': 'configs/demo/mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
     'ML-GCN': 'configs/demo/mlgcn_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
+    'KSSNet': 'configs/demo/'
+    'kssnet_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
 }
 METRICS = {
     'mAP': 'multi-label/mAP',
