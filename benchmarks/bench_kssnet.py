@@ -17,9 +17,10 @@ machine slows all alike), reported as medians and as ratios:
 - parameters.
 
 Usage (defaults: ResNet-50, 224 px, batch 4, 1 warm-up + 3 timed iterations,
-one torch thread)::
+one torch thread; ``--flops-only`` for the paper's size without timing)::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_kssnet.py [--depth 50]
+    python benchmarks/bench_kssnet.py --depth 101 --size 448 --flops-only
 """
 import argparse
 import os.path as osp
@@ -132,8 +133,9 @@ def complexity(model: torch.nn.Module, size: int) -> Dict[str, float]:
 def table(results: Dict[str, Dict[str, float]]) -> str:
     """A markdown table with ratios to the linear head and to ML-GCN."""
     base, mlgcn = results['linear head'], results['ML-GCN']
-    keys = [('train', 'train step (s)'), ('infer', 'inference (s)'),
-            ('gflops', 'GFLOPs')]
+    keys = [(key, label) for key, label in [
+        ('train', 'train step (s)'), ('infer', 'inference (s)'),
+        ('gflops', 'GFLOPs')] if key in base]
     head = ['model']
     for _, label in keys:
         head += [label, 'x linear', 'x ML-GCN']
@@ -159,6 +161,8 @@ def main(argv: Optional[List[str]] = None) -> str:
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--iters', type=int, default=3)
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--flops-only', action='store_true',
+                        help='count GFLOPs and parameters, time nothing')
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     models = build_models(args.depth, args.num_classes)
@@ -168,13 +172,17 @@ def main(argv: Optional[List[str]] = None) -> str:
     samples = [DataSample().set_gt_label(
         torch.randperm(args.num_classes, generator=generator)[:3])
                for _ in range(args.batch)]
-    results = measure(models, images, samples, args.warmup, args.iters)
+    if args.flops_only:
+        results = {name: {} for name in models}
+        timing = 'no timing'
+    else:
+        results = measure(models, images, samples, args.warmup, args.iters)
+        timing = (f'batch {args.batch}, {args.threads} thread(s), median of '
+                  f'{args.iters} iterations after {args.warmup} warm-up')
     for name, model in models.items():
         results[name].update(complexity(model, args.size))
-    text = (f'ResNet-{args.depth}, {args.size} px, batch {args.batch}, '
-            f'{args.num_classes} labels, {args.threads} thread(s), median of '
-            f'{args.iters} iterations after {args.warmup} warm-up\n\n'
-            + table(results))
+    text = (f'ResNet-{args.depth}, {args.size} px, {args.num_classes} '
+            f'labels, {timing}\n\n' + table(results))
     print(text)
     return text
 

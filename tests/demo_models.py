@@ -43,6 +43,25 @@ def random_model(config, seed: int = 0, cfg_options=None):
     return model.eval()
 
 
+def fit_batch(model, dataset, size: int, steps: int, lr: float = 3e-3):
+    """Train ``model`` (AdamW) on the first ``size`` samples of ``dataset``
+    as one fixed batch for ``steps`` steps; return the losses."""
+    items = [dataset[i] for i in range(size)]
+    batch = model.data_preprocessor(
+        dict(inputs=[d['inputs'] for d in items],
+             data_samples=[d['data_samples'] for d in items]), training=True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    losses = []
+    for _ in range(steps):
+        loss = model(**batch, mode='loss')['loss']
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
 def save_checkpoint(model, path: str, classes=CLASSES) -> str:
     """Save ``model`` as a training checkpoint would (with class names)."""
     meta = {'dataset_meta': {'classes': list(classes)}} if classes else {}

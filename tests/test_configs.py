@@ -322,6 +322,7 @@ def test_demo_config_loss_falls(tmp_path):
     """The MS-CMA demo model, with ASGE embeddings from the hook's code path,
     fits a fixed batch of generated scenes: its loss must fall."""
     from mmcma.datasets import CocoMultiLabel
+    from demo_models import fit_batch
     from mmcma.datasets.synthetic_scenes import generate
     from mmpretrain.apis import get_model
 
@@ -335,18 +336,6 @@ def test_demo_config_loss_falls(tmp_path):
         pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')])
     model = get_model(cfg)  # with the config's data preprocessor
     mmcma.fill_label_state(model, dataset, progress=False)
-    batch = model.data_preprocessor(
-        dict(inputs=[dataset[i]['inputs'] for i in range(16)],
-             data_samples=[dataset[i]['data_samples'] for i in range(16)]),
-        training=True)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    model.train()
-    losses = []
-    for _ in range(25):
-        loss = model(**batch, mode='loss')['loss']
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses = fit_batch(model, dataset, 16, 25)
     assert np.isfinite(losses).all()
     assert np.mean(losses[-3:]) < 0.5 * np.mean(losses[:3]), losses

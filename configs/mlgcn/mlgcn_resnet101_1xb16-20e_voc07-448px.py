@@ -7,6 +7,7 @@
 _base_ = [
     '../_base_/models/mlgcn_resnet101.py',
     '../_base_/datasets/voc_bs8_448.py',
+    '../_base_/datasets/voc_glove.py',
     '../_base_/datasets/mlgcn_train_448.py',
     '../_base_/schedules/mlgcn_sgd_20e.py',
     '../_base_/default_runtime.py',
@@ -20,9 +21,5 @@ custom_hooks = [
     dict(
         type='LabelStateHook',
         graph=dict(kind='mlgcn', variant='released', t=0.4),
-        embedding=dict(
-            type='glove',
-            synonyms=dict(diningtable='dining table',
-                          pottedplant='potted plant',
-                          tvmonitor='tv monitor'))),
+        embedding={{_base_.voc_glove}}),
 ]

