@@ -140,6 +140,10 @@ def test_gcn_normalize_none_and_kaiming_init():
         # He uniform for LeakyReLU(0.2): sqrt(2 / (1 + 0.2^2)) sqrt(3 / in)
         bound = (2 / 1.04)**0.5 * (3 / weight.size(0))**0.5
         assert bound * 0.95 < weight.abs().max() <= bound
+    uniform = LabelGCN(N, embed_dim=300, channels=(256, 64), init='uniform')
+    for weight in uniform.gcn_weights:  # ML-GCN's U(-1/sqrt(out), ...)
+        bound = weight.size(1)**-0.5
+        assert bound * 0.95 < weight.abs().max() <= bound
     with pytest.raises(ValueError, match='init'):
         LabelGCN(N, init='xavier')
     with pytest.raises(ValueError, match='normalize'):
@@ -244,6 +248,23 @@ def test_gradients_reach_earlier_stages_through_the_laterals():
                                   grads['y'])
     assert through_labels.abs().max() > 1e-3 * grads['y'].abs().max()
     torch.testing.assert_close(grads['x'], grads['y'] + through_labels)
+
+
+def test_runner_init_keeps_the_zero_laterals_and_the_gcn_init():
+    """init_weights (what the runner calls) initialises the wrapped backbone
+    by its own init_cfg and leaves g at zero and the GCN weights as drawn:
+    the model starts as the plain backbone plus ML-GCN's classifier."""
+    model = build_model(zero_init=True)
+    gcn = [w.detach().clone() for w in model.backbone.gcn.gcn_weights]
+    model.init_weights()
+    for lateral in model.backbone.laterals:
+        assert not lateral.proj.weight.any() and not lateral.proj.bias.any()
+    for before, after in zip(gcn, model.backbone.gcn.gcn_weights):
+        assert torch.equal(before, after)
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        feature = model.eval().extract_feat(images)[0].feat
+        torch.testing.assert_close(feature, model.backbone.backbone(images)[0])
 
 
 def test_hooks_are_gone_after_each_forward_and_after_errors():

@@ -1,11 +1,11 @@
 # KSSNet (AAAI 2020, seed 002) on ResNet-101 (torchvision's ImageNet weights,
-# the ML-GCN base's backbone): a 4-layer label GCN (D_in -> 256 -> 512 -> 1024
-# -> 2048, LeakyReLU 0.2) whose hidden embeddings E1, E2, E3 enter res2, res3,
-# res4 (layer1..3) through lateral connections (eq. 7: tanh, a 1x1 conv
-# N -> C, zero-initialised here), and whose last output E4 (N x 2048)
-# classifies the globally max-pooled C5 feature, as ML-GCN (KSSNetHead). The
-# backbone is wrapped, not forked: LateralGCNBackbone hooks the named stages
-# of mmpretrain's ResNet.
+# the ML-GCN base's backbone): a 4-layer label GCN (D_in -> 256 -> 512 ->
+# 1024 -> 2048, LeakyReLU 0.2, He init) whose hidden embeddings E1, E2, E3
+# enter res2, res3, res4 (layer1..3) through lateral connections (eq. 7:
+# tanh, a 1x1 conv N -> C, zero-initialised here), and whose last output E4
+# (N x 2048) classifies the globally max-pooled C5 feature, as ML-GCN
+# (KSSNetHead). The backbone is wrapped, not forked: LateralGCNBackbone
+# hooks the named stages of mmpretrain's ResNet.
 #
 # Graph and label vectors: the ML-GCN base's hook. Until the KS graph kind
 # lands, the released ML-GCN graph normalised by ML-GCN's gen_adj
@@ -25,7 +25,7 @@ model = dict(
             channels=(256, 512, 1024, 2048),
             negative_slope=0.2,
             normalize='released',
-            init='uniform'),
+            init='kaiming'),
         stages=('layer1', 'layer2', 'layer3'),
         lateral=dict(activation='tanh', zero_init=True)),
     head=dict(

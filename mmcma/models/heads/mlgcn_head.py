@@ -2,9 +2,10 @@
 
 A 2-layer GCN maps label word vectors E (N, D_in) over the label graph to N
 classifiers W (N, C); an image's scores are its globally max-pooled feature
-x (B, C) times W^T. The math is in plain functions, checked against slow
-references in ``tests/test_mlgcn_head.py``; :class:`MLGCNHead` holds the
-weights and the mmpretrain plumbing.
+x (B, C) times W^T. The math is in plain functions shared with KSSNet
+(``mmcma/models/utils/gcn.py``), checked against slow references in
+``tests/test_mlgcn_head.py``; :class:`MLGCNHead` holds the weights and the
+mmpretrain plumbing.
 
 What ML-GCN's released code does, and this head with its defaults:
 
