@@ -103,6 +103,16 @@ def wrapped_backbone(cfg):
             backbone)
 
 
+def ks_lambda(cfg):
+    """lambda of the config's KS graph (the label-state hook's), else None.
+    """
+    for hook in cfg.get('custom_hooks', []):
+        graph = hook.get('graph') or {}
+        if hook.type == 'LabelStateHook' and graph.get('kind') == 'ks':
+            return graph.get('lam', 0.4)
+    return None
+
+
 def dummy_inputs(cfg):
     """Images (2, 3, 64, 64), or frame features (2, D, 40) for video."""
     if cfg.model.type == 'VideoClassifier':
@@ -157,6 +167,9 @@ def test_name_matches_contents(path):
     field = match.groupdict()
     cfg = Config.fromfile(path)
     head = cfg.model.head
+    kssnet = (head.type == 'KSSNetHead'
+              and cfg.model.backbone.type == 'LateralGCNBackbone')
+    lam = ks_lambda(cfg)
     algo = {
         'linear': head.type == 'MultiLabelLinearClsHead',
         'cma': head.type == 'CMAHead' and head.get('attention') != 'self',
@@ -164,8 +177,11 @@ def test_name_matches_contents(path):
                   and head.get('attention') != 'self'),
         'selfattn': head.get('attention') == 'self',
         'mlgcn': head.type == 'MLGCNHead',
-        'kssnet': (head.type == 'KSSNetHead'
-                   and cfg.model.backbone.type == 'LateralGCNBackbone'),
+        # KSSNet over the KS graph; its ablations with the statistical
+        # graph (lambda = 1) or the knowledge graph (lambda = 0) alone.
+        'kssnet': kssnet and lam is not None and 0 < lam < 1,
+        'kssnet-stat': kssnet and lam == 1,
+        'kssnet-knowledge': kssnet and lam == 0,
         'spatial-context': (cfg.model.type == 'SpatialContextClassifier'
                             and head.type == 'SpatialContextHead'),
     }

