@@ -1,9 +1,8 @@
 """KSSNet's classifier: the pooled feature scored by the GCN's classifiers.
 
 As ML-GCN: ``logits = pool(x) . E^(L)^T`` (B, N), with ``E^(L)`` (N, C) the
-label GCN's last output, which :class:`~mmcma.models.kssnet.
-LateralGCNBackbone` hands over inside each
-:class:`~mmcma.models.utils.GCNFeature`.
+label GCN's last output, which :class:`LateralGCNBackbone` hands over inside
+each :class:`~mmcma.models.utils.GCNFeature`.
 """
 from typing import Dict, Optional, Sequence
 
@@ -16,6 +15,7 @@ from ..utils import POOLINGS, GCNFeature, MaskedFeature, feature_problem
 
 
 def _last_gcn_feature(feats: Sequence[GCNFeature]) -> GCNFeature:
+    """The last backbone output, which must be a :class:`GCNFeature`."""
     if isinstance(feats, GCNFeature):
         return feats
     last = feats[-1] if isinstance(feats, (tuple, list)) and feats else feats
