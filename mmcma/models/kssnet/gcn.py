@@ -15,11 +15,10 @@ from ..label_state import LabelStateMixin
 from ..utils import (NORMALIZATIONS, gcn_layers, gcn_weights,
                      normalize_adjacency)
 
-#: How the GCN weights start: He et al. 2015 for LeakyReLU (what the KSSNet
-#: paper states for Charades), or ML-GCN's U(-1/sqrt(out), 1/sqrt(out)),
-#: which shrinks the embeddings layer by layer (a 4-layer GCN then trains
-#: slowly: docs/kssnet.md).
-GCN_INITS = ('kaiming', 'uniform')
+#: How the GCN weights start: ML-GCN's U(-1/sqrt(out), 1/sqrt(out)), or He
+#: et al. 2015 for LeakyReLU (what the KSSNet paper states for Charades; 3
+#: mAP behind on the demo, docs/kssnet.md).
+GCN_INITS = ('uniform', 'kaiming')
 
 
 class LabelGCN(BaseModule, LabelStateMixin):
@@ -39,7 +38,7 @@ class LabelGCN(BaseModule, LabelStateMixin):
         normalize (str): ``'released'`` (ML-GCN's ``gen_adj``, for a raw
             ML-GCN graph) or ``'none'`` (a graph that is already normalised,
             such as the final KS graph A'_KS). Defaults to ``'released'``.
-        init (str): One of :data:`GCN_INITS`. Defaults to ``'kaiming'``.
+        init (str): One of :data:`GCN_INITS`. Defaults to ``'uniform'``.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -49,7 +48,7 @@ class LabelGCN(BaseModule, LabelStateMixin):
                  channels: Sequence[int] = (256, 512, 1024, 2048),
                  negative_slope: float = 0.2,
                  normalize: str = 'released',
-                 init: str = 'kaiming',
+                 init: str = 'uniform',
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if normalize not in NORMALIZATIONS:
