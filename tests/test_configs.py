@@ -338,7 +338,7 @@ def test_demo_config_loss_falls(tmp_path):
     """The MS-CMA demo model, with ASGE embeddings from the hook's code path,
     fits a fixed batch of generated scenes: its loss must fall."""
     from mmcma.datasets import CocoMultiLabel
-    from demo_models import fit_batch
+    from tests.helpers.demo_models import fit_batch
     from mmcma.datasets.synthetic_scenes import generate
     from mmpretrain.apis import get_model
 

@@ -17,7 +17,7 @@ from mmpretrain import registry as mmpretrain_registry
 import mmcma
 from mmcma.config_scope import config_root
 from mmcma.datasets.synthetic_scenes import generate
-from tool_runner import ROOT
+from tests.helpers.tool_runner import ROOT
 
 README = os.path.join(ROOT, 'README.md')
 DEMO = 'demo/mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py'

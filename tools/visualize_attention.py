@@ -23,6 +23,7 @@ from mmengine.config import DictAction  # noqa: E402
 
 import mmcma  # noqa: E402,F401  (registers the components)
 from mmcma.apis import MultiLabelInferencer, init_model  # noqa: E402
+from mmcma.models.capabilities import model_capabilities  # noqa: E402
 from mmcma.visualization import attention_figure, resolve_label  # noqa
 
 
@@ -50,7 +51,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         raise FileNotFoundError(f'image not found: {args.image}')
     model = init_model(args.config, args.checkpoint,
                        cfg_options=args.cfg_options)
-    if not hasattr(model.head, 'get_attention'):
+    if not model_capabilities(model).attention:
         raise TypeError(f'{type(model.head).__name__} has no get_attention: '
                         'use a config with an attention head')
     inferencer = MultiLabelInferencer(model)

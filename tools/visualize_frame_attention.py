@@ -25,6 +25,7 @@ from mmpretrain.apis import get_model  # noqa: E402
 from mmpretrain.registry import DATASETS  # noqa: E402
 
 import mmcma  # noqa: E402,F401  (registers the components)
+from mmcma.models.capabilities import model_capabilities  # noqa: E402
 from mmcma.visualization import plot_frame_attention, resolve_label  # noqa
 
 
@@ -57,7 +58,7 @@ def frame_attention(model, sample: dict,
     Returns:
         tuple: Attention (T',) of the valid steps and probabilities (N,).
     """
-    if not hasattr(model.head, 'get_attention'):
+    if not model_capabilities(model).attention:
         raise TypeError(f'{type(model.head).__name__} has no get_attention.')
     batch = model.data_preprocessor(pseudo_collate([sample]))
     with torch.no_grad():

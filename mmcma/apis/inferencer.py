@@ -13,6 +13,7 @@ from mmpretrain.registry import VISUALIZERS
 from mmpretrain.structures import DataSample
 from mmpretrain.utils import track
 
+from ..models.capabilities import model_capabilities
 from ..models.spatial_context import top_patches
 from ..visualization import AttentionVisualizer
 from .io import (InputType, expand_inputs, patch_records, select_labels,
@@ -135,7 +136,7 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             list: One result dict (or ``DataSample``) per image.
         """
         selection = self.selection(thr, topk)
-        has_attention = hasattr(self.model.head, 'get_attention')
+        has_attention = model_capabilities(self.model).attention
         if return_attention and not has_attention:
             raise TypeError(f'{type(self.model.head).__name__} has no '
                             'get_attention: no attention to return')
@@ -182,7 +183,7 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                     show_dir: Optional[str]) -> int:
         """How many (patch, label) pairs to report: ``patches``, else 5 for
         a spatial-context model with ``show_dir``, else 0."""
-        has_patches = hasattr(self.model, 'predict_patches')
+        has_patches = model_capabilities(self.model).patches
         if patches is None:
             return 5 if has_patches and show_dir is not None else 0
         if patches < 0:

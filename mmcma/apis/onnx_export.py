@@ -26,6 +26,7 @@ from mmengine.config import Config
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
+from ..models.capabilities import model_capabilities
 from .model import (check_multilabel, class_names, head_selection,
                     outputs_probabilities)
 
@@ -44,9 +45,9 @@ class ProbabilityModel(nn.Module):
         super().__init__()
         check_multilabel(model)
         # A model that tracing would export wrongly says why (its class's
-        # ``onnx_unsupported``): refuse it instead of writing a graph that
-        # is right for the example batch only.
-        reason = getattr(model, 'onnx_unsupported', None)
+        # ``onnx_refusal``): refuse it instead of writing a graph that is
+        # right for the example batch only.
+        reason = model_capabilities(model).onnx_refusal
         if reason:
             raise NotImplementedError(
                 f'ONNX export of {type(model).__name__} is not supported: '

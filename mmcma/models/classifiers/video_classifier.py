@@ -9,6 +9,8 @@ from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pad_sequence
 
+from ..capabilities import FEATURE_INPUT, InputKind
+
 
 def pad_sequences(sequences: Sequence[Tensor],
                   pad_value: float = 0.0) -> Tuple[Tensor, Tensor]:
@@ -77,7 +79,7 @@ class FrameFeaturePreprocessor(BaseDataPreprocessor):
 
 
 @MODELS.register_module()
-class VideoClassifier(ImageClassifier):
+class VideoClassifier(ImageClassifier, InputKind):
     """An :class:`ImageClassifier` whose backbone takes a frame mask.
 
     The backbone is called as ``backbone(inputs, mask)`` (e.g.
@@ -94,6 +96,8 @@ class VideoClassifier(ImageClassifier):
             :class:`FrameFeaturePreprocessor`.
         init_cfg (dict, optional): Initialisation config.
     """
+
+    input_kind = FEATURE_INPUT
 
     def __init__(self,
                  backbone: dict,

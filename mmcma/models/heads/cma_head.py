@@ -14,6 +14,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
+from ..capabilities import ShowsAttention
 from ..label_state import LabelStateMixin
 from ..losses.weighted_bce import sized_loss_config
 from ..utils import CMTFeature
@@ -165,7 +166,7 @@ class ScaleInput(NamedTuple):
 
 
 @MODELS.register_module()
-class CMAHead(MultiLabelClsHead, LabelStateMixin):
+class CMAHead(MultiLabelClsHead, LabelStateMixin, ShowsAttention):
     """Cross-modality attention head (single scale).
 
     Consumes the last :class:`~mmcma.models.utils.CMTFeature` of the

@@ -6,6 +6,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from ..capabilities import ExportRefusal, ShowsPatches
 from .types import ImagePyramid, PatchPredictions
 
 
@@ -31,7 +32,8 @@ def image_sizes(data_samples: Optional[Sequence[DataSample]],
 
 
 @MODELS.register_module()
-class SpatialContextClassifier(ImageClassifier):
+class SpatialContextClassifier(ImageClassifier, ShowsPatches,
+                               ExportRefusal):
     """An :class:`ImageClassifier` whose head sees the input geometry.
 
     ``backbone`` (any registered backbone with several ``out_indices``) and
@@ -44,7 +46,7 @@ class SpatialContextClassifier(ImageClassifier):
     """
 
     #: Why :func:`mmcma.apis.export_onnx` refuses this model.
-    onnx_unsupported = (
+    onnx_refusal = (
         'the number of patches per image (proposals after NMS, boxes '
         'clipped and split per image in Python) is data-dependent, and '
         'tracing would freeze it to the example batch; run the model in '
