@@ -64,6 +64,7 @@ def main(argv: Optional[List[str]] = None) -> None:
 
         from mmcma.apis.web import (PagePredictor, SelectionError,
                                     build_app, parse_selection)
+        from mmcma.apis.web.app import LOCAL_HOSTS
     except ImportError as e:
         sys.exit(f'error: tools/web_demo.py needs the demo extra ({e.name} '
                  'is not installed): pip install "mmcma[demo]"')
@@ -82,9 +83,11 @@ def main(argv: Optional[List[str]] = None) -> None:
             parse_selection(rule, str(value), predictor.num_classes)
         except SelectionError as e:
             sys.exit(f'error: --{rule}: {e}')
+    local = args.host in ('127.0.0.1', 'localhost', '::1')
     app = build_app(predictor, title=osp.basename(args.config),
-                    max_upload_bytes=int(args.max_upload_mb * 2**20))
-    if args.host not in ('127.0.0.1', 'localhost', '::1'):
+                    max_upload_bytes=int(args.max_upload_mb * 2**20),
+                    allowed_hosts=LOCAL_HOSTS if local else None)
+    if not local:
         print(f'warning: --host {args.host}: other machines can reach the '
               'page and use this machine to classify their photos')
     print(f'The page of {osp.basename(args.config)} will be at '

@@ -24,7 +24,7 @@ from starlette.testclient import TestClient  # noqa: E402
 from mmcma.apis import MultiLabelInferencer, init_model  # noqa: E402
 from mmcma.apis.web import (PagePredictor, UploadError,  # noqa: E402
                             build_app, read_upload)
-from mmcma.apis.web.app import MAX_FILES  # noqa: E402
+from mmcma.apis.web.app import LOCAL_HOSTS, MAX_FILES  # noqa: E402
 from mmcma.visualization import AttentionVisualizer  # noqa: E402
 from tests.helpers.demo_models import (CLASSES, ROOT,  # noqa: E402
                                        random_model, save_checkpoint)
@@ -279,6 +279,19 @@ def test_refused_requests(checkpoints):
     small = cv2.imencode('.png', mmcv.imread(ASTRONAUT)[::4, ::4])[1]
     [card] = Cards(post(client, [('s.png', small.tobytes())]).text).cards
     assert card['labels'] or card['scores']
+
+
+def test_local_page_answers_local_host_names_only(checkpoints):
+    """With ``allowed_hosts`` (tools/web_demo.py on 127.0.0.1) a request
+    whose Host header names another machine (DNS rebinding) is refused."""
+    model = init_model(demo_config('linear'), checkpoints['linear'])
+    predictor = PagePredictor(MultiLabelInferencer(model), 50_000_000)
+    app = build_app(predictor, 'linear', allowed_hosts=LOCAL_HOSTS)
+    for base, status in (('http://127.0.0.1:7860', 200),
+                         ('http://localhost:7860', 200),
+                         ('http://[::1]:7860', 200),
+                         ('http://evil.example:7860', 400)):
+        assert TestClient(app, base_url=base).get('/').status_code == status
 
 
 def test_page_without_script_and_defaults(checkpoints):

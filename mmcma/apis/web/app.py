@@ -8,13 +8,15 @@ stack (it needs a different Pillow), so the page is plain HTML
 into memory (requests over ``max_upload_bytes`` are refused before their
 body is read), figures are encoded in memory and sent inline.
 """
-from typing import Optional
+from typing import Optional, Sequence
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -25,6 +27,9 @@ from .uploads import upload_name
 
 #: Most photos in one request.
 MAX_FILES = 32
+#: The names of this machine in a request's Host header (``[::1]`` with
+#: its brackets, as Starlette parses it).
+LOCAL_HOSTS = ('127.0.0.1', 'localhost', '[::1]')
 
 
 class RequestRefused(ValueError):
@@ -32,13 +37,18 @@ class RequestRefused(ValueError):
 
 
 def build_app(predictor: PagePredictor, title: str,
-              max_upload_bytes: int = 100 * 2**20) -> Starlette:
+              max_upload_bytes: int = 100 * 2**20,
+              allowed_hosts: Optional[Sequence[str]] = None) -> Starlette:
     """The page's app.
 
     Args:
         predictor (PagePredictor): Classifies the uploads.
         title (str): Shown at the top of the page (the config's name).
         max_upload_bytes (int): Largest request body.
+        allowed_hosts (Sequence[str], optional): Host headers answered
+            (Starlette's ``TrustedHostMiddleware``; e.g.
+            :data:`LOCAL_HOSTS` for a page on 127.0.0.1, so that another
+            site cannot reach it through DNS rebinding). Defaults to any.
 
     Returns:
         Starlette: Serve it with uvicorn (``tools/web_demo.py``).
@@ -72,10 +82,13 @@ def build_app(predictor: PagePredictor, title: str,
             return HTMLResponse(html, status_code=status)
         return page(html, selection, status)
 
+    middleware = [] if allowed_hosts is None else [
+        Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+    ]
     return Starlette(routes=[
         Route('/', index, methods=['GET']),
         Route('/predict', predict, methods=['POST']),
-    ])
+    ], middleware=middleware)
 
 
 def _megabytes(size: int) -> str:
