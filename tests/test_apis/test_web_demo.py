@@ -1,7 +1,8 @@
 """The web page's app (mmcma/apis/web, tools/web_demo.py) through
 Starlette's test client: the labels it shows are the inferencer's, the
 figures are mmcma.visualization's, bad uploads get a message and the app
-keeps serving. The page in a real browser: tests/test_tools/test_web_demo.py.
+keeps serving. The page in a real browser:
+tests/test_tools/test_web_demo_browser.py.
 """
 import os
 import re
