@@ -29,7 +29,8 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ...io import InputError, InputFileError, MissingFileError, read_npy
+from ...io import (InputError, InputFileError, MissingFileError,
+                   bounded_lines, read_npy)
 from ..names import name_words
 from .minilm import encode_sentences
 
@@ -140,19 +141,6 @@ def _parse_vector(path: str, lineno: int, word: str, fields: List[str],
 MAX_LINE_CHARS = 1 << 20
 
 
-def _bounded_lines(f, path: str):
-    """The lines of ``f``, refusing one over :data:`MAX_LINE_CHARS`."""
-    while True:
-        line = f.readline(MAX_LINE_CHARS + 1)
-        if not line:
-            return
-        if len(line) > MAX_LINE_CHARS:
-            raise InputFileError(
-                f'{path}: a line longer than {MAX_LINE_CHARS:,} characters; '
-                'expected word-vector text ("word v1 v2 ..." a line)')
-        yield line
-
-
 def read_text_word_vectors(path: str, words: Sequence[str]) -> WordVectors:
     """Vectors of ``words`` from a GloVe/word2vec text file.
 
@@ -186,7 +174,9 @@ def read_text_word_vectors(path: str, words: Sequence[str]) -> WordVectors:
     opener = gzip.open if path.endswith('.gz') else open
     try:
         with opener(path, 'rt', encoding='utf-8', errors='replace') as f:
-            for lineno, line in enumerate(_bounded_lines(f, path), 1):
+            for lineno, line in enumerate(bounded_lines(
+                    f, path, MAX_LINE_CHARS,
+                    'word-vector text ("word v1 v2 ..." a line)'), 1):
                 fields = line.rstrip().split(' ')
                 if dim is None:
                     if len(fields) == 2 and all(x.isdigit() for x in fields):
