@@ -1,11 +1,18 @@
-"""Command-line plumbing shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Command-line plumbing shared by the tools.
+
+Every tool wraps its ``main`` in :func:`exit_on_input_error`: a bad file or
+option (:class:`~mmcma.io.InputError`, which includes
+:class:`~mmcma.compat.CheckpointError`) ends the tool with one line on
+stderr and exit status 1; ``--debug`` (:func:`add_debug_arg`, part of
+:func:`add_common_args`) or ``MMCMA_DEBUG=1`` shows the full traceback.
+"""
 import argparse
 import os
 import os.path as osp
 import subprocess
 import sys
 from datetime import timedelta
-from typing import Callable, Dict, Mapping
+from typing import Callable, Dict, Mapping, Optional, Sequence
 
 import torch
 from mmengine.config import Config, DictAction
@@ -14,6 +21,7 @@ from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from mmcma.compat import TRUST_ENV, CheckpointError
+from mmcma.io import InputError, MissingFileError
 
 from .tool_options import disable_dataloader_options
 
@@ -45,6 +53,30 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         '--no-pin-memory', action='store_true',
         help='set pin_memory=False in the dataloaders')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_debug_arg(parser)
+
+
+def add_non_strict_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--non-strict``: load a checkpoint that does not fit the model
+    (:class:`StrictLoadRunner` is the default)."""
+    parser.add_argument(
+        '--non-strict', action='store_true',
+        help='load a checkpoint that does not fit the config: tensors with '
+        'no match keep their initial values (by default that is an error '
+        'naming the missing, unexpected and mis-shaped tensors)')
+
+
+#: Environment variable that shows full tracebacks, like ``--debug``.
+DEBUG_ENV = 'MMCMA_DEBUG'
+
+
+def add_debug_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--debug``: a bad file or option shows its full traceback
+    instead of one line (:func:`exit_on_input_error`)."""
+    parser.add_argument(
+        '--debug', action='store_true',
+        help='show the full traceback of an error about a file or option '
+        f'(by default one line; {DEBUG_ENV}=1 does the same)')
 
 
 def parse_cli_args(parser: argparse.ArgumentParser,
@@ -72,7 +104,7 @@ def load_config(args: argparse.Namespace) -> Config:
     if args.trust_checkpoint:
         os.environ[TRUST_ENV] = '1'
     if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
+        raise MissingFileError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -166,6 +198,23 @@ class StrictLoadRunner(Runner):
     they are a :class:`~mmcma.compat.CheckpointError` that names them.
     """
 
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        """mmengine's resume, with the model loaded strictly
+        (:meth:`load_checkpoint`) and a checkpoint that lacks what resuming
+        needs (``meta``, the optimizer's state for its parameters) refused
+        in one sentence instead of a ``KeyError`` deep in mmengine."""
+        try:
+            return super().resume(filename, *args, **kwargs)
+        except InputError:
+            raise
+        except (KeyError, ValueError) as e:
+            raise CheckpointError(
+                f'checkpoint {filename} cannot be resumed from with this '
+                f'config ({type(e).__name__}: {e}); resume only from a '
+                'checkpoint tools/train.py wrote for the same model and '
+                'optimizer, or start from its weights with --load-from') \
+                from e
+
     def load_checkpoint(self, filename: str, map_location='cpu',
                         strict: bool = True,
                         revise_keys=((r'^module.', ''), )):
@@ -204,14 +253,43 @@ def _summarize_mismatch(message: str, most: int = 5) -> str:
     return '; '.join(parts)
 
 
-def exit_on_checkpoint_error(main: Callable) -> Callable:
-    """Run ``main``; a :class:`CheckpointError` ends the tool with its message
-    (one line on stderr, exit status 1) instead of a traceback."""
+def one_line(error: BaseException) -> str:
+    """``error``'s message on one line.
+
+    An error raised in a dataloader worker reaches the main process with
+    the worker's traceback in its message (torch's ``ExceptionWrapper``):
+    only its last line, the original message, is kept.
+    """
+    text = str(error)
+    if 'Original Traceback' in text:
+        last = [line for line in text.splitlines() if line.strip()][-1]
+        text = last.split(': ', 1)[1] if ': ' in last else last
+    return ' '.join(text.split())
+
+
+def _debug_requested(argv: Optional[Sequence[str]]) -> bool:
+    args = sys.argv[1:] if argv is None else argv
+    return '--debug' in args or os.environ.get(DEBUG_ENV, '') == '1'
+
+
+def exit_on_input_error(main: Callable) -> Callable:
+    """Run ``main(argv=None)``; an :class:`~mmcma.io.InputError` (a bad
+    file or option, a checkpoint that does not fit) ends the tool with
+    ``error: <message>`` on one line of stderr and exit status 1
+    instead of a traceback, unless ``--debug`` is among the arguments or
+    ``MMCMA_DEBUG=1``."""
 
     def run(*args, **kwargs):
+        argv = kwargs.get('argv', args[0] if args else None)
         try:
             return main(*args, **kwargs)
-        except CheckpointError as e:
-            sys.exit(f'error: {e}')
+        except InputError as e:
+            if _debug_requested(argv):
+                raise
+            sys.exit(f'error: {one_line(e)}')
 
     return run
+
+
+#: The former name (``CheckpointError`` is an ``InputError``).
+exit_on_checkpoint_error = exit_on_input_error

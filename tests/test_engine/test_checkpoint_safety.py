@@ -261,3 +261,31 @@ def test_amp_without_gpu_is_clear(name, args, capsys):
     assert exc.value.code == 2
     error = capsys.readouterr().err
     assert '--amp (mixed precision) needs a CUDA GPU' in error
+
+
+@pytest.mark.parametrize('flag', ['--resume', '--load-from'])
+def test_train_refuses_a_checkpoint_of_another_model(tmp_path, scenes,
+                                                     mscma_ckpt, flag):
+    """tools/train.py loads strictly, as tools/test.py does: the MS-CMA
+    checkpoint does not fit the CMA config (before: warnings, then a
+    failure deep in the optimiser)."""
+    message = tool_error('train', CMA, flag, mscma_ckpt, '--work-dir',
+                         str(tmp_path / 'work'), *data_options(scenes))
+    assert f'checkpoint {mscma_ckpt} does not fit the config' in message
+    assert 'unexpected key in source state_dict: neck.extra_stage.' in message
+    assert '--non-strict' in message
+
+
+def test_resume_needs_a_training_checkpoint(tmp_path, scenes, mscma_ckpt):
+    """Weights alone fit the model but hold no epoch or optimiser state."""
+    message = tool_error('train', MSCMA, '--resume', mscma_ckpt, '--work-dir',
+                         str(tmp_path / 'work'), *data_options(scenes))
+    assert f'checkpoint {mscma_ckpt} cannot be resumed from' in message
+    assert '--load-from' in message
+
+
+def test_resume_and_load_from_exclude_each_other(capsys):
+    with pytest.raises(SystemExit) as exc:
+        tool('train')([MSCMA, '--resume', 'a.pth', '--load-from', 'b.pth'])
+    assert exc.value.code == 2
+    assert 'give --resume or --load-from, not both' in capsys.readouterr().err
