@@ -170,7 +170,7 @@ def export_onnx(model: BaseModel,
 
     Nothing is written (no file, no new folder) when it raises.
     """
-    import onnx  # optional dependency: pip install -e .[export]
+    import onnx  # noqa: F401  (optional: pip install -e .[export]; fail early)
 
     wrapper = ProbabilityModel(model).eval()
     height, width = check_input_size(input_size)

@@ -7,12 +7,13 @@ stderr and exit status 1; ``--debug`` (:func:`add_debug_arg`, part of
 :func:`add_common_args`) or ``MMCMA_DEBUG=1`` shows the full traceback.
 """
 import argparse
+import functools
 import os
 import os.path as osp
 import subprocess
 import sys
 from datetime import timedelta
-from typing import Callable, Dict, Mapping, Optional, Sequence
+from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
@@ -272,18 +273,29 @@ def _debug_requested(argv: Optional[Sequence[str]]) -> bool:
     return '--debug' in args or os.environ.get(DEBUG_ENV, '') == '1'
 
 
-def exit_on_input_error(main: Callable) -> Callable:
+def exit_on_input_error(main: Optional[Callable] = None, *,
+                        also: Tuple[type, ...] = ()) -> Callable:
     """Run ``main(argv=None)``; an :class:`~mmcma.io.InputError` (a bad
     file or option, a checkpoint that does not fit) ends the tool with
-    ``error: <message>`` on one line of stderr and exit status 1
-    instead of a traceback, unless ``--debug`` is among the arguments or
-    ``MMCMA_DEBUG=1``."""
+    ``error: <message>`` on one line of stderr and exit status 1 instead of
+    a traceback, unless ``--debug`` is among the arguments or
+    ``MMCMA_DEBUG=1``.
 
+    Used bare (``@exit_on_input_error``) or with ``also``, more exception
+    types to report the same way (``@exit_on_input_error(also=(OSError,
+    ImportError))`` for a tool whose failures there are the user's
+    environment: a missing optional package, an unreadable file).
+    """
+    if main is None:
+        return functools.partial(exit_on_input_error, also=also)
+    caught = (InputError, ) + tuple(also)
+
+    @functools.wraps(main)
     def run(*args, **kwargs):
         argv = kwargs.get('argv', args[0] if args else None)
         try:
             return main(*args, **kwargs)
-        except InputError as e:
+        except caught as e:
             if _debug_requested(argv):
                 raise
             sys.exit(f'error: {one_line(e)}')

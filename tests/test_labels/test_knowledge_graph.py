@@ -429,5 +429,6 @@ def test_tool_argument_errors(tmp_path):
                                                            path='k.npz')
     assert graph_tool['knowledge_options']('cn.csv.gz')['type'] == \
         'conceptnet'
-    with pytest.raises(SystemExit, match="--knowledge must be 'wordnet'"):
+    with pytest.raises(InputOptionError,
+                       match="--knowledge must be 'wordnet'"):
         graph_tool['knowledge_options']('k.json')
