@@ -24,6 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from mmcma.compat import TRUST_ENV, CheckpointError
 from mmcma.io import InputError, MissingFileError
 
+from .pipeline_check import check_pipelines
 from .tool_options import disable_dataloader_options
 
 
@@ -98,7 +99,9 @@ def load_config(args: argparse.Namespace) -> Config:
     Sets ``LOCAL_RANK`` for launchers that pass ``--local-rank``, picks a work
     dir (``work_dirs/<config name>`` unless given), makes every dataloader
     consistent (``persistent_workers`` only with ``num_workers > 0``: mmengine
-    raises otherwise) and prepares distributed runs without a GPU
+    raises otherwise), checks every pipeline step's options by name
+    (:func:`~mmcma.engine.pipeline_check.check_pipelines`) and prepares
+    distributed runs without a GPU
     (:func:`setup_cpu_distributed`).
     """
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -124,6 +127,7 @@ def load_config(args: argparse.Namespace) -> Config:
     disable_dataloader_options(
         cfg, pin_memory=args.no_pin_memory,
         persistent_workers=getattr(args, 'no_persistent_workers', False))
+    check_pipelines(cfg)
     setup_cpu_distributed(cfg)
     return cfg
 
