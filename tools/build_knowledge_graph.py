@@ -27,7 +27,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 import mmcma  # noqa: E402,F401
 from mmcma.datasets.from_config import train_class_names  # noqa: E402
 from mmcma.labels.knowledge import KnowledgeGraph, knowledge_graph  # noqa: E402
-from mmcma.engine.cli import add_debug_arg, exit_on_input_error  # noqa: E402,E501
+from mmcma.engine.cli import (add_debug_arg,  # noqa: E402
+                              exit_on_input_error)
 from mmcma.io import InputOptionError  # noqa: E402
 
 
@@ -69,8 +70,9 @@ def read_synonyms(text: str) -> dict:
     except (OSError, json.JSONDecodeError) as e:
         raise InputOptionError(f'--synonyms: not a JSON object or file ({e})')
     if not isinstance(value, dict):
-        raise InputOptionError('--synonyms: expected a JSON object, class name -> '
-                         f'term(s), got {type(value).__name__}')
+        raise InputOptionError(
+            '--synonyms: expected a JSON object, class name -> '
+            f'term(s), got {type(value).__name__}')
     return value
 
 
@@ -79,8 +81,9 @@ def source_options(args: argparse.Namespace) -> dict:
     options = dict(type=args.source, **args.options)
     if args.source == 'conceptnet':
         if not args.conceptnet:
-            raise InputOptionError('--source conceptnet needs --conceptnet PATH '
-                             '(the assertions .csv or .csv.gz)')
+            raise InputOptionError(
+                '--source conceptnet needs --conceptnet PATH '
+                '(the assertions .csv or .csv.gz)')
         options['path'] = args.conceptnet
     elif args.conceptnet:
         raise InputOptionError('--conceptnet is for --source conceptnet')

@@ -36,7 +36,8 @@ from mmcma.datasets.from_config import build_train_dataset  # noqa: E402
 from mmcma.labels.vectors import EMBEDDING_SOURCES  # noqa: E402
 from mmcma.labels import compute_label_state, describe  # noqa: E402
 from mmcma.models import label_state_requirements  # noqa: E402
-from mmcma.engine.cli import add_debug_arg, exit_on_input_error  # noqa: E402,E501
+from mmcma.engine.cli import (add_debug_arg,  # noqa: E402
+                              exit_on_input_error)
 from mmcma.io import InputOptionError  # noqa: E402
 
 
@@ -100,8 +101,9 @@ def label_state_options(cfg: Config, args: argparse.Namespace) -> dict:
         embedding['type'] = args.embedding
     if args.embedding_options:
         if embedding is None:
-            raise InputOptionError('--embedding-options needs --embedding (the '
-                             'config has no LabelStateHook)')
+            raise InputOptionError(
+                '--embedding-options needs --embedding (the '
+                'config has no LabelStateHook)')
         embedding.update(args.embedding_options)
     if embedding is not None:
         options['embedding'] = embedding
@@ -117,7 +119,7 @@ def knowledge_options(source: str) -> dict:
     if source.endswith(('.csv', '.csv.gz')):
         return dict(type='conceptnet', path=source)
     raise InputOptionError(f"--knowledge must be 'wordnet', a .csv/.csv.gz "
-                     f'ConceptNet file or a .npz graph, got {source}')
+                           f'ConceptNet file or a .npz graph, got {source}')
 
 
 def requirements(cfg: Config, num_classes: int, embed_dim: Optional[int],

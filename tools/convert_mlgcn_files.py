@@ -31,7 +31,8 @@ from mmcma.labels import describe  # noqa: E402
 from mmcma.labels.mlgcn_files import (mlgcn_label_state,  # noqa: E402
                                          read_mlgcn_adj, read_mlgcn_vectors)
 from mmcma.labels.graphs import MLGCN_VARIANTS  # noqa: E402
-from mmcma.engine.cli import add_debug_arg, exit_on_input_error  # noqa: E402,E501
+from mmcma.engine.cli import (add_debug_arg,  # noqa: E402
+                              exit_on_input_error)
 from mmcma.io import (InputFileError, InputOptionError,  # noqa: E402
                       MissingFileError, npz_members, read_npz)
 
@@ -88,16 +89,18 @@ def main(argv=None) -> None:
     if not args.out.endswith('.npz'):
         raise InputOptionError(f'--out must end with .npz, got {args.out}')
     if args.adj is None and args.word2vec is None:
-        raise InputOptionError('nothing to convert: give --adj, --word2vec or both')
+        raise InputOptionError(
+            'nothing to convert: give --adj, --word2vec or both')
     if not args.trust_pickle:
         raise InputOptionError(
             'refusing to unpickle the input files: loading a pickle runs any '
             'code it names. Add --trust-pickle only for files from a source '
             "you trust (ML-GCN's release).")
     if args.adj is not None and args.num_images is None:
-        raise InputOptionError('--adj needs --num-images: the training images the '
-                         "counts come from (ML-GCN's file does not record "
-                         'it; label frequencies are counts / images)')
+        raise InputOptionError(
+            '--adj needs --num-images: the training images the '
+            "counts come from (ML-GCN's file does not record "
+            'it; label frequencies are counts / images)')
     classes = read_classes(args.classes)
     vectors = None if args.word2vec is None else read_mlgcn_vectors(
         args.word2vec, len(classes), trust_pickle=True)

@@ -243,7 +243,8 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
         if self._metainfo.get('classes') is not None and \
                 tuple(self._metainfo['classes']) != names:
             raise CocoAnnotationError(
-                f'{self.ann_file}: the given classes {self._metainfo["classes"]}'
+                f'{self.ann_file}: the given classes '
+                f'{self._metainfo["classes"]}'
                 f' differ from the categories of the json {names} (in '
                 f'{self.class_order!r} order)')
         self._metainfo['classes'] = names

@@ -22,7 +22,7 @@ from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
-from ..io import InputOptionError, MissingFileError
+from ..io import InputOptionError, MissingFileError, check_choice
 from .files import DataFileError
 from .youtube8m_records import (FEATURE_SIZES, SEGMENT_SIZE, decode_frames,
                                 dequantize, index_tfrecord, read_record)
@@ -39,7 +39,7 @@ def _read_label_subset(label_subset: Union[str, Sequence[int]]) -> np.ndarray:
     subset = np.asarray(label_subset, dtype=np.int64)
     if subset.ndim != 1 or len(subset) == 0 or (subset < 0).any():
         raise InputOptionError('label_subset must be a non-empty list of '
-                         'non-negative label indices.')
+                               'non-negative label indices.')
     if len(np.unique(subset)) != len(subset):
         raise InputOptionError('label_subset has repeated indices.')
     return subset
@@ -133,15 +133,12 @@ class YouTube8MDataset(BaseDataset):
                  check_crc: bool = False,
                  pipeline: Sequence = (dict(type='PackYouTube8MInputs'), ),
                  **kwargs):
-        if modality not in ('rgb', 'audio', 'both'):
-            raise InputOptionError(f'modality must be rgb, audio or both, got '
-                             f'{modality!r}.')
-        if label_level not in ('video', 'segment'):
-            raise InputOptionError(f'label_level must be video or segment, got '
-                             f'{label_level!r}.')
+        check_choice('modality', modality, ('rgb', 'audio', 'both'))
+        check_choice('label_level', label_level, ('video', 'segment'))
         if max_frames < 1 or segment_size < 1 or int(num_classes) < 1:
-            raise InputOptionError('num_classes, max_frames and segment_size must '
-                             'be positive.')
+            raise InputOptionError(
+                'num_classes, max_frames and segment_size must '
+                'be positive.')
         self.num_classes = int(num_classes)
         self.check_crc = bool(check_crc)
         self.file_pattern = file_pattern
@@ -163,7 +160,8 @@ class YouTube8MDataset(BaseDataset):
                     if self.label_subset is None else self.label_subset)
         if vocabulary_file is not None:
             if classes is not None:
-                raise InputOptionError('Give either classes or vocabulary_file.')
+                raise InputOptionError(
+                    'Give either classes or vocabulary_file.')
             classes = _read_vocabulary(vocabulary_file, original)
         elif classes is None:
             classes = tuple(str(i) for i in original)
@@ -175,7 +173,7 @@ class YouTube8MDataset(BaseDataset):
             **kwargs)
         if len(self.CLASSES) != self.num_classes:
             raise InputOptionError(f'{len(self.CLASSES)} class names for '
-                             f'num_classes={self.num_classes}.')
+                                   f'num_classes={self.num_classes}.')
 
     @property
     def feature_dim(self) -> int:
@@ -188,7 +186,8 @@ class YouTube8MDataset(BaseDataset):
         """Check labels and map them into ``[0, num_classes)``."""
         labels = np.asarray(labels, dtype=np.int64)
         if (labels < 0).any():
-            raise DataFileError(f'{where}: negative label in {labels.tolist()}.')
+            raise DataFileError(
+                f'{where}: negative label in {labels.tolist()}.')
         if self.label_subset is None:
             if (labels >= self.num_classes).any():
                 raise DataFileError(
@@ -227,9 +226,10 @@ class YouTube8MDataset(BaseDataset):
                       "label_level='video'" if entries
                       and self.label_level == 'segment' else
                       'the files hold no records')
-            raise DataFileError(f'No samples in the {len(paths)} files matching '
-                             f'{self.file_pattern!r} under {self.data_root!r}'
-                             f' ({len(entries)} records): {reason}.')
+            raise DataFileError(
+                f'No samples in the {len(paths)} files matching '
+                f'{self.file_pattern!r} under {self.data_root!r}'
+                f' ({len(entries)} records): {reason}.')
         return data_list
 
     def _warn_about_records(self, entries: List[dict]) -> None:

@@ -156,7 +156,7 @@ def _record_header(f: BinaryIO, offset: int, file_size: int,
     header = f.read(_HEADER_BYTES)
     if len(header) != _HEADER_BYTES:
         raise DataFileError(f'{where}: truncated record header at byte '
-                         f'{offset} (file size {file_size}).')
+                            f'{offset} (file size {file_size}).')
     length_bytes = header[:8]
     if TFRecordWriter.masked_crc(length_bytes) != header[8:]:
         hint = ''
@@ -165,12 +165,12 @@ def _record_header(f: BinaryIO, offset: int, file_size: int,
                     if header.startswith(_GZIP_MAGIC) else
                     ' Is it a TFRecord file?')
         raise DataFileError(f'{where}: corrupt record header at byte {offset} '
-                         f'(length CRC mismatch).{hint}')
+                            f'(length CRC mismatch).{hint}')
     (length, ) = struct.unpack('<Q', length_bytes)
     end = offset + _HEADER_BYTES + length + _FOOTER_BYTES
     if end > file_size:
         raise DataFileError(f'{where}: truncated record at byte {offset}: it '
-                         f'needs {end} bytes, the file has {file_size}.')
+                            f'needs {end} bytes, the file has {file_size}.')
     return length
 
 
@@ -231,7 +231,7 @@ def _context_list(context: example_pb2.Features, key: str, kind: str,
     present = feature.WhichOneof('kind')
     if present is not None and present != kind:
         raise DataFileError(f'{where}: context feature {key!r} is {present}, '
-                         f'expected {kind}.')
+                            f'expected {kind}.')
     return list(getattr(feature, kind).value)
 
 
@@ -301,7 +301,7 @@ def index_tfrecord(path: str, check_crc: bool = False) -> List[dict]:
                                  else _read_context_bytes(f, length))
             except ValueError as err:
                 raise DataFileError(f'{where}: cannot decode the context '
-                                 f'({err}).') from err
+                                    f'({err}).') from err
             entries.append(
                 dict(
                     file_path=path,
@@ -344,13 +344,13 @@ def decode_frames(record: bytes, modality: str, where: str) -> np.ndarray:
             if len(values) != 1 or len(values[0]) != size:
                 got = [len(v) for v in values]
                 raise DataFileError(f'{where}: {name!r} frame {t} must be one '
-                                 f'{size}-byte feature, got sizes {got}.')
+                                    f'{size}-byte feature, got sizes {got}.')
             frames.append(values[0])
         parts.append(
             np.frombuffer(b''.join(frames), np.uint8).reshape(-1, size))
     if len({len(p) for p in parts}) != 1:
         raise DataFileError(f'{where}: rgb has {len(parts[0])} frames but '
-                         f'audio has {len(parts[1])}.')
+                            f'audio has {len(parts[1])}.')
     if len(parts[0]) == 0:
         raise DataFileError(f'{where}: the video has no frames.')
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]

@@ -191,8 +191,8 @@ def read_assertions(path: str,
     except (OSError, EOFError, zlib.error) as e:
         # gzip.BadGzipFile (not gzip) is an OSError; a cut .gz an EOFError.
         raise InputFileError(f'{path}: cannot read as '
-                         f'{"gzip " if path.endswith(".gz") else ""}text '
-                         f'({type(e).__name__}: {e})') from e
+                             f'{"gzip " if path.endswith(".gz") else ""}text '
+                             f'({type(e).__name__}: {e})') from e
     return found, stats
 
 

@@ -72,20 +72,21 @@ class KnowledgeGraph:
 def check_knowledge_arrays(classes: np.ndarray, adjacency: np.ndarray,
                            relation: np.ndarray, origin: str) -> None:
     """Raise :class:`~mmcma.io.InputFileError` (a ``ValueError``) naming
-    ``origin`` unless the arrays form a valid
-    knowledge graph (shapes, finite, non-negative, degrees finite, symmetric within
+    ``origin`` unless the arrays form a valid knowledge graph (shapes,
+    finite, non-negative, degrees finite, symmetric within
     :data:`SYMMETRY_TOLERANCE`, zero diagonal, a relation on every edge)."""
     classes, adjacency = np.asarray(classes), np.asarray(adjacency)
     relation = np.asarray(relation)
     n = classes.shape[0] if classes.ndim == 1 else -1
     if n < 1:
-        raise InputFileError(f'{origin}: classes must be a non-empty 1-D array '
-                         f'of names, got shape {classes.shape}')
+        raise InputFileError(
+            f'{origin}: classes must be a non-empty 1-D array '
+            f'of names, got shape {classes.shape}')
     if len(set(classes.tolist())) != n:
         raise InputFileError(f'{origin}: its class names repeat')
     if not np.issubdtype(adjacency.dtype, np.number):
         raise InputFileError(f'{origin}: adjacency must hold numbers, got '
-                         f'{adjacency.dtype}')
+                             f'{adjacency.dtype}')
     try:
         adjacency = check_adjacency(adjacency, f'{origin}: adjacency')
     except ValueError as e:
@@ -98,24 +99,24 @@ def check_knowledge_arrays(classes: np.ndarray, adjacency: np.ndarray,
             'WordNet similarities in [0, 1]')
     if adjacency.shape != (n, n):
         raise InputFileError(f'{origin}: adjacency must be ({n}, {n}) for {n} '
-                         f'classes, got shape {adjacency.shape}')
+                             f'classes, got shape {adjacency.shape}')
     if np.diagonal(adjacency).any():
         raise InputFileError(f'{origin}: adjacency has a non-zero diagonal; a '
-                         'label is not its own neighbour in A_K')
+                             'label is not its own neighbour in A_K')
     scale = max(1.0, float(adjacency.max()))
     asymmetry = float(np.abs(adjacency - adjacency.T).max())
     if asymmetry > SYMMETRY_TOLERANCE * scale:
         raise InputFileError(f'{origin}: adjacency is not symmetric (largest '
-                         f'|A - A^T| {asymmetry:.3g}); relations count in '
-                         'both directions')
+                             f'|A - A^T| {asymmetry:.3g}); relations count in '
+                             'both directions')
     if relation.shape != (n, n):
         raise InputFileError(f'{origin}: relation must have shape ({n}, {n}), '
-                         f'got {relation.shape}')
+                             f'got {relation.shape}')
     unnamed = (adjacency > 0) & (relation == '')
     if unnamed.any():
         i, j = np.argwhere(unnamed)[0]
         raise InputFileError(f'{origin}: the edge {classes[i]!r} - '
-                         f'{classes[j]!r} has no relation name')
+                             f'{classes[j]!r} has no relation name')
 
 
 def load_knowledge_graph(path: str,
@@ -159,7 +160,7 @@ def load_knowledge_graph(path: str,
         source = json.loads(str(values['source']))
     except json.JSONDecodeError as e:
         raise InputFileError(f'{path}: its source metadata is not JSON '
-                         f'({e})') from e
+                             f'({e})') from e
     stored = values['classes'].astype(str)
     adjacency = values['adjacency'].astype(np.float64)
     relation = values['relation'].astype(str)

@@ -46,20 +46,22 @@ def check_embedding(array: np.ndarray, num_labels: int,
     array = np.asarray(array)
     if array.ndim != 2 or array.shape[0] != num_labels:
         raise InputFileError(f'{origin}: expected an array of shape '
-                         f'({num_labels}, D) for {num_labels} labels, got '
-                         f'{array.shape}')
+                             f'({num_labels}, D) for {num_labels} labels, got '
+                             f'{array.shape}')
     if embed_dim is not None and array.shape[1] != embed_dim:
-        raise InputFileError(f'{origin}: the model expects {embed_dim}-d label '
-                         f'embeddings, got {array.shape[1]}-d')
+        raise InputFileError(
+            f'{origin}: the model expects {embed_dim}-d label '
+            f'embeddings, got {array.shape[1]}-d')
     if not np.issubdtype(array.dtype, np.number):
         raise InputFileError(f'{origin}: expected numbers, got {array.dtype}')
     if not np.isfinite(array).all():
         raise InputFileError(f'{origin}: contains NaN or inf')
     zero = np.flatnonzero(~array.any(axis=1))
     if len(zero):
+        more = '...' if len(zero) > 10 else ''
         raise InputFileError(f'{origin}: {len(zero)} all-zero rows (labels '
-                         f'{zero[:10].tolist()}{"..." if len(zero) > 10 else ""}'
-                         '); every label needs a non-zero embedding')
+                             f'{zero[:10].tolist()}{more}); every label '
+                             'needs a non-zero embedding')
     return array.astype(np.float32)
 
 

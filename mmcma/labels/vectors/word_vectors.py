@@ -128,12 +128,12 @@ def _parse_vector(path: str, lineno: int, word: str, fields: List[str],
                   dim: int) -> np.ndarray:
     if len(fields) != dim:
         raise InputFileError(f'{path}, line {lineno}: {word!r} has '
-                         f'{len(fields)} values, the file has {dim}')
+                             f'{len(fields)} values, the file has {dim}')
     try:
         return np.array(fields, dtype=np.float32)
     except ValueError as e:
         raise InputFileError(f'{path}, line {lineno}: {word!r} has a value '
-                         f'that is not a number ({e})') from e
+                             f'that is not a number ({e})') from e
 
 
 #: Longest line of a word-vector text file (a 300-d GloVe line is about
