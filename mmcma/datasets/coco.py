@@ -94,15 +94,13 @@ def _check_unique_field(ann_file: str, key: str, items: list, field: str,
 
 def _check_annotations(ann_file: str, annotations: list, image_ids: set,
                        cat_ids: set) -> None:
-    """Each annotation points to a known image and category; ``iscrowd``,
-    when given, is 0 or 1."""
-    for i, ann in enumerate(annotations):
-        if not isinstance(ann, dict):
-            _fail(ann_file, f'annotations[{i}] is not an object')
-        for field in ('image_id', 'category_id'):
-            if field not in ann:
-                _fail(ann_file, f'annotations[{i}] has no "{field}"')
-        ann_id = ann.get('id', f'#{i}')
+    """Each annotation has a unique integer ``id`` (pycocotools indexes
+    them) and points to a known image and category; ``iscrowd``, when
+    given, is 0 or 1."""
+    _check_items(ann_file, 'annotations', annotations,
+                 ('id', 'image_id', 'category_id'))
+    for ann in annotations:
+        ann_id = ann['id']
         for field, known, what in (('image_id', image_ids, 'image'),
                                    ('category_id', cat_ids, 'category')):
             if not _is_int(ann[field]) or ann[field] not in known:
