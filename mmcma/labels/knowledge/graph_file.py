@@ -91,7 +91,9 @@ def check_knowledge_arrays(classes: np.ndarray, adjacency: np.ndarray,
         adjacency = check_adjacency(adjacency, f'{origin}: adjacency')
     except ValueError as e:
         raise InputFileError(str(e)) from None
-    if not np.isfinite(adjacency.sum(axis=1)).all():
+    with np.errstate(over='ignore'):
+        degrees = adjacency.sum(axis=1)
+    if not np.isfinite(degrees).all():
         raise InputFileError(
             f'{origin}: adjacency weights are so large (largest '
             f'{adjacency.max():.3g}) that a label\'s degree overflows; '

@@ -195,9 +195,12 @@ def load_wordnet():
     """
     _import_nltk()
     folder = source_folder()
-    reader = _reader(None if folder is None else nltk_layout(folder))
+    data_dir = None if folder is None else nltk_layout(folder)
     try:  # the root of every noun: a database without it is no WordNet
+        reader = _reader(data_dir)
         reader.synset(ROOT_SYNSET)
+    except FileNotFoundError:
+        raise
     except Exception as e:  # noqa: BLE001  (nltk raises several types)
         where = folder or "nltk's data path"
         raise InputFileError(
