@@ -160,6 +160,18 @@ def test_config_builds_and_runs(path):
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=ids(CONFIGS))
+def test_evaluator_uses_the_papers_metrics(path):
+    """Image configs report the papers' CP/CR/CF1/OP/OR/OF1 (ML-GCN's
+    evaluation), not mmpretrain's macro F1 under the name CF1."""
+    cfg = Config.fromfile(path)
+    for key in ('val_evaluator', 'test_evaluator'):
+        types = [e.type for e in as_list(cfg[key])]
+        expected = ('VideoMultiLabelMetric' if cfg.model.type ==
+                    'VideoClassifier' else 'PaperMultiLabelMetric')
+        assert types == [expected], f'{path}: {key} is {types}'
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=ids(CONFIGS))
 def test_name_matches_contents(path):
     """Each field of the name (configs/README.md) against the config."""
     match = NAME.match(os.path.basename(path))

@@ -59,8 +59,8 @@ def test_readme_mscma_snippet_builds(tmp_path):
         assert mmpretrain_registry.DATASETS.get(dataset.type) is not None
     assert cfg.train_dataloader.dataset.pipeline[1].type == \
         'RandomResizedCrop'
-    assert [e.type for e in cfg.val_evaluator] == ['AveragePrecision',
-                                                   'MultiLabelMetric']
+    assert cfg.val_evaluator.type == 'PaperMultiLabelMetric'
+    assert mmpretrain_registry.METRICS.get(cfg.val_evaluator.type)
     assert cfg.test_evaluator == cfg.val_evaluator
     assert mmpretrain_registry.HOOKS.get(cfg.custom_hooks[0].type)
 
