@@ -346,6 +346,23 @@ def test_schedule_is_fully_specified(path):
             assert sched.get('T_max') in (None, sched.end - sched.begin)
 
 
+@pytest.mark.parametrize('path', CONFIGS, ids=ids(CONFIGS))
+def test_schedule_follows_a_longer_run(path):
+    """Every config's schedule follows --cfg-options train_cfg.max_epochs
+    (twice the epochs: whole for every scheduler), ending with the run."""
+    from mmcma.engine.schedule_length import rescale_schedule
+    cfg = Config.fromfile(path)
+    epochs = cfg.train_cfg.max_epochs
+    rescale_schedule(cfg, epochs, 2 * epochs)
+    for before, after in zip(as_list(Config.fromfile(path).param_scheduler),
+                             as_list(cfg.param_scheduler)):
+        if after.get('by_epoch', True):
+            assert (after.begin, after.end) == (2 * before.begin,
+                                                2 * before.end)
+        else:
+            assert after == before
+
+
 def test_demo_config_loss_falls(tmp_path):
     """The MS-CMA demo model, with ASGE embeddings from the hook's code path,
     fits a fixed batch of generated scenes: its loss must fall."""
