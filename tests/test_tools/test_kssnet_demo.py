@@ -100,7 +100,7 @@ def test_infer_and_export_tools(tmp_path):
     import runpy
 
     from tests.helpers.demo_models import CLASSES, random_model, save_checkpoint
-    from test_inference import reference_scores
+    from tests.test_apis.test_inference import reference_scores
 
     from mmcma.apis import expand_inputs
 
