@@ -9,7 +9,7 @@ DEMO_DIR ?= work_dirs/demo
 # (benchmarks/bench_demo_seeds.py, seed 0), whatever the core count.
 DEMO_THREADS ?= 1
 
-.PHONY: install demo demo-video test
+.PHONY: install demo demo-video test test-fast
 
 $(STAMP): requirements.txt requirements-test.txt setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,18 @@ $(STAMP): requirements.txt requirements-test.txt setup.py
 	    echo "WordNet missing (as root: apt-get install wordnet-base wordnet-sense-index): the WordNet tests will skip"; \
 	  fi; \
 	fi
+	# Chromium for the web page's browser test (tests/test_tools/test_web_demo_browser.py):
+	# best effort, only as root with apt-get; without it that test skips.
+	-@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y --no-install-recommends chromium \
+	    || { apt-get update && apt-get install -y --no-install-recommends chromium; } \
+	    || echo "Chromium not installed: the web page's browser test will skip"; \
+	  else \
+	    echo "Chromium missing (as root: apt-get install chromium): the web page's browser test will skip"; \
+	  fi; \
+	fi
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -43,6 +55,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest tests -q
+
+# Everything but the tests marked slow (tool subprocesses, trainings).
+test-fast: install
+	$(BIN)/python -m pytest tests -q -m "not slow"
 
 # Video: generate YouTube-8M-format records, train CMA-SNet, print GAP / Hit@1 / PERR / mAP.
 VIDEO_CONFIG ?= configs/video/cma_snet-w64_1xb32-coslr-20e_yt8m-demo.py

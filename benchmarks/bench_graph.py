@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmcma.graph import build_label_graph, label_counts  # noqa: E402
+from mmcma.labels.graphs import build_label_graph, label_counts  # noqa: E402
 
 
 def synthetic_labels(num_images: int,

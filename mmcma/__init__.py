@@ -4,13 +4,14 @@ Importing the package registers every component in MMPretrain's registries
 (add ``custom_imports = dict(imports=['mmcma'])`` to a config).
 """
 from . import compat  # noqa: F401  (patches the pinned stack first)
-from . import datasets, engine, evaluation, models, visualization  # noqa: F401,E501
+from . import (apis, datasets, engine, evaluation, labels,  # noqa: F401
+               models, visualization)
 from .config_scope import register_config_scope
-from .embedding import (ASGEResult, LabelState, compute_label_state,
-                        fit_asge)
-from .graph import LabelCounts, build_label_graph, label_counts
-from .models import (LabelStateMixin, apply_label_state, fill_label_state,
-                     label_state_requirements)
+from .apis.label_state import apply_label_state, fill_label_state
+from .labels import (ASGEResult, LabelCounts, LabelState,
+                     build_label_graph, compute_label_state, fit_asge,
+                     label_counts)
+from .models import LabelStateMixin, label_state_requirements
 from .version import __version__
 
 register_config_scope()  # `mmcma::path` bases in configs

@@ -134,6 +134,7 @@ def pretrained_checkpoint(cfg):
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', CONFIGS, ids=ids(CONFIGS))
 def test_config_builds_and_runs(path):
     init_default_scope('mmpretrain')
@@ -283,6 +284,7 @@ def _pretrained_cases():
 PRETRAINED = _pretrained_cases()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', PRETRAINED, ids=ids(PRETRAINED))
 def test_pretrained_checkpoint_fills_backbone(path, tmp_path):
     """The backbone's init_cfg loads every backbone tensor from a file in
@@ -334,6 +336,7 @@ def test_schedule_is_fully_specified(path):
             assert sched.get('T_max') in (None, sched.end - sched.begin)
 
 
+@pytest.mark.slow
 def test_demo_config_loss_falls(tmp_path):
     """The MS-CMA demo model, with ASGE embeddings from the hook's code path,
     fits a fixed batch of generated scenes: its loss must fall."""

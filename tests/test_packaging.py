@@ -122,6 +122,7 @@ def test_readme_tensorboard_snippet_writes_events(tmp_path):
                      recursive=True)
 
 
+@pytest.mark.slow
 def test_wheel_ships_configs_and_tools(tmp_path):
     """A wheel holds copies of the configs and tools under mmcma/.mim."""
     source = tmp_path / 'src'  # pip builds in the tree: not in ours

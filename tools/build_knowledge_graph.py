@@ -26,7 +26,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 import mmcma  # noqa: E402,F401
 from mmcma.datasets.from_config import train_class_names  # noqa: E402
-from mmcma.knowledge import KnowledgeGraph, knowledge_graph  # noqa: E402
+from mmcma.labels.knowledge import KnowledgeGraph, knowledge_graph  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -33,8 +33,8 @@ from mmpretrain.registry import MODELS  # noqa: E402
 import mmcma  # noqa: E402,F401
 from mmcma.datasets import get_label_matrix  # noqa: E402
 from mmcma.datasets.from_config import build_train_dataset  # noqa: E402
-from mmcma.embedding import EMBEDDING_SOURCES  # noqa: E402
-from mmcma.embedding import compute_label_state, describe  # noqa: E402
+from mmcma.labels.vectors import EMBEDDING_SOURCES  # noqa: E402
+from mmcma.labels import compute_label_state, describe  # noqa: E402
 from mmcma.models import label_state_requirements  # noqa: E402
 
 

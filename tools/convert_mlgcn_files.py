@@ -27,10 +27,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from mmcma.embedding import describe  # noqa: E402
-from mmcma.embedding.mlgcn_files import (mlgcn_label_state,  # noqa: E402
+from mmcma.labels import describe  # noqa: E402
+from mmcma.labels.mlgcn_files import (mlgcn_label_state,  # noqa: E402
                                          read_mlgcn_adj, read_mlgcn_vectors)
-from mmcma.graph import MLGCN_VARIANTS  # noqa: E402
+from mmcma.labels.graphs import MLGCN_VARIANTS  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -3,15 +3,13 @@ from . import (backbones, classifiers, heads, kssnet,  # noqa: F401
 from .capabilities import (FEATURE_INPUT, IMAGE_INPUT, Capabilities,
                            ExportRefusal, InputKind, ShowsAttention,
                            ShowsPatches, model_capabilities)
-from .label_state import (LABEL_ARRAYS, LabelStateMixin, apply_label_state,
-                          fill_label_state, label_state_modules,
+from .label_state import (LabelStateMixin, label_state_modules,
                           label_state_requirements)
 from .tta import MultiLabelScoreTTA
 
 __all__ = [
     'FEATURE_INPUT', 'IMAGE_INPUT', 'Capabilities', 'ExportRefusal',
     'InputKind', 'ShowsAttention', 'ShowsPatches', 'model_capabilities',
-    'LABEL_ARRAYS', 'LabelStateMixin', 'apply_label_state',
-    'fill_label_state', 'label_state_modules', 'label_state_requirements',
+    'LabelStateMixin', 'label_state_modules', 'label_state_requirements',
     'MultiLabelScoreTTA'
 ]

@@ -8,18 +8,20 @@ label frequencies, GCN heads need a label graph. Such a module inherits
 buffers named ``label_{name}`` (with a ``label_{name}_ready`` flag), so
 checkpoints carry them and testing needs no training data.
 
-:func:`fill_label_state` fills every such module of a model from a training
-dataset, a label matrix or a :class:`~mmcma.embedding.LabelState` (what
-:func:`~mmcma.embedding.compute_label_state` makes from a label matrix); the
-pre-run hook (:class:`~mmcma.engine.hooks.LabelStateHook`), the command line
-tools, benchmarks and notebooks all go through it. Using an array that was
-never filled raises an error naming it.
+:func:`mmcma.apis.fill_label_state` fills every such module of a model from
+a training dataset, a label matrix or a :class:`~mmcma.labels.LabelState`;
+the pre-run hook (:class:`~mmcma.engine.hooks.LabelStateHook`), the command
+line tools, benchmarks and notebooks all go through it. Using an array that
+was never filled raises an error naming it.
 
-The arrays a module can declare (``LABEL_ARRAYS``):
+The arrays a module can declare (:data:`mmcma.labels.LABEL_ARRAYS`):
 
-- ``embedding``: (N, D) label embeddings (ASGE, or read from a file);
+- ``embedding``: (N, D) label embeddings (ASGE, word vectors, a file);
 - ``frequency``: (N,) fraction of training samples carrying each label;
-- ``graph``: (N, N) label graph (the kind the label-state options choose).
+- ``graph``: (N, N) label graph (the kind the label-state options choose),
+  with the normalisation it carries (``label_graph_normalization``, an index
+  into :data:`mmcma.labels.adjacency.NORMALIZATIONS`), so a GCN applies only
+  what is missing (:func:`mmcma.labels.propagation_graph`).
 """
 from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
 
@@ -27,15 +29,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from mmcma.datasets.label_matrix import get_label_matrix
-from mmcma.embedding.label_state import LabelState, cached_label_state
-
-#: Arrays a module can declare, with a short description for messages.
-LABEL_ARRAYS = {
-    'embedding': 'label embeddings (N, D)',
-    'frequency': 'label frequencies (N,)',
-    'graph': 'label graph (N, N)',
-}
+from ..labels.adjacency import NORMALIZATIONS
+from ..labels.state import LABEL_ARRAYS
 
 ArrayLike = Union[np.ndarray, Tensor]
 
@@ -95,6 +90,9 @@ class LabelStateMixin:
         self.register_buffer(f'label_{name}', torch.zeros(*shape))
         self.register_buffer(f'label_{name}_ready',
                              torch.zeros((), dtype=torch.bool))
+        if name == 'graph':
+            self.register_buffer('label_graph_normalization',
+                                 torch.zeros((), dtype=torch.uint8))
         declared = dict(getattr(self, '_label_state_shapes', {}))
         declared[name] = tuple(int(s) for s in shape)
         self._label_state_shapes = declared
@@ -104,13 +102,32 @@ class LabelStateMixin:
         """
         return dict(getattr(self, '_label_state_shapes', {}))
 
-    def set_label_state(self, name: str, value: ArrayLike) -> None:
+    def set_label_state(self,
+                        name: str,
+                        value: ArrayLike,
+                        normalization: Optional[str] = None) -> None:
         """Copy ``value`` into ``label_{name}`` after validating it.
+
+        Args:
+            name (str): A declared array.
+            value (np.ndarray | Tensor): Its value.
+            normalization (str, optional): For ``'graph'``: the
+                normalisation the graph carries (one of
+                :data:`~mmcma.labels.adjacency.NORMALIZATIONS`). Defaults
+                to ``'none'`` (a raw graph).
 
         Raises:
             KeyError: The module did not declare ``name``.
-            ValueError: See :func:`check_label_array`.
+            ValueError: See :func:`check_label_array`; a normalisation for
+                another array than the graph, or an unknown one.
         """
+        if normalization is not None and name != 'graph':
+            raise ValueError(f'only the label graph carries a normalisation, '
+                             f'not the {name}')
+        normalization = normalization or 'none'
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f'graph normalisation must be one of '
+                             f'{NORMALIZATIONS}, got {normalization!r}')
         shapes = self.label_state_shapes()
         if name not in shapes:
             raise KeyError(f'{type(self).__name__} has no label array '
@@ -123,6 +140,18 @@ class LabelStateMixin:
         buffer = getattr(self, f'label_{name}')
         buffer.copy_(value.to(buffer.device))
         getattr(self, f'label_{name}_ready').fill_(True)
+        if name == 'graph':
+            self.label_graph_normalization.fill_(
+                NORMALIZATIONS.index(normalization))
+
+    def graph_normalization(self) -> str:
+        """The normalisation the filled label graph carries."""
+        code = int(self.label_graph_normalization)
+        if code >= len(NORMALIZATIONS):
+            raise RuntimeError(f'{type(self).__name__}: unknown label graph '
+                               f'normalisation code {code}; the checkpoint '
+                               'is broken')
+        return NORMALIZATIONS[code]
 
     def is_label_state_ready(self, name: str) -> bool:
         """Whether ``label_{name}`` was filled (or loaded from a checkpoint).
@@ -185,86 +214,3 @@ def label_state_requirements(model: nn.Module) -> Dict[str, Tuple[int, ...]]:
                     f'different shapes: {needs[name]} and {shape} '
                     f'({module_name or "the model"})')
     return needs
-
-
-def apply_label_state(model: nn.Module,
-                      state: LabelState) -> Dict[str, Tuple[int, ...]]:
-    """Copy the arrays of ``state`` into every module that declares them.
-
-    Args:
-        model (nn.Module): Any model; modules without label state are left
-            alone.
-        state (LabelState): Arrays from :func:`compute_label_state`.
-
-    Returns:
-        dict: The arrays filled and their shapes (empty if the model needs
-        none).
-
-    Raises:
-        ValueError: ``state`` lacks an array the model needs, or its shape
-            or values are wrong.
-    """
-    needs = label_state_requirements(model)
-    arrays = {name: state.array(name) for name in needs}
-    missing = [name for name, value in arrays.items() if value is None]
-    if missing:
-        raise ValueError(
-            'the label state lacks '
-            f'{", ".join(LABEL_ARRAYS[name] for name in missing)} that the '
-            'model needs: compute it with the model\'s requirements '
-            '(mmcma.label_state_requirements(model))')
-    for _, module in label_state_modules(model):
-        for name in module.label_state_shapes():
-            module.set_label_state(name, arrays[name])
-    return needs
-
-
-def fill_label_state(model: nn.Module,
-                     source: Union[LabelState, np.ndarray, object],
-                     classes: Optional[Sequence[str]] = None,
-                     graph: Optional[dict] = None,
-                     embedding: Optional[dict] = None,
-                     cache_dir: Optional[str] = None,
-                     progress: bool = True) -> LabelState:
-    """Fill every module of ``model`` that declares label state.
-
-    What the hook does before training, as one call for notebooks,
-    benchmarks and tools::
-
-        model = mmpretrain.get_model(cfg)        # or MODELS.build(...)
-        mmcma.fill_label_state(model, train_dataset)
-
-    Args:
-        model (nn.Module): The model.
-        source: A training dataset (anything
-            :func:`~mmcma.datasets.get_label_matrix` reads: mmcma's and
-            mmpretrain's multi-label datasets, their Concat/Repeat
-            wrappers), an (S, N) binary label matrix, or a ready
-            :class:`~mmcma.embedding.LabelState`.
-        classes (Sequence[str], optional): Class names; taken from the
-            dataset's metainfo if not given; for a label matrix they
-            default to ``'0' .. 'N-1'``.
-        graph (dict, optional): Options of :func:`~mmcma.build_label_graph`.
-        embedding (dict, optional): Embedding source and options, e.g.
-            ``dict(type='asge', seed=0)`` (default) or
-            ``dict(type='file', path='emb.npy')``.
-        cache_dir (str, optional): Reuse/keep results in this folder.
-        progress (bool): Show a progress bar while fitting.
-
-    Returns:
-        LabelState: What was filled in.
-    """
-    if not isinstance(source, LabelState):
-        if isinstance(source, (np.ndarray, Tensor)):
-            labels = np.asarray(source)
-            if classes is None and labels.ndim == 2:
-                classes = [str(i) for i in range(labels.shape[1])]
-        else:
-            labels = get_label_matrix(source)
-            if classes is None:
-                classes = tuple(source.metainfo['classes'])
-        source = cached_label_state(labels, classes,
-                                    label_state_requirements(model), graph,
-                                    embedding, cache_dir, progress)
-    apply_label_state(model, source)
-    return source

@@ -1,6 +1,8 @@
 """Tiny demo-config models with random weights, saved as checkpoints."""
 import os
 
+import mmcv
+import numpy as np
 import torch
 from mmengine.config import Config
 from mmpretrain import get_model
@@ -9,6 +11,8 @@ from mmcma.models import label_state_modules
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
+#: The demo configs' normalisation (configs/_base_/datasets/scenes_bs16_64.py).
+MEAN, STD = 127.5, 64.0
 CLASSES = [
     'airplane', 'bird', 'boat', 'car', 'cloud', 'fish', 'house', 'kite',
     'person', 'sun', 'traffic light', 'tree'
@@ -74,3 +78,14 @@ def save_checkpoint(model, path: str, classes=CLASSES) -> str:
     meta = {'dataset_meta': {'classes': list(classes)}} if classes else {}
     torch.save({'state_dict': model.state_dict(), 'meta': meta}, path)
     return path
+
+
+def reference_scores(model, files):
+    """``model.predict`` on demo images normalised by hand (BGR->RGB, the
+    demo configs' mean/std)."""
+    batch = np.stack([mmcv.imread(f)[..., ::-1] for f in files])
+    inputs = (torch.from_numpy(batch.copy()).permute(0, 3, 1, 2).float() -
+              MEAN) / STD
+    with torch.no_grad():
+        preds = model.predict(inputs)
+    return torch.stack([p.pred_score for p in preds]).numpy()

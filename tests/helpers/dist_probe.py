@@ -13,11 +13,11 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
-import mmcma.engine.hooks.label_state_hook as label_state_hook
+import mmcma.apis.label_state as label_state_fill
 from mmcma.models.label_state import label_state_modules
 
 _calls = []
-_cached_label_state = label_state_hook.cached_label_state
+_cached_label_state = label_state_fill.cached_label_state
 
 
 def _counting(*args, **kwargs):
@@ -25,7 +25,7 @@ def _counting(*args, **kwargs):
     return _cached_label_state(*args, **kwargs)
 
 
-label_state_hook.cached_label_state = _counting
+label_state_fill.cached_label_state = _counting
 
 
 @HOOKS.register_module()

@@ -1,4 +1,4 @@
-"""Slow, by-the-definition references that several test modules compare with."""
+"""Slow, by-the-definition references that several test modules share."""
 import numpy as np
 import torch
 

@@ -3,7 +3,7 @@ import importlib.util
 
 import pytest
 
-from mmcma.knowledge import wordnet_data
+from mmcma.labels.knowledge import wordnet_data
 
 
 def wordnet_or_skip():

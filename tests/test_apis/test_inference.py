@@ -12,11 +12,10 @@ import torch
 
 from mmcma.apis import MultiLabelInferencer, expand_inputs, init_model, to_json
 from mmcma.datasets.synthetic_scenes import generate
-from tests.helpers.demo_models import (CLASSES, CONFIGS, random_model,
+from tests.helpers.demo_models import (CLASSES, CONFIGS, MEAN, STD,
+                                       random_model, reference_scores,
                                        save_checkpoint)
 from tests.helpers.tool_runner import ROOT, run_tool
-
-MEAN, STD = 127.5, 64.0  # configs/_base_/datasets/scenes_bs16_64.py
 
 
 @pytest.fixture(scope='module')
@@ -40,17 +39,6 @@ def checkpoints(tmp_path_factory):
         kind: save_checkpoint(random_model(cfg), str(root / f'{kind}.pth'))
         for kind, cfg in CONFIGS.items()
     }
-
-
-def reference_scores(model, files):
-    """``model.predict`` on images normalised by hand (BGR->RGB, mean/std).
-    """
-    batch = np.stack([mmcv.imread(f)[..., ::-1] for f in files])
-    inputs = (torch.from_numpy(batch.copy()).permute(0, 3, 1, 2).float() -
-              MEAN) / STD
-    with torch.no_grad():
-        preds = model.predict(inputs)
-    return torch.stack([p.pred_score for p in preds]).numpy()
 
 
 @pytest.mark.parametrize('kind', ['linear', 'cma', 'mscma'])

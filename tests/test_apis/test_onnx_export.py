@@ -84,6 +84,7 @@ def test_pipeline_input_size():
                 dict(type='ResizeEdge', scale=256)) is None
 
 
+@pytest.mark.slow
 def test_export_tool(tmp_path):
     model = random_model(CONFIGS['mscma'])
     ckpt = save_checkpoint(model, str(tmp_path / 'mscma.pth'))

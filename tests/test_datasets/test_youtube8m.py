@@ -142,6 +142,7 @@ def test_label_matrix_without_decoding_frames(demo, monkeypatch):
     assert (matrix[matrix[:, 1] == 1, 0] == 1).all()
 
 
+@pytest.mark.slow
 def test_modalities_and_max_frames(demo):
     rgb = _dataset(demo)[0]['inputs']
     audio = _dataset(demo, modality='audio')[0]['inputs']
@@ -329,6 +330,7 @@ test_dataloader = dict(dataset=dict(
 """
 
 
+@pytest.mark.slow
 def test_visualize_frame_attention_end_to_end(demo, tmp_path):
     from mmengine.config import Config
     from mmpretrain.registry import MODELS

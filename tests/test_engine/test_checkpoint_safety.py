@@ -167,6 +167,7 @@ def test_mmengine_checkpoint_types_allowed(mscma_ckpt):
     assert loaded['runtime_info']['eta'] == np.float64(3.0)
 
 
+@pytest.mark.slow
 def test_tool_refuses_pickled_code_in_one_line(tmp_path, scenes):
     path, target = evil_checkpoint(tmp_path)
     proc = subprocess.run(

@@ -79,6 +79,7 @@ def cli_options(scenes, work_dir):
             'model.head.num_classes=10']
 
 
+@pytest.mark.slow
 def test_tools_check_before_running(scenes, tmp_path):
     # Both tools stop at the check, before any training step or before the
     # (here fake) checkpoint is read.

@@ -96,6 +96,7 @@ def probe(work_dir: str, rank: int) -> dict:
         return json.load(f)
 
 
+@pytest.mark.slow
 def test_two_cpu_processes_train_and_test_like_one(tmp_path, start):
     data = str(tmp_path / 'scenes')
     generate(data, 16, 8, 32, seed=0)

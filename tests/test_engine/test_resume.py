@@ -1,4 +1,5 @@
 """Exact resume: 4 epochs equal 2 epochs + resume + 2 epochs."""
+import pytest
 import os
 
 import torch
@@ -34,6 +35,7 @@ def weights(path):
     return load_local_checkpoint(path, map_location='cpu')['state_dict']
 
 
+@pytest.mark.slow
 def test_resume_ends_with_the_same_weights(scenes, tmp_path):
     full = str(tmp_path / 'full')
     run_tool('tools/train.py', CONFIG, '--work-dir', full, *options(scenes))

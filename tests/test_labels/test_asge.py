@@ -9,12 +9,12 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from mmcma.embedding import ASGENet, ASGEResult, fit_asge
-from mmcma.embedding import asge as asge_module
-from mmcma.embedding import asge_loss as loss_module
-from mmcma.embedding.asge_loss import (ASGETarget, asge_loss,
+from mmcma.labels.vectors import ASGENet, ASGEResult, fit_asge
+from mmcma.labels.vectors import asge as asge_module
+from mmcma.labels.vectors import asge_loss as loss_module
+from mmcma.labels.vectors.asge_loss import (ASGETarget, asge_loss,
                                        evaluate_asge_loss, summed_asge_loss)
-from mmcma.graph import build_label_graph
+from mmcma.labels.graphs import build_label_graph
 
 
 def loop_loss(embeddings, adjacency, alpha=None):
@@ -433,6 +433,7 @@ def random_sparse_graph(num_labels=1000, num_images=20_000, seed=0):
     return build_label_graph(labels.astype(np.int8))
 
 
+@pytest.mark.slow
 def test_fit_does_not_collapse_on_a_large_sparse_graph():
     # With the paper's final ReLU and no relaxation (the former defaults)
     # 740 of these 1,000 embeddings come out zero (351 after 100 steps).

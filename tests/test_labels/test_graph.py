@@ -4,7 +4,7 @@ import pytest
 import scipy.sparse as sp
 
 from tests.helpers.voc import VOC_CLASSES
-from mmcma.graph import (GRAPH_KINDS, LabelCounts, build_label_graph,
+from mmcma.labels.graphs import (GRAPH_KINDS, LabelCounts, build_label_graph,
                          label_counts)
 
 # 5 images x 4 labels; label 3 never occurs.

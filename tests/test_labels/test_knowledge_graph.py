@@ -9,11 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from mmcma.knowledge import (KnowledgeGraph, conceptnet_graph,
+from mmcma.labels.knowledge import (KnowledgeGraph, conceptnet_graph,
                              knowledge_graph, load_knowledge_graph,
                              read_assertions)
-from mmcma.knowledge import wordnet_data
-from mmcma.knowledge.names import (COCO_CLASSES, CONCEPTNET_TERMS,
+from mmcma.labels.knowledge import wordnet_data
+from mmcma.labels.names import (COCO_CLASSES, CONCEPTNET_TERMS,
                                    WORDNET_SYNSETS, knowledge_terms)
 from tests.helpers.voc import VOC_CLASSES
 from tests.helpers.wordnet import wordnet_or_skip
@@ -156,6 +156,7 @@ def voc_wordnet(wordnet):
     return knowledge_graph(VOC_CLASSES, dict(type='wordnet'))
 
 
+@pytest.mark.slow
 def test_wordnet_voc_edges(voc_wordnet):
     graph = voc_wordnet
     assert graph.source['synsets']['tvmonitor'] == 'television_receiver.n.01'
@@ -381,6 +382,7 @@ VOC_CONFIG = os.path.join(ROOT, 'configs', 'mlgcn',
                           'mlgcn_resnet101_1xb16-20e_voc07-448px.py')
 
 
+@pytest.mark.slow
 def test_build_knowledge_graph_tool(assertions, tmp_path):
     out = str(tmp_path / 'voc_cn.npz')
     # VOC's images are not here: the names are VOCMultiLabel's own.

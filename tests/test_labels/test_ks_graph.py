@@ -2,19 +2,21 @@
 import os
 
 import numpy as np
+import torch
 import pytest
 
 from mmcma.datasets.synthetic_scenes import CLASSES as SCENES
 from mmcma.datasets.synthetic_scenes import generate
-from mmcma.embedding import (LabelState, cached_label_state,
-                             compute_label_state)
-from mmcma.embedding.label_state import label_state_key
-from mmcma.graph import (LabelCounts, build_label_graph, label_counts,
-                         mlgcn_graph)
-from mmcma.graph_ks import (drop_self_loops, ks_superimpose,
-                            normalize_adjacency, self_weight, superimpose,
-                            threshold)
-from mmcma.knowledge import KnowledgeGraph, knowledge_graph
+from mmcma.labels import (LabelState, cached_label_state,
+                          compute_label_state)
+from mmcma.labels.adjacency import \
+    symmetric_normalization as normalize_adjacency
+from mmcma.labels.graphs import (LabelCounts, build_label_graph, label_counts,
+                                 mlgcn_graph)
+from mmcma.labels.graphs.ks import (drop_self_loops, ks_superimpose,
+                                    self_weight, superimpose, threshold)
+from mmcma.labels.state import label_state_key
+from mmcma.labels.knowledge import KnowledgeGraph, knowledge_graph
 from tests.helpers.voc import VOC_CLASSES
 from tests.helpers.wordnet import wordnet_or_skip
 from tests.helpers.tool_runner import ROOT, run_tool
@@ -117,12 +119,9 @@ def test_bad_parameters(kwargs, message):
 def test_bad_graphs():
     with pytest.raises(ValueError, match='differ in size'):
         ks_superimpose(A_S, np.zeros((2, 2)))
-    with pytest.raises(ValueError, match='square'):
-        normalize_adjacency(np.zeros((2, 3)))
+    # The normalisation's own checks: tests/test_labels/test_adjacency.py.
     with pytest.raises(ValueError, match='negative'):
-        normalize_adjacency(-np.eye(2))
-    with pytest.raises(ValueError, match='NaN'):
-        normalize_adjacency(np.full((2, 2), np.nan))
+        ks_superimpose(A_S, -np.ones((3, 3)))
 
 
 # ------------------------------------------------------- the graph kind
@@ -244,6 +243,7 @@ def test_voc_ks_graph_with_wordnet(voc):  # noqa: F811
     assert graph[index('bottle'), index('cow')] == 0
 
 
+@pytest.mark.slow
 def test_build_label_graph_tool_ks(tmp_path):
     root = str(tmp_path / 'scenes')
     generate(root, 40, 12, 32, seed=0)
@@ -266,3 +266,50 @@ def test_build_label_graph_tool_ks(tmp_path):
     np.testing.assert_allclose(state.graph, ks_superimpose(
         mlgcn_graph(counts, variant='released'), adjacency, 0.6, 0.03, 0.4))
     assert state.graph[kite, person] > 0
+
+
+def test_the_graph_says_how_it_is_normalised(knowledge_file, tmp_path):
+    """The KS graph is stored as normalised; a GCN head then uses it as it
+    is by default and refuses to normalise it again; a raw ML-GCN graph
+    gets ML-GCN's gen_adj. Checkpoints carry the normalisation."""
+    from mmcma.apis import apply_label_state
+    from mmcma.labels.adjacency import released_normalization
+    from mmcma.models.heads import MLGCNHead
+    from mmcma.models.kssnet import LabelGCN
+    from mmcma.models.utils import label_graph_adjacency
+
+    ks = dict(kind='ks', knowledge=dict(type='file', path=knowledge_file))
+    needs = {'graph': (4, 4), 'embedding': (4, 50)}
+    state = compute_label_state(LABELS, CLASSES, needs, ks,
+                                dict(type='file', path=_vectors(tmp_path)))
+    assert state.graph_normalization == 'symmetric'
+    state.save(str(tmp_path / 's.npz'))
+    assert LabelState.load(
+        str(tmp_path / 's.npz')).graph_normalization == 'symmetric'
+    graph = torch.as_tensor(state.graph, dtype=torch.float32)
+    for module in (MLGCNHead(4, 8, embed_dim=50), LabelGCN(4, 50, (6, 8))):
+        apply_label_state(module, state)
+        assert module.graph_normalization() == 'symmetric'
+        torch.testing.assert_close(
+            label_graph_adjacency(module, module.normalize), graph)
+        copy = type(module)(4, 50, (6, 8)) if isinstance(
+            module, LabelGCN) else MLGCNHead(4, 8, embed_dim=50)
+        copy.load_state_dict(module.state_dict())  # strict
+        assert copy.graph_normalization() == 'symmetric'
+    twice = MLGCNHead(4, 8, embed_dim=50, normalize='released')
+    apply_label_state(twice, state)
+    with pytest.raises(ValueError, match='normalised twice'):
+        twice.adjacency()
+    raw = compute_label_state(LABELS, CLASSES, needs, dict(kind='mlgcn'),
+                              dict(type='file', path=_vectors(tmp_path)))
+    assert raw.graph_normalization == 'none'
+    head = MLGCNHead(4, 8, embed_dim=50)
+    apply_label_state(head, raw)
+    torch.testing.assert_close(head.adjacency(), released_normalization(
+        torch.as_tensor(raw.graph, dtype=torch.float32)))
+
+
+def _vectors(tmp_path) -> str:
+    path = str(tmp_path / 'vectors.npy')
+    np.save(path, np.random.default_rng(0).normal(size=(4, 50)))
+    return path

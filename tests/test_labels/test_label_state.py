@@ -16,10 +16,10 @@ from mmpretrain.structures import DataSample
 import mmcma
 from mmcma.compat import load_local_checkpoint
 from mmcma.datasets import CocoMultiLabel, get_label_matrix
-from mmcma.embedding import LabelState
-from mmcma.embedding import label_state as state_module
+from mmcma.labels import LabelState
+from mmcma.labels import state as state_module
 from mmcma.engine.hooks import LabelStateHook
-from mmcma.graph import build_label_graph
+from mmcma.labels.graphs import build_label_graph
 from tests.helpers.tool_runner import ROOT, run_tool
 
 CONFIG = os.path.join(ROOT, 'configs', 'demo',
@@ -130,6 +130,7 @@ def test_hook_fills_model_and_caches(scenes, tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask
 
 
+@pytest.mark.slow
 def test_cache_reused_corrupt_rebuilt_stale_separate(scenes, tmp_path,
                                                      monkeypatch):
     hook = LabelStateHook(progress=False)
@@ -177,6 +178,7 @@ def _locked_fit_worker(labels, cache_dir, queue):
     queue.put(state.embedding)
 
 
+@pytest.mark.slow
 def test_parallel_processes_fit_a_cache_once(tmp_path, monkeypatch):
     """Two processes asking for one state: one fits, the other reads."""
     calls = mp.get_context('fork').Value('i', 0)
@@ -204,6 +206,7 @@ def test_parallel_processes_fit_a_cache_once(tmp_path, monkeypatch):
     np.testing.assert_array_equal(results[0], results[1])
 
 
+@pytest.mark.slow
 def test_embedding_file_source(scenes, tmp_path):
     good = np.random.default_rng(0).normal(size=(12, 64)).astype(np.float32)
     np.save(tmp_path / 'emb.npy', good)
@@ -238,7 +241,7 @@ def test_embedding_file_source(scenes, tmp_path):
 def test_class_count_mismatch(scenes, tmp_path):
     runner = make_runner(scenes, tmp_path,
                          head=dict(num_classes=7))
-    with pytest.raises(ValueError, match='model has 7 classes but the train '
+    with pytest.raises(ValueError, match='model has 7 classes but the '
                        'dataset CocoMultiLabel has 12'):
         LabelStateHook(progress=False).before_train(runner)
 
@@ -265,6 +268,7 @@ def _distributed_worker(rank, port, scenes, work_dir, queue):
         torch.distributed.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_distributed_rank0_computes_others_receive(scenes, tmp_path):
     ctx = mp.get_context('fork')
     queue = ctx.Queue()
@@ -285,6 +289,7 @@ def test_distributed_rank0_computes_others_receive(scenes, tmp_path):
     assert len(cache_files(tmp_path)) == 1
 
 
+@pytest.mark.slow
 def test_through_tools(scenes, tmp_path):
     work = str(tmp_path / 'work')
     opts = ['--cfg-options', 'train_cfg.max_epochs=1',

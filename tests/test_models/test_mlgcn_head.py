@@ -9,8 +9,9 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import mmcma
-from mmcma.models.heads import (MLGCNHead, gcn_propagate, global_max_pool,
-                                mlgcn_adjacency)
+from mmcma.labels.adjacency import \
+    released_normalization as mlgcn_adjacency
+from mmcma.models.heads import MLGCNHead, gcn_propagate, global_max_pool
 from mmcma.models.utils import MaskedFeature
 from tests.helpers.references import adjacency_loops, gcn_loops
 from tests.helpers.voc import VOC_CLASSES

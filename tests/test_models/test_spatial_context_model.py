@@ -97,6 +97,7 @@ def background_boxes(gt):
     return boxes[box_iou(boxes, gt).max(dim=1).values == 0]
 
 
+@pytest.mark.slow
 def test_losses_fall_with_boxes(batch):
     model = build()
     torch.manual_seed(0)

@@ -37,6 +37,7 @@ def video_model(**backbone):
     return MODELS.build(cfg.model), cfg
 
 
+@pytest.mark.slow
 def test_video_demo_trains_a_few_steps(yt8m):
     """The video config's model, with GloVe vectors and the graph from the
     hook's code path, fits a batch of generated records."""
@@ -90,6 +91,7 @@ def test_video_padding_never_reaches_valid_outputs():
         assert not torch.allclose(plain.feat, feat.feat, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_infer_and_export_tools(tmp_path):
     """tools/infer.py gives model.predict's scores and tools/export_onnx.py
     a graph that onnxruntime runs to the same probabilities: the lateral
@@ -99,8 +101,8 @@ def test_infer_and_export_tools(tmp_path):
     import json
     import runpy
 
-    from tests.helpers.demo_models import CLASSES, random_model, save_checkpoint
-    from tests.test_apis.test_inference import reference_scores
+    from tests.helpers.demo_models import (CLASSES, random_model,
+                                           reference_scores, save_checkpoint)
 
     from mmcma.apis import expand_inputs
 

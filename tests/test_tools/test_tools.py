@@ -18,6 +18,7 @@ CONFIG = os.path.join(ROOT, 'configs', 'demo',
 SCENES = (32, 16, 32, 0)
 
 
+@pytest.mark.slow
 def test_train_test_resume(scenes, tmp_path):
     work = str(tmp_path / 'work')
     log = run_tool('tools/train.py', CONFIG, '--work-dir', work,
@@ -62,6 +63,7 @@ def test_train_test_resume(scenes, tmp_path):
     assert os.path.isfile(os.path.join(work, 'epoch_2.pth'))
 
 
+@pytest.mark.slow
 def test_missing_checkpoint_is_clear(tmp_path):
     proc = subprocess.run(
         [sys.executable, 'tools/test.py', CONFIG, str(tmp_path / 'nope.pth')],
@@ -70,6 +72,7 @@ def test_missing_checkpoint_is_clear(tmp_path):
     assert 'checkpoint not found' in proc.stderr
 
 
+@pytest.mark.slow
 def test_visualize_attention(tmp_path):
     """The attention tool writes its PNG, labels given by name or index."""
     import torch

@@ -21,6 +21,7 @@ def yt8m(tmp_path_factory):
     return str(root)
 
 
+@pytest.mark.slow
 def test_train_loss_falls_and_gap_beats_random(yt8m, tmp_path):
     work = str(tmp_path / 'work')
     opts = ['--cfg-options', 'train_cfg.max_epochs=6',

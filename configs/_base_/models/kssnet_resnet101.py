@@ -10,7 +10,8 @@
 # Graph: the KS graph (docs/knowledge_graph.md), A_S ML-GCN's statistical
 # graph superimposed with a knowledge graph A_K, with the paper's MS-COCO
 # values (lambda 0.4, tau 0.02, eta 0.4); the hook computes the final
-# normalised A'_KS, which the GCN uses as it is (normalize='none'). A_K:
+# normalised A'_KS; the label state records that it is normalised, so the
+# GCN uses it as it is (mmcma/labels/adjacency.py). A_K:
 # WordNet 3.0 offline; the paper's ConceptNet with
 #   knowledge=dict(type='conceptnet',
 #                  path='data/conceptnet/conceptnet-assertions-5.7.0.csv.gz')
@@ -29,7 +30,6 @@ model = dict(
             embed_dim=50,
             channels=(256, 512, 1024, 2048),
             negative_slope=0.2,
-            normalize='none',
             init='uniform'),
         stages=('layer1', 'layer2', 'layer3'),
         lateral=dict(activation='tanh', zero_init=True)),

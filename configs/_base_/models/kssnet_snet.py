@@ -19,8 +19,7 @@ model = dict(
             type='SNet', in_channels=1024, channels=(512, 512, 512, 512)),
         gcn=dict(
             embed_dim=384,
-            channels=(512, 512, 512, 512),
-            normalize='none'),
+            channels=(512, 512, 512, 512)),
         stages=('layers.0', 'layers.1', 'layers.2'),
         lateral=dict(activation='tanh', zero_init=True)),
     head=dict(

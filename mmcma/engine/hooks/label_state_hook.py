@@ -2,14 +2,13 @@
 import os.path as osp
 from typing import Optional
 
-from mmengine.dist import broadcast_object_list, get_rank
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS
 
-from mmcma.datasets import get_label_matrix
-from mmcma.embedding import cached_label_state, describe
-from mmcma.models.label_state import (apply_label_state, label_state_modules,
+from mmcma.apis.label_state import fill_label_state
+from mmcma.labels import describe
+from mmcma.models.label_state import (label_state_modules,
                                       label_state_requirements)
 
 
@@ -22,8 +21,8 @@ class LabelStateHook(Hook):
     modules declare (:class:`~mmcma.models.LabelStateMixin`: embeddings,
     frequencies, graph), reads the train set's label matrix from its
     annotations (no image is decoded), computes those arrays
-    (:func:`~mmcma.embedding.compute_label_state`) and copies them into the
-    model (:func:`~mmcma.models.apply_label_state`). They are buffers, so
+    and copies them into the model: :func:`mmcma.apis.fill_label_state`,
+    the same call as outside a Runner. They are buffers, so
     checkpoints carry them and ``tools/test.py`` needs no training data.
 
     When a run is resumed and the checkpoint already filled every array,
@@ -56,8 +55,7 @@ class LabelStateHook(Hook):
 
     def before_train(self, runner) -> None:
         model = runner.model
-        needs = label_state_requirements(model)
-        if not needs:
+        if not label_state_requirements(model):
             print_log('LabelStateHook: no module of the model declares label '
                       'state; nothing to do.', logger='current')
             return
@@ -68,23 +66,9 @@ class LabelStateHook(Hook):
             print_log('LabelStateHook: resumed; keeping the label state of '
                       'the checkpoint.', logger='current')
             return
-        dataset = runner.train_dataloader.dataset
-        classes = tuple(dataset.metainfo['classes'])
-        num_labels = {shape[0] for shape in needs.values()}
-        if num_labels != {len(classes)}:
-            raise ValueError(
-                f'the model has {sorted(num_labels)[0]} classes but the train '
-                f'dataset {type(dataset).__name__} has {len(classes)}: set '
-                'num_classes in the model (head, loss, data preprocessor) to '
-                'the number of classes of the dataset')
-        state = [None]
-        if get_rank() == 0:
-            cache_dir = (osp.join(runner.work_dir, 'label_state')
-                         if self.cache else None)
-            state[0] = cached_label_state(
-                get_label_matrix(dataset), classes, needs, self.graph,
-                self.embedding, cache_dir, self.progress)
-            print_log('LabelStateHook:\n' + describe(state[0]),
-                      logger='current')
-        broadcast_object_list(state, src=0)
-        apply_label_state(model, state[0])
+        cache_dir = (osp.join(runner.work_dir, 'label_state')
+                     if self.cache else None)
+        state = fill_label_state(model, runner.train_dataloader.dataset,
+                                 graph=self.graph, embedding=self.embedding,
+                                 cache_dir=cache_dir, progress=self.progress)
+        print_log('LabelStateHook:\n' + describe(state), logger='current')

@@ -13,8 +13,10 @@ What ML-GCN's released code does, and this head with its defaults:
   binarised P(j | i) >= t, each column re-weighted to sum to 0.25, plus the
   identity); the paper's re-weighting is ``variant='paper'`` (``p``);
 - normalisation (``gen_adj``): ``A_hat = D^-1/2 A^T D^-1/2`` with ``D`` the
-  row sums of ``A`` (:func:`mlgcn_adjacency`); the graph already holds its
-  self-loops, none are added;
+  row sums of ``A`` (:func:`mmcma.labels.adjacency.released_normalization`);
+  the graph already holds its self-loops, none are added. A graph that is
+  already normalised (KSSNet's KS graph) is used as it is: the label state
+  records which normalisation a graph carries;
 - GCN (``GraphConvolution``): ``H' = A_hat H W``, no bias, LeakyReLU(0.2)
   between layers and none after the last; weights ~ U(-1/sqrt(out),
   1/sqrt(out));
@@ -29,13 +31,12 @@ from mmpretrain.registry import MODELS
 from torch import Tensor
 
 from ..label_state import LabelStateMixin
-from ..utils import (NORMALIZATIONS, MaskedFeature, as_masked_feature,
+from ..utils import (MaskedFeature, as_masked_feature, check_normalize,
                      feature_problem, gcn_propagate, gcn_weights,
-                     global_max_pool, mlgcn_adjacency, normalize_adjacency)
+                     global_max_pool, label_graph_adjacency)
 
 __all__ = [
-    'MLGCNHead', 'MeanOverLabelsLoss', 'gcn_propagate', 'global_max_pool',
-    'mlgcn_adjacency'
+    'MLGCNHead', 'MeanOverLabelsLoss', 'gcn_propagate', 'global_max_pool'
 ]
 
 
@@ -79,8 +80,11 @@ class MLGCNHead(MeanOverLabelsLoss, MultiLabelClsHead, LabelStateMixin):
             ``(1024, )``: D_in -> 1024 -> C as released.
         negative_slope (float): LeakyReLU slope between GCN layers.
             Defaults to 0.2.
-        normalize (str): ``'released'`` (:func:`mlgcn_adjacency`) or
-            ``'none'`` (use the graph as given). Defaults to ``'released'``.
+        normalize (str, optional): How the GCN normalises the graph
+            (:data:`mmcma.labels.adjacency.NORMALIZATIONS`): None (default)
+            uses a normalised graph as it is and gives a raw one ML-GCN's
+            ``'released'`` ``gen_adj``; a value that contradicts the
+            normalisation the graph carries is an error.
         loss (dict): Loss config; it must divide its summed loss by
             ``avg_factor`` (mmpretrain's convention). Defaults to
             ``CrossEntropyLoss(use_sigmoid=True)``.
@@ -97,15 +101,13 @@ class MLGCNHead(MeanOverLabelsLoss, MultiLabelClsHead, LabelStateMixin):
                  embed_dim: int = 300,
                  hidden_channels: Sequence[int] = (1024, ),
                  negative_slope: float = 0.2,
-                 normalize: str = 'released',
+                 normalize: Optional[str] = None,
                  loss: Dict = dict(type='CrossEntropyLoss', use_sigmoid=True),
                  thr: Optional[float] = None,
                  topk: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(loss=loss, thr=thr, topk=topk, init_cfg=init_cfg)
-        if normalize not in NORMALIZATIONS:
-            raise ValueError(f'normalize must be one of {NORMALIZATIONS}, '
-                             f'got {normalize!r}')
+        check_normalize(normalize, 'MLGCNHead')
         if num_classes <= 0:
             raise ValueError(f'num_classes must be positive, got '
                              f'{num_classes}')
@@ -120,7 +122,7 @@ class MLGCNHead(MeanOverLabelsLoss, MultiLabelClsHead, LabelStateMixin):
 
     def adjacency(self) -> Tensor:
         """The graph the GCN propagates over, (N, N)."""
-        return normalize_adjacency(self.label_state('graph'), self.normalize)
+        return label_graph_adjacency(self, self.normalize)
 
     def label_classifiers(self) -> Tensor:
         """The GCN output W, (N, C): one classifier per label."""

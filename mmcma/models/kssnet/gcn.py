@@ -6,14 +6,14 @@ and 2048 outputs for ResNet-101. The hidden ``E^(1) .. E^(L-1)`` (and
 connections; ``E^(L)`` is the classifier matrix, as in ML-GCN (no activation
 after the last layer: classifiers take either sign).
 """
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from ..label_state import LabelStateMixin
-from ..utils import (NORMALIZATIONS, gcn_layers, gcn_weights,
-                     normalize_adjacency)
+from ..utils import (check_normalize, gcn_layers, gcn_weights,
+                     label_graph_adjacency)
 
 #: How the GCN weights start: ML-GCN's U(-1/sqrt(out), 1/sqrt(out)), or He
 #: et al. 2015 for LeakyReLU (what the KSSNet paper states for Charades; 3
@@ -35,9 +35,10 @@ class LabelGCN(BaseModule, LabelStateMixin):
             the classifiers' size (the backbone's final channels). Defaults
             to ``(256, 512, 1024, 2048)`` (ResNet-101).
         negative_slope (float): LeakyReLU slope. Defaults to 0.2.
-        normalize (str): ``'released'`` (ML-GCN's ``gen_adj``, for a raw
-            ML-GCN graph) or ``'none'`` (a graph that is already normalised,
-            such as the final KS graph A'_KS). Defaults to ``'released'``.
+        normalize (str, optional): How the GCN normalises the graph: None
+            (default) uses a graph that is already normalised (the final KS
+            graph A'_KS) as it is and gives a raw ML-GCN graph ML-GCN's
+            ``gen_adj``; see :func:`mmcma.labels.propagation_graph`.
         init (str): One of :data:`GCN_INITS`. Defaults to ``'uniform'``.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -47,13 +48,11 @@ class LabelGCN(BaseModule, LabelStateMixin):
                  embed_dim: int = 300,
                  channels: Sequence[int] = (256, 512, 1024, 2048),
                  negative_slope: float = 0.2,
-                 normalize: str = 'released',
+                 normalize: Optional[str] = None,
                  init: str = 'uniform',
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if normalize not in NORMALIZATIONS:
-            raise ValueError(f'normalize must be one of {NORMALIZATIONS}, '
-                             f'got {normalize!r}')
+        check_normalize(normalize, 'LabelGCN')
         if init not in GCN_INITS:
             raise ValueError(f'init must be one of {GCN_INITS}, got {init!r}')
         if num_classes <= 0:
@@ -75,8 +74,7 @@ class LabelGCN(BaseModule, LabelStateMixin):
 
     def forward(self) -> List[Tensor]:
         """``E^(1) .. E^(L)``, (N, channels[l]) each."""
-        adjacency = normalize_adjacency(self.label_state('graph'),
-                                        self.normalize)
+        adjacency = label_graph_adjacency(self, self.normalize)
         return gcn_layers(self.label_state('embedding'), adjacency,
                           list(self.gcn_weights), self.negative_slope)
 

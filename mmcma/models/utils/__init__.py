@@ -1,8 +1,8 @@
 from .features import (CMTFeature, GCNFeature, MaskedFeature,
                        as_masked_feature, feature_problem)
-from .gcn import (NORMALIZATIONS, POOLINGS, gcn_layers, gcn_propagate,
+from .gcn import (POOLINGS, check_normalize, gcn_layers, gcn_propagate,
                   gcn_weights, global_avg_pool, global_max_pool,
-                  mlgcn_adjacency, normalize_adjacency)
+                  label_graph_adjacency)
 from .label_rule import (LabelRule, LabelRuleError, check_label_rule,
                          head_label_rule, select_labels)
 from .masked_norm import MaskedBatchNorm1d, MaskedBatchNorm2d, masked_moments
@@ -11,9 +11,9 @@ from .masking import zero_padding
 __all__ = [
     'CMTFeature', 'GCNFeature', 'MaskedFeature', 'as_masked_feature',
     'feature_problem', 'MaskedBatchNorm1d', 'MaskedBatchNorm2d',
-    'masked_moments', 'zero_padding', 'NORMALIZATIONS', 'POOLINGS',
+    'masked_moments', 'zero_padding', 'check_normalize', 'POOLINGS',
     'gcn_layers', 'gcn_propagate', 'gcn_weights', 'global_avg_pool',
-    'global_max_pool', 'mlgcn_adjacency', 'normalize_adjacency',
+    'global_max_pool', 'label_graph_adjacency',
     'LabelRule', 'LabelRuleError', 'check_label_rule', 'head_label_rule',
     'select_labels'
 ]

@@ -3,8 +3,9 @@
 Plain tensor functions, checked against slow references in
 ``tests/test_mlgcn_head.py`` and ``tests/test_kssnet.py``:
 
-- :func:`mlgcn_adjacency`: ML-GCN's released normalisation ``gen_adj``;
-  :func:`normalize_adjacency` picks it or the graph as given;
+- :func:`label_graph_adjacency`: the graph a GCN module propagates over,
+  normalised as the module asks and only as far as the graph is not
+  already (:func:`mmcma.labels.propagation_graph`);
 - :func:`gcn_layers`: ``H_{l+1} = A_hat H_l W_l`` layer by layer, every
   layer's output (KSSNet injects the hidden ones into the CNN);
   :func:`gcn_propagate`: the last one (ML-GCN's classifiers);
@@ -13,55 +14,31 @@ Plain tensor functions, checked against slow references in
   image feature the label classifiers score.
 """
 import math
-from typing import Callable, Dict, List, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ...labels.adjacency import NORMALIZATIONS, propagation_graph
 from .features import MaskedFeature
 
-#: How a GCN normalises its graph: ML-GCN's ``gen_adj``
-#: (:func:`mlgcn_adjacency`), or not at all (a graph that is already
-#: normalised, e.g. KSSNet's final KS graph, or ML-GCN's paper variant whose
-#: rows sum to 1).
-NORMALIZATIONS = ('released', 'none')
 
-
-def mlgcn_adjacency(graph: Tensor) -> Tensor:
-    """ML-GCN's normalised adjacency ``D^-1/2 A^T D^-1/2`` (``gen_adj``).
-
-    ``D = diag(sum_j A_ij)``: the row sums of ``A``, applied on both sides
-    of the *transposed* graph, as the released code does. A row summing to
-    0 (possible only for a graph without self-loops) gets 0 instead of
-    ``inf``: that label receives nothing.
-
-    Args:
-        graph (Tensor): ``A``, (N, N), non-negative.
-
-    Returns:
-        Tensor: ``A_hat``, (N, N); ``A_hat_ij = A_ji / sqrt(d_i d_j)``.
+def check_normalize(normalize: Optional[str], owner: str) -> None:
+    """``normalize`` of a GCN module: None (the graph's own, else ML-GCN's
+    ``'released'``) or one of :data:`~mmcma.labels.adjacency.NORMALIZATIONS`.
     """
-    degree = graph.sum(dim=1)
-    inv_sqrt = torch.where(degree > 0, degree.clamp_min(1e-30).rsqrt(),
-                           torch.zeros_like(degree))
-    return inv_sqrt[:, None] * graph.t() * inv_sqrt[None, :]
+    if normalize is not None and normalize not in NORMALIZATIONS:
+        raise ValueError(f'{owner}: normalize must be None or one of '
+                         f'{NORMALIZATIONS}, got {normalize!r}')
 
 
-def normalize_adjacency(graph: Tensor, normalize: str) -> Tensor:
-    """The graph a GCN propagates over, (N, N).
-
-    Args:
-        graph (Tensor): The label graph (N, N).
-        normalize (str): One of :data:`NORMALIZATIONS`.
-    """
-    if normalize == 'released':
-        return mlgcn_adjacency(graph)
-    if normalize == 'none':
-        return graph
-    raise ValueError(f'normalize must be one of {NORMALIZATIONS}, got '
-                     f'{normalize!r}')
-
+def label_graph_adjacency(module, normalize: Optional[str]) -> Tensor:
+    """The (N, N) graph a GCN module (a ``LabelStateMixin`` declaring
+    ``'graph'``) propagates over: its filled label graph, normalised as
+    ``normalize`` asks, applying only what the graph does not carry."""
+    return propagation_graph(module.label_state('graph'),
+                             module.graph_normalization(), normalize)
 
 def gcn_layers(x: Tensor,
                adjacency: Tensor,

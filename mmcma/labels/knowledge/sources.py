@@ -3,10 +3,10 @@
 - ``dict(type='file', path='voc_wordnet.npz')``: a file of
   ``tools/build_knowledge_graph.py`` (:func:`load_knowledge_graph`);
 - ``dict(type='wordnet', synsets=None, ...)``: WordNet 3.0, offline
-  (:func:`~mmcma.knowledge.wordnet.wordnet_graph`);
+  (:func:`~mmcma.labels.knowledge.wordnet.wordnet_graph`);
 - ``dict(type='conceptnet', path='conceptnet-assertions-5.7.0.csv.gz',
   synonyms=None, relations=None)``: ConceptNet's assertions dump
-  (:func:`~mmcma.knowledge.conceptnet.conceptnet_graph`).
+  (:func:`~mmcma.labels.knowledge.conceptnet.conceptnet_graph`).
 
 :func:`knowledge_digest` identifies what a ``knowledge`` dict reads, so that
 the label-state cache is not reused after the file changed.

@@ -21,9 +21,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..embedding.sources import class_rows
-from ..graph_ks import check_adjacency
-from ..npz_file import save_npz_atomic
+from ...npz_file import save_npz_atomic
+from ..adjacency import check_adjacency
+from ..names import class_rows
 
 #: Largest asymmetry ``max |A - A^T|`` a file may have, relative to its
 #: largest entry (rounding in other tools); it is then averaged away.

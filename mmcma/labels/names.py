@@ -1,18 +1,68 @@
-"""Class names to knowledge-base entries: ConceptNet terms, WordNet synsets.
+"""Class names: their words, their rows in files, knowledge-base entries.
+
+:func:`name_words` splits a class name into the words vectors are looked up
+by; :func:`class_rows` matches the class names stored in a file to a
+dataset's. Knowledge-base entries (ConceptNet terms, WordNet synsets):
 
 A dataset's class names are not always the knowledge base's words: VOC
 writes ``'diningtable'``, COCO's ``'mouse'`` is the computer mouse and its
 ``'tv'`` the set. The maps below are the defaults for PASCAL VOC and MS COCO;
 a user map (``synonyms=`` for ConceptNet, ``synsets=`` for WordNet) replaces
 entries by class name. Names not in a map go through
-:func:`~mmcma.embedding.word_vectors.name_words` (lower case, split at spaces
+:func:`name_words` (lower case, split at spaces
 and underscores), as the GloVe label vectors do, and are joined with ``_``,
 the spelling of multi-word entries in both knowledge bases
 (``'traffic light'`` -> ``traffic_light``).
 """
+import re
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
-from ..embedding.word_vectors import name_words
+import numpy as np
+
+
+def name_words(name: str,
+               synonyms: Optional[Mapping[str, str]] = None) -> List[str]:
+    """The lower-case words a class name is looked up by.
+
+    Args:
+        name (str): A class name, e.g. ``'traffic light'``.
+        synonyms (Mapping[str, str], optional): Class name -> the words to
+            use instead, e.g. ``{'diningtable': 'dining table'}``.
+
+    Returns:
+        list[str]: E.g. ``['traffic', 'light']``.
+
+    Raises:
+        ValueError: The name (or its synonym) has no words.
+    """
+    phrase = (synonyms or {}).get(name, name)
+    words = [w for w in re.split(r'[\s_]+', str(phrase).lower()) if w]
+    if not words:
+        raise ValueError(f'class name {name!r} has no words to look up')
+    return words
+
+
+def class_rows(path: str, stored: np.ndarray,
+               classes: Sequence[str]) -> np.ndarray:
+    """Row of ``path``'s array for each of ``classes``, matched by name.
+
+    Raises:
+        ValueError: The names stored in ``path`` are not those of
+            ``classes`` (in any order), listing the differences.
+    """
+    stored = [str(c) for c in np.asarray(stored).reshape(-1)]
+    wanted = [str(c) for c in classes]
+    if len(set(stored)) != len(stored):
+        raise ValueError(f'{path}: its class names repeat')
+    missing = [c for c in wanted if c not in stored]
+    extra = [c for c in stored if c not in wanted]
+    if missing or extra:
+        raise ValueError(
+            f'{path}: made for other classes: the data\'s {missing[:10]} '
+            f'are not in it, its {extra[:10]} are not in the data')
+    row = {name: i for i, name in enumerate(stored)}
+    return np.array([row[c] for c in wanted], dtype=np.int64)
+
 
 #: The 80 MS COCO category names, in category-id order.
 COCO_CLASSES = (

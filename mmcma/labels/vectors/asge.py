@@ -3,7 +3,7 @@
 A small network ``Phi`` (:class:`ASGENet`) maps each label's one-hot vector
 to an embedding ``e_i``; :func:`fit_asge` fits it so that cosine
 similarities reproduce a label graph, minimising the loss of
-:mod:`mmcma.embedding.asge_loss`. The embeddings are fitted once, before
+:mod:`mmcma.labels.vectors.asge_loss`. The embeddings are fitted once, before
 classifier training, and frozen.
 """
 import math
@@ -44,7 +44,8 @@ class ASGEResult:
         num_iters (int): Optimisation steps taken.
         history (list[float]): Mean loss at every step, before its update,
             as minimised: unrelaxed, from the float32 expansion of
-            :func:`~mmcma.embedding.asge_loss.exact_loss_and_grad` (accurate
+            :func:`~mmcma.labels.vectors.asge_loss.exact_loss_and_grad`
+            (accurate
             to about 1e-7 of the mean squared cosine); relaxed with
             ``num_sampled < N``, the sampled estimate.
         converged (bool): Whether fitting stopped because the loss stopped
@@ -205,7 +206,8 @@ def fit_asge(adjacency: Union[np.ndarray, Tensor],
              num_threads: Optional[int] = None) -> ASGEResult:
     """Fit ASGE label embeddings to a label graph.
 
-    The summed loss of the paper (eq. 3-5, :mod:`mmcma.embedding.asge_loss`)
+    The summed loss of the paper (eq. 3-5,
+    :mod:`mmcma.labels.vectors.asge_loss`)
     is minimised over the whole label set at every step. Fitting stops when
     the mean loss has not fallen below ``(1 - tol)`` times its last reference
     value for ``patience`` steps, or after ``max_iters`` steps; the learning
@@ -252,7 +254,7 @@ def fit_asge(adjacency: Union[np.ndarray, Tensor],
     Args:
         adjacency (np.ndarray | Tensor): ``(N, N)`` finite label graph with
             entries in ``[-1, 1]``, e.g. from
-            :func:`mmcma.graph.build_label_graph`.
+            :func:`mmcma.labels.graphs.build_label_graph`.
         embed_dim (int): Embedding size ``Ce``. Defaults to 256.
         hidden_dims (Sequence[int], optional): Hidden layer sizes. Defaults
             to ``(embed_dim, embed_dim)``.

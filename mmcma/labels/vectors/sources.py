@@ -2,12 +2,12 @@
 word vectors, or a file.
 
 A source is chosen by the ``embedding`` options of the label state (the
-``LabelStateHook`` config, :func:`~mmcma.embedding.compute_label_state`):
+``LabelStateHook`` config, :func:`~mmcma.labels.compute_label_state`):
 
 - ``dict(type='asge', **fit_options)``: ASGE fitted to the label graph
-  (:func:`~mmcma.embedding.fit_asge`; the default);
+  (:func:`~mmcma.labels.fit_asge`; the default);
 - ``dict(type='glove', synonyms=None)``: GloVe 6B 50-d vectors of the class
-  names (:func:`~mmcma.embedding.word_vectors.glove_label_vectors`);
+  names (:func:`~mmcma.labels.vectors.word_vectors.glove_label_vectors`);
 - ``dict(type='sentence', synonyms=None, device='cpu')``: all-MiniLM-L6-v2
   (384-d) embeddings of the class names;
 - ``dict(type='file', path=..., synonyms=None)``: an (N, D) array from
@@ -23,6 +23,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..names import class_rows
 from .asge import fit_asge
 from .word_vectors import (glove_label_vectors, sentence_label_vectors,
                            text_file_label_vectors)
@@ -63,30 +64,8 @@ def check_embedding(array: np.ndarray, num_labels: int,
 #: Extensions of word-vector text files (GloVe, word2vec, fastText).
 TEXT_VECTOR_SUFFIXES = ('.txt', '.vec', '.txt.gz', '.vec.gz')
 #: Names an ``.npz`` may give its (N, D) array, in order of preference:
-#: ``embedding`` is what :class:`~mmcma.embedding.LabelState` files hold.
+#: ``embedding`` is what :class:`~mmcma.labels.LabelState` files hold.
 NPZ_EMBEDDING_KEYS = ('embeddings', 'embedding')
-
-
-def class_rows(path: str, stored: np.ndarray,
-               classes: Sequence[str]) -> np.ndarray:
-    """Row of ``path``'s array for each of ``classes``, matched by name.
-
-    Raises:
-        ValueError: The names stored in ``path`` are not those of
-            ``classes`` (in any order), listing the differences.
-    """
-    stored = [str(c) for c in np.asarray(stored).reshape(-1)]
-    wanted = [str(c) for c in classes]
-    if len(set(stored)) != len(stored):
-        raise ValueError(f'{path}: its class names repeat')
-    missing = [c for c in wanted if c not in stored]
-    extra = [c for c in stored if c not in wanted]
-    if missing or extra:
-        raise ValueError(
-            f'{path}: made for other classes: the data\'s {missing[:10]} '
-            f'are not in it, its {extra[:10]} are not in the data')
-    row = {name: i for i, name in enumerate(stored)}
-    return np.array([row[c] for c in wanted], dtype=np.int64)
 
 
 def load_embedding_file(path: str,

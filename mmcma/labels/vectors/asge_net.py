@@ -1,10 +1,10 @@
 """ASGENet: the label-embedding network of ASGE (MS-CMA, section 3.1).
 
-Its fit lives in :mod:`mmcma.embedding.asge`.
+Its fit lives in :mod:`mmcma.labels.vectors.asge`.
 """
 import math
 from functools import partial
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 from torch import Tensor, nn

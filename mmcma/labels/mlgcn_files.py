@@ -11,7 +11,7 @@ ML-GCN (Chen et al., CVPR 2019) ships two pickles per dataset:
 Unpickling runs whatever code a pickle names, so these readers refuse
 unless the caller passes ``trust_pickle=True`` for files from a source they
 trust. What they return is plain arrays: :func:`mlgcn_label_state` makes the
-:class:`~mmcma.embedding.LabelState` (``.npz``, no pickle) that
+:class:`~mmcma.labels.LabelState` (``.npz``, no pickle) that
 ``tools/convert_mlgcn_files.py`` writes from both files; from the vectors
 alone it writes ``classes`` and ``embeddings`` (the ``'file'`` source's
 format).
@@ -23,9 +23,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..graph import LabelCounts, build_label_graph
-from .label_state import LabelState
-from .sources import check_embedding
+from .graphs import GRAPH_NORMALIZATION, LabelCounts, build_label_graph
+from .state import LabelState
+from .vectors import check_embedding
 
 
 def _unpickle(path: str, trust_pickle: bool):
@@ -67,7 +67,8 @@ def read_mlgcn_adj(path: str, trust_pickle: bool = False) -> LabelCounts:
     """Label counts from ML-GCN's ``*_adj.pkl``.
 
     The counts carry ``nums`` on the diagonal of ``co_counts``, as
-    :func:`~mmcma.graph.label_counts` does; ML-GCN's ``adj`` diagonal is
+    :func:`~mmcma.labels.graphs.label_counts` does; ML-GCN's ``adj``
+    diagonal is
     ignored (a non-zero one gets a warning: ``gen_A`` would use it).
     ``num_images`` is 0: the file does not record it.
 
@@ -112,7 +113,7 @@ def read_mlgcn_vectors(path: str, num_labels: int,
     Raises:
         PermissionError: ``trust_pickle`` is False.
         ValueError: Not an (N, D) numeric array (see
-            :func:`~mmcma.embedding.check_embedding`).
+            :func:`~mmcma.labels.vectors.check_embedding`).
     """
     data = _unpickle(path, trust_pickle)
     try:
@@ -139,7 +140,8 @@ def mlgcn_label_state(classes: Sequence[str],
             :func:`read_mlgcn_vectors`; without them the state holds no
             label vectors, (N, 0).
         graph (dict, optional): Options of
-            :func:`~mmcma.graph.build_label_graph`. Defaults to ML-GCN's
+            :func:`~mmcma.labels.graphs.build_label_graph`. Defaults to
+            ML-GCN's
             released construction, ``kind='mlgcn', variant='released',
             t=0.4``.
 
@@ -168,6 +170,7 @@ def mlgcn_label_state(classes: Sequence[str],
         counts=counts.counts,
         co_counts=counts.co_counts,
         graph=build_label_graph(counts, **options),
+        graph_normalization=GRAPH_NORMALIZATION[options['kind']],
         embedding=vectors,
         embedding_loss=float('nan'),
         key='mlgcn-files-' + key.hexdigest()[:16])

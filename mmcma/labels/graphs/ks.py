@@ -8,15 +8,16 @@ equation:
    (:func:`drop_self_loops`); the self-loops of the KS graph are eq. 4's
    ``(1 - eta) I`` alone;
 1. each graph normalised, ``A' = D^-1/2 A D^-1/2`` with ``D_ii = sum_j A_ij``
-   (:func:`normalize_adjacency`; an asymmetric graph is symmetrised first,
-   ``(A + A^T) / 2``, so that one degree per label is defined);
+   (:func:`~mmcma.labels.adjacency.symmetric_normalization`; an asymmetric
+   graph is symmetrised first, ``(A + A^T) / 2``, so that one degree per
+   label is defined);
 2. superimposed, ``A = lam A'_S + (1 - lam) A'_K`` (eq. 2,
    :func:`superimpose`);
 3. thresholded, entries ``< tau`` set to 0 (eq. 3, :func:`threshold`);
 4. self-weighted, ``A_KS = eta A_tau + (1 - eta) I`` (eq. 4,
    :func:`self_weight`);
-5. normalised again (:func:`normalize_adjacency`): the GCN propagates with
-   ``A'_KS`` (:func:`ks_superimpose` runs 1-5).
+5. normalised again (the same function);
+   the GCN propagates with ``A'_KS`` (:func:`ks_superimpose` runs 1-5).
 
 A label with zero degree (no edge and no self-loop) keeps a zero row and
 column in a normalised graph: ``D^-1/2`` is taken as 0 there, never inf or
@@ -24,26 +25,17 @@ NaN. After step 4 every label has the self-loop ``1 - eta``, so only
 ``eta = 1`` can leave one isolated.
 
 Building ``A_S`` (ML-GCN's graph) and ``A_K`` (a knowledge graph) from data
-is :func:`mmcma.graph.ks_graph` (``build_label_graph(kind='ks')``).
+is :func:`ks_graph` (``build_label_graph(kind='ks')``).
 """
 import numbers
+from typing import Optional, Sequence
 
 import numpy as np
 
-
-def check_adjacency(graph: np.ndarray, name: str) -> np.ndarray:
-    """``graph`` as float64 after checking it is a square, finite,
-    non-negative matrix; ``ValueError`` starting with ``name`` otherwise."""
-    graph = np.asarray(graph, dtype=np.float64)
-    if graph.ndim != 2 or graph.shape[0] != graph.shape[1]:
-        raise ValueError(f'{name} must be a square (N, N) matrix, got shape '
-                         f'{graph.shape}')
-    if not np.isfinite(graph).all():
-        raise ValueError(f'{name} contains NaN or inf')
-    if (graph < 0).any():
-        raise ValueError(f'{name} has negative entries; D^-1/2 needs '
-                         'non-negative degrees')
-    return graph
+from ..adjacency import check_adjacency, symmetric_normalization
+from ..knowledge import knowledge_graph
+from .counts import LabelCounts
+from .statistical import mlgcn_graph
 
 
 def _check_fraction(value, name: str, upper: float = 1.0) -> float:
@@ -59,25 +51,6 @@ def drop_self_loops(graph: np.ndarray) -> np.ndarray:
     graph = np.array(graph, dtype=np.float64)
     np.fill_diagonal(graph, 0.0)
     return graph
-
-
-def normalize_adjacency(graph: np.ndarray) -> np.ndarray:
-    """``D^-1/2 A D^-1/2`` of the symmetrised graph, ``D_ii = sum_j A_ij``.
-
-    Args:
-        graph (np.ndarray): (N, N) non-negative adjacency.
-
-    Returns:
-        np.ndarray: (N, N) float64, symmetric; rows and columns of labels
-        with zero degree are 0.
-    """
-    graph = check_adjacency(graph, 'adjacency')
-    graph = (graph + graph.T) / 2
-    degree = graph.sum(axis=1)
-    scale = np.zeros_like(degree)
-    np.divide(1.0, np.sqrt(degree), out=scale, where=degree > 0)
-    # One factor s_i s_j per entry keeps the result exactly symmetric.
-    return graph * np.outer(scale, scale)
 
 
 def superimpose(statistics: np.ndarray, knowledge: np.ndarray,
@@ -136,7 +109,54 @@ def ks_superimpose(statistics: np.ndarray,
         np.ndarray: (N, N) float64 ``A'_KS``, symmetric, finite.
     """
     superimposed = superimpose(
-        normalize_adjacency(drop_self_loops(statistics)),
-        normalize_adjacency(drop_self_loops(knowledge)), lam)
-    return normalize_adjacency(
+        symmetric_normalization(drop_self_loops(statistics)),
+        symmetric_normalization(drop_self_loops(knowledge)), lam)
+    return symmetric_normalization(
         self_weight(threshold(superimposed, tau), eta))
+
+
+def ks_graph(counts: LabelCounts,
+             classes: Optional[Sequence[str]] = None,
+             knowledge: Optional[dict] = None,
+             lam: float = 0.4,
+             tau: float = 0.02,
+             eta: float = 0.4,
+             t: float = 0.4,
+             variant: str = 'paper') -> np.ndarray:
+    """KSSNet's normalised KS graph ``A'_KS`` (the GCN uses it as is).
+
+    ``A_S`` is ML-GCN's graph (:func:`mlgcn_graph` with ``t`` and
+    ``variant``: "A_S is constructed by following Chen et al. 2019"), ``A_K``
+    the knowledge graph that ``knowledge`` names
+    (:func:`mmcma.labels.knowledge.knowledge_graph`).
+    :func:`ks_superimpose` takes their neighbours (ML-GCN's
+    self-loops are dropped: eq. 4 sets the KS graph's own), symmetrises,
+    normalises, superimposes, thresholds and self-weights them. ML-GCN's
+    ``p`` only scales the neighbours, which the normalisation undoes, so it
+    is not an option here. Defaults: the paper's MS-COCO values
+    ``lam=0.4, tau=0.02, eta=0.4``.
+
+    Args:
+        counts (LabelCounts): Counts from :func:`label_counts`.
+        classes (Sequence[str]): N class names (the knowledge graph is
+            over names).
+        knowledge (dict): ``dict(type='wordnet' | 'conceptnet' | 'file',
+            **options)``.
+        lam, tau, eta (float): Eq. 2-4 of the paper.
+        t, variant: Options of :func:`mlgcn_graph`.
+
+    Returns:
+        np.ndarray: (N, N) float64, symmetric.
+    """
+    if classes is None or len(classes) != counts.num_labels:
+        raise ValueError(
+            f"the 'ks' graph needs the names of the {counts.num_labels} "
+            'classes (build_label_graph(..., classes=...)), got '
+            f'{None if classes is None else len(classes)}')
+    if knowledge is None:
+        raise ValueError("the 'ks' graph needs knowledge=dict(type="
+                         "'wordnet' | 'conceptnet' | 'file', ...)")
+    statistics = mlgcn_graph(counts, t, variant=variant)
+    return ks_superimpose(statistics,
+                          knowledge_graph(classes, knowledge).adjacency, lam,
+                          tau, eta)

@@ -4,11 +4,11 @@ From ConceptNet's assertions dump (:mod:`.conceptnet`), from WordNet 3.0
 (:mod:`.wordnet`, offline through nltk, :mod:`.wordnet_data`), or from a
 file of ``tools/build_knowledge_graph.py`` (:mod:`.graph_file`); chosen by
 a ``knowledge`` dict (:mod:`.sources`) in the ``'ks'`` label graph
-(:mod:`mmcma.graph_ks`). docs/knowledge_graph.md explains the choices.
+(:mod:`mmcma.labels.graphs.ks`). docs/knowledge_graph.md explains the choices.
 """
 from .conceptnet import NEGATIVE_RELATIONS, conceptnet_graph, read_assertions
 from .graph_file import KnowledgeGraph, load_knowledge_graph
-from .names import CONCEPTNET_TERMS, WORDNET_SYNSETS
+from ..names import CONCEPTNET_TERMS, WORDNET_SYNSETS
 from .sources import KNOWLEDGE_SOURCES, knowledge_digest, knowledge_graph
 from .wordnet import wordnet_graph
 from .wordnet_data import load_wordnet

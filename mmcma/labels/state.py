@@ -2,8 +2,9 @@
 
 :func:`compute_label_state` counts labels and builds what a model asks for
 (its requirements, :func:`mmcma.models.label_state_requirements`): label
-frequencies straight from the counts, the label graph, and label embeddings
-from a source (:mod:`mmcma.embedding.sources`). :func:`cached_label_state`
+frequencies straight from the counts, the label graph (with the
+normalisation it carries), and label embeddings from a source
+(:mod:`mmcma.labels.vectors.sources`). :func:`cached_label_state`
 adds a cache of plain ``.npz`` arrays, written atomically and locked, so a
 resumed or repeated run and parallel processes fit each state once.
 """
@@ -19,15 +20,25 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 from filelock import FileLock
 
-from ..graph import build_label_graph, label_counts
-from ..knowledge import knowledge_digest
 from ..npz_file import save_npz_atomic
-from .sources import (SOURCES_NEEDING_GRAPH, make_label_embedding,
+from .adjacency import NORMALIZATIONS
+from .graphs import GRAPH_NORMALIZATION, build_label_graph, label_counts
+from .knowledge import knowledge_digest
+from .vectors import (SOURCES_NEEDING_GRAPH, make_label_embedding,
                       split_source_options)
 
 #: Bumped when the computation behind a cached state changes (2: ASGE with a
-#: softmax final layer and ``alpha='auto'``), so old caches are not reused.
-CACHE_VERSION = 2
+#: softmax final layer and ``alpha='auto'``; 3: the graph's normalisation is
+#: stored), so old caches are not reused.
+CACHE_VERSION = 3
+
+#: The per-label arrays a module can declare, with a short description for
+#: messages (the model side: :class:`mmcma.models.LabelStateMixin`).
+LABEL_ARRAYS = {
+    'embedding': 'label embeddings (N, D)',
+    'frequency': 'label frequencies (N,)',
+    'graph': 'label graph (N, N)',
+}
 
 #: A model's requirements: label array name -> shape, e.g.
 #: ``{'embedding': (80, 256), 'frequency': (80,)}``.
@@ -45,6 +56,9 @@ class LabelState:
         co_counts (np.ndarray): (N, N) int64 n_ij, or (0, 0) when no graph
             was needed.
         graph (np.ndarray): (N, N) float64 label graph, or (0, 0).
+        graph_normalization (str): The normalisation ``graph`` carries
+            (:data:`mmcma.labels.adjacency.NORMALIZATIONS`; ``'none'`` for
+            a raw statistical graph or no graph).
         embedding (np.ndarray): (N, D) float32 label embeddings, or (N, 0).
         embedding_loss (float): Final fitting loss (NaN when not fitted).
         key (str): Hash of the labels and options that produced this.
@@ -54,6 +68,7 @@ class LabelState:
     counts: np.ndarray
     co_counts: np.ndarray
     graph: np.ndarray
+    graph_normalization: str
     embedding: np.ndarray
     embedding_loss: float
     key: str
@@ -98,6 +113,7 @@ class LabelState:
             counts=values['counts'],
             co_counts=values['co_counts'],
             graph=values['graph'],
+            graph_normalization=str(values['graph_normalization']),
             embedding=values['embedding'].astype(np.float32),
             embedding_loss=float(values['embedding_loss']),
             key=str(values['key']))
@@ -111,6 +127,9 @@ class LabelState:
         if not (np.isfinite(state.graph).all()
                 and np.isfinite(state.embedding).all()):
             raise ValueError(f'{path}: non-finite values')
+        if state.graph_normalization not in NORMALIZATIONS:
+            raise ValueError(f'{path}: unknown graph normalisation '
+                             f'{state.graph_normalization!r}')
         return state
 
 
@@ -140,8 +159,9 @@ def label_state_key(labels: np.ndarray,
 
 def _check_requirements(requirements: Requirements, num_labels: int) -> None:
     for name, shape in requirements.items():
-        if name not in ('embedding', 'frequency', 'graph'):
-            raise ValueError(f'unknown label array {name!r}')
+        if name not in LABEL_ARRAYS:
+            raise ValueError(f'unknown label array {name!r}: choose from '
+                             f'{sorted(LABEL_ARRAYS)}')
         if len(shape) == 0 or shape[0] != num_labels:
             raise ValueError(
                 f'the model asks for a label {name} of shape '
@@ -171,7 +191,7 @@ def compute_label_state(labels: np.ndarray,
         embedding (dict, optional): The embedding source and its options,
             e.g. ``dict(type='asge', seed=0)`` (default: ASGE),
             ``dict(type='glove')`` or ``dict(type='file', path='emb.npy')``
-            (:mod:`mmcma.embedding.sources`).
+            (:mod:`mmcma.labels.vectors.sources`).
         progress (bool): Show a progress bar while fitting.
 
     Returns:
@@ -188,9 +208,12 @@ def compute_label_state(labels: np.ndarray,
     n = len(classes)
     need_graph = 'graph' in requirements or (
         'embedding' in requirements and source in SOURCES_NEEDING_GRAPH)
+    graph = dict(graph or {})
     adjacency = np.asarray(build_label_graph(
-        counts, classes=classes, **dict(graph or {}))) \
+        counts, classes=classes, **graph)) \
         if need_graph else np.zeros((0, 0))
+    normalization = (GRAPH_NORMALIZATION[graph.get('kind', 'conditional')]
+                     if need_graph else 'none')
     vectors, loss = np.zeros((n, 0), np.float32), float('nan')
     if 'embedding' in requirements:
         dim = requirements['embedding'][1]  # None: the source's own size
@@ -204,6 +227,7 @@ def compute_label_state(labels: np.ndarray,
         co_counts=counts.co_counts if need_graph else np.zeros((0, 0),
                                                                np.int64),
         graph=adjacency,
+        graph_normalization=normalization,
         embedding=vectors,
         embedding_loss=loss,
         key=key)
@@ -258,8 +282,10 @@ def describe(state: LabelState, seconds: Optional[float] = None) -> str:
         lines.append(f'graph edges (i != j, weight > 0): '
                      f'{int((off > 0).sum())} of {n * (n - 1)}')
     if state.embedding.size:
-        lines.append(f'embeddings: {state.embedding.shape}   final fitting '
-                     f'loss: {state.embedding_loss:.6f}')
+        # Read or looked-up vectors (GloVe, a file) have no fitting loss.
+        fitted = ('' if np.isnan(state.embedding_loss) else
+                  f'   final fitting loss: {state.embedding_loss:.6f}')
+        lines.append(f'embeddings: {state.embedding.shape}{fitted}')
     if seconds is not None:
         lines.append(f'time: {seconds:.2f} s')
     return '\n'.join(lines)

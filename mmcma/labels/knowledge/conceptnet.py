@@ -11,7 +11,7 @@ and a JSON object with the assertion's ``weight``. :func:`read_assertions`
 streams the file (plain or gzip) line by line, never loading it whole,
 keeps the English concepts (``/c/en/<term>[/<pos>/...]``: the part of
 speech and sense are dropped, so ``/c/en/dog/n/wn/animal`` is ``dog``)
-whose term stands for a class (:func:`~mmcma.knowledge.names.knowledge_terms`)
+whose term stands for a class (:func:`~mmcma.labels.names.knowledge_terms`)
 and whose relation is selected. :func:`conceptnet_graph` turns them into
 KSSNet's eq. 1, ``[A_K]_ij = max{w_r}`` over the relations between i and j in
 either direction.
@@ -34,7 +34,7 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
                            TimeElapsedColumn)
 
 from .graph_file import EdgeMax, KnowledgeGraph
-from .names import CONCEPTNET_TERMS, Synonyms, knowledge_terms
+from ..names import CONCEPTNET_TERMS, Synonyms, knowledge_terms
 
 #: Relations that deny a link; left out unless ``relations`` names them.
 NEGATIVE_RELATIONS = ('/r/Antonym', '/r/DistinctFrom', '/r/NotCapableOf',
@@ -194,7 +194,7 @@ def conceptnet_graph(classes: Sequence[str],
         classes (Sequence[str]): N class names.
         path (str): The assertions file (``.csv`` or ``.csv.gz``).
         synonyms (Mapping, optional): Class name -> ConceptNet term(s),
-            over :data:`~mmcma.knowledge.names.CONCEPTNET_TERMS`.
+            over :data:`~mmcma.labels.names.CONCEPTNET_TERMS`.
         relations (Sequence[str], optional): Relations to use; default all
             but :data:`NEGATIVE_RELATIONS`.
         progress (bool): Show a progress bar.

@@ -5,7 +5,7 @@
 
 :func:`asge_loss` is the plain reference form: it builds the ``(N, N)``
 cosine matrix and lets autograd differentiate it. :func:`summed_asge_loss`
-is the form :func:`mmcma.embedding.fit_asge` minimises: it never builds an
+is the form :func:`mmcma.labels.fit_asge` minimises: it never builds an
 ``(N, N)`` tensor and computes its gradient directly:
 
 * without relaxation, exactly, by the Gram expansion

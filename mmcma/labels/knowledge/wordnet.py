@@ -1,7 +1,7 @@
 """A_K from WordNet 3.0 (offline, through nltk).
 
 Each class name is one noun synset: the entry of ``synsets`` (over the VOC
-and COCO defaults :data:`~mmcma.knowledge.names.WORDNET_SYNSETS`), else the
+and COCO defaults :data:`~mmcma.labels.names.WORDNET_SYNSETS`), else the
 first noun sense of its words joined by ``_`` (``'traffic light'`` ->
 ``traffic_light.n.01``; nltk's morphology finds ``skis`` -> ``ski``). Two
 labels are related, with the weight of the strongest rule that holds
@@ -33,7 +33,7 @@ person-potted plant (organism), and nothing else
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 from .graph_file import EdgeMax, KnowledgeGraph
-from .names import WORDNET_SYNSETS, knowledge_terms
+from ..names import WORDNET_SYNSETS, knowledge_terms
 from .wordnet_data import load_wordnet
 
 #: Meronym kinds (nltk's ``<kind>_meronyms``), in order of preference.
@@ -150,7 +150,7 @@ def wordnet_graph(classes: Sequence[str],
     Raises:
         ValueError: Invalid options, or see :func:`class_synsets`.
         ImportError, FileNotFoundError: nltk or the database is missing
-            (see :func:`~mmcma.knowledge.wordnet_data.load_wordnet`).
+            (see :func:`~mmcma.labels.knowledge.wordnet_data.load_wordnet`).
     """
     for name, value in (('hypernym_weight', hypernym_weight),
                         ('meronym_weight', meronym_weight),

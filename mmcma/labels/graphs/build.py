@@ -1,0 +1,80 @@
+"""Build a label graph of any kind from a label matrix.
+
+Kinds (:data:`GRAPH_KINDS`): ``'conditional'`` and ``'mlgcn'``
+(:mod:`.statistical`), ``'ks'`` (:mod:`.ks`, needs the class names). What
+normalisation each kind's graph already carries is
+:data:`GRAPH_NORMALIZATION` (:mod:`mmcma.labels.adjacency`).
+"""
+import inspect
+from typing import Callable, Dict, Optional, Sequence, Union
+
+import numpy as np
+
+from .counts import LabelCounts, LabelMatrix, label_counts
+from .ks import ks_graph
+from .statistical import conditional_graph, mlgcn_graph
+
+_GRAPH_BUILDERS: Dict[str, Callable[..., np.ndarray]] = {
+    'conditional': conditional_graph,
+    'mlgcn': mlgcn_graph,
+    'ks': ks_graph,
+}
+GRAPH_KINDS = tuple(_GRAPH_BUILDERS)
+
+#: The normalisation a graph of each kind carries when it is built: the
+#: statistical graphs are raw (a GCN normalises them), the KS graph is
+#: KSSNet's normalised ``A'_KS``.
+GRAPH_NORMALIZATION: Dict[str, str] = {
+    'conditional': 'none',
+    'mlgcn': 'none',
+    'ks': 'symmetric',
+}
+
+
+def build_label_graph(labels: Union[LabelMatrix, LabelCounts],
+                      kind: str = 'conditional',
+                      classes: Optional[Sequence[str]] = None,
+                      **options) -> np.ndarray:
+    """Build an ``(N, N)`` float64 label graph from annotations.
+
+    Args:
+        labels (np.ndarray | scipy.sparse | LabelCounts): ``(S, N)`` binary
+            label matrix (see :func:`label_counts`), or counts already
+            computed from one.
+        kind (str): ``'conditional'`` (:func:`conditional_graph`, options
+            ``symmetric``), ``'mlgcn'`` (:func:`mlgcn_graph`, options
+            ``t``, ``p``, ``variant``) or ``'ks'`` (:func:`ks_graph`,
+            options ``knowledge``, ``lam``, ``tau``, ``eta``, ``t``,
+            ``variant``). Defaults to ``'conditional'``.
+        classes (Sequence[str], optional): N class names, given to the
+            kinds that use them (``'ks'``); the others ignore them.
+        **options: Options of the chosen kind.
+
+    Returns:
+        np.ndarray: ``(N, N)`` float64 graph.
+
+    Raises:
+        ValueError: For an unknown kind or option, or invalid labels.
+
+    Example:
+        >>> import numpy as np
+        >>> labels = np.array([[1, 1], [1, 0]])
+        >>> build_label_graph(labels, symmetric=False)
+        array([[1. , 1. ],
+               [0.5, 1. ]])
+    """
+    if kind not in _GRAPH_BUILDERS:
+        raise ValueError(f'unknown graph kind {kind!r}; '
+                         f'choose one of {GRAPH_KINDS}')
+    builder = _GRAPH_BUILDERS[kind]
+    valid = tuple(p for p in inspect.signature(builder).parameters
+                  if p != 'classes')[1:]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(f'unknown option(s) {unknown} for kind {kind!r}; '
+                         f'valid options: {valid}')
+    counts = labels if isinstance(labels, LabelCounts) else label_counts(
+        labels)
+    if 'classes' in inspect.signature(builder).parameters:
+        options['classes'] = classes
+    return builder(counts, **options)

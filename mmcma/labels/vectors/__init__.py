@@ -1,0 +1,13 @@
+"""Label vectors: ASGE fitted on a label graph, word vectors, a sentence
+model, or a file; chosen by an ``embedding`` dict (:mod:`.sources`)."""
+from .asge import ASGEResult, fit_asge
+from .asge_net import ASGENet
+from .sources import (EMBEDDING_SOURCES, SOURCES_NEEDING_GRAPH,
+                      check_embedding, load_embedding_file,
+                      make_label_embedding, split_source_options)
+
+__all__ = [
+    'ASGENet', 'ASGEResult', 'fit_asge', 'EMBEDDING_SOURCES',
+    'SOURCES_NEEDING_GRAPH', 'check_embedding', 'load_embedding_file',
+    'make_label_embedding', 'split_source_options'
+]
