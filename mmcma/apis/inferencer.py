@@ -21,8 +21,8 @@ from ..models.utils.label_rule import (LabelRule, check_label_rule,
                                        head_label_rule, select_labels)
 from ..visualization import AttentionVisualizer, build_visualizer
 from .errors import InferenceInputError, InferenceTypeError
-from .io import (InputType, collate_batch, expand_inputs, input_label,
-                 load_input, patch_records, unique_names)
+from .io import (InputType, collate_batch, expand_inputs, load_input,
+                 patch_records, transform_input, unique_names)
 from .model import check_servable, class_names, init_model
 from .options import (check_attention, check_flag, check_patches,
                       check_show_dir, check_whole)
@@ -273,9 +273,10 @@ class MultiLabelInferencer(ImageClassificationInferencer):
 
         def prepare(index: int) -> dict:
             source, image = load_input(inputs[index], index, self.max_pixels)
-            packed = self._transform(
-                dict(img=image, img_shape=image.shape[:2],
-                     ori_shape=image.shape[:2]), source)
+            packed = transform_input(
+                self.pipeline, dict(img=image, img_shape=image.shape[:2],
+                                    ori_shape=image.shape[:2]), source,
+                self.config.filename)
             packed['data_samples'].set_metainfo(
                 dict(image=source, name=names[index]))
             return packed
@@ -284,15 +285,6 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                                       batch_size)
         for chunk in chunks:
             yield collate_batch(chunk, self.config.filename)
-
-    def _transform(self, data: dict, source: Union[str, int]) -> dict:
-        try:
-            return self.pipeline(data)
-        except Exception as e:  # noqa: BLE001  any transform, named
-            first = (str(e).splitlines() or [''])[0]
-            raise InferenceInputError(
-                f'the test pipeline of {self.config.filename} failed on '
-                f'{input_label(source)}: {type(e).__name__}: {first}') from e
 
     # -------------------------------------------------------------- forward
     @torch.no_grad()

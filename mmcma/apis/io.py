@@ -4,7 +4,8 @@ records out."""
 import os
 import os.path as osp
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import (Callable, Dict, List, Optional, Sequence, Tuple,
+                    Union)
 
 import mmcv
 import numpy as np
@@ -151,6 +152,19 @@ def unique_names(files: Sequence[InputType]) -> List[str]:
 def input_label(source: Union[str, int]) -> str:
     """How a message names an input: its path, or ``inputs[i]``."""
     return source if isinstance(source, str) else f'inputs[{source}]'
+
+
+def transform_input(pipeline: Callable[[dict], dict], data: dict,
+                    source: Union[str, int], config_name: str) -> dict:
+    """``pipeline(data)``; any failure of a transform names the input and
+    the config (the first line of the transform's message)."""
+    try:
+        return pipeline(data)
+    except Exception as e:  # noqa: BLE001  any transform, named
+        first = (str(e).splitlines() or [''])[0]
+        raise InferenceInputError(
+            f'the test pipeline of {config_name} failed on '
+            f'{input_label(source)}: {type(e).__name__}: {first}') from e
 
 
 def collate_batch(chunk: List[dict], config_name: str) -> dict:

@@ -309,3 +309,13 @@ def test_infer_tool_files_and_paths(scenes, ckpt, bad_files, tmp_path,
     error, _ = run_infer([VIDEO_CONFIG, ckpt, os.path.join(scenes, 'val')],
                          capsys)
     assert 'reads frame features' in error and '\n' not in error
+
+
+def test_a_failing_transform_names_the_input(ckpt, scenes):
+    inferencer = MultiLabelInferencer(CONFIGS['mscma'], pretrained=ckpt)
+    inferencer.pipeline = lambda data: {}['gt_label']  # a step that fails
+    first = sorted(glob.glob(os.path.join(scenes, 'val', '*.png')))[0]
+    with pytest.raises(InferenceInputError,
+                       match=r"^the test pipeline of \S+scenes-64px\.py "
+                       r"failed on \S+000000\.png: KeyError: 'gt_label'$"):
+        inferencer(first)
