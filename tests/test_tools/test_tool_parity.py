@@ -67,12 +67,13 @@ def setup(tmp_path_factory):
 
 
 def hand_scores(ckpt: str, paths, flip: bool) -> np.ndarray:
-    """(S, N) probabilities of the images (read BGR, as the pipeline does),
-    or of their horizontal mirror images."""
+    """(S, N) probabilities of the images (read BGR and resized bilinearly
+    to the demo's 64 x 64, as the test pipeline does), or of their
+    horizontal mirror images."""
     model = init_model(CONFIG, ckpt)
     scores = []
     for path in paths:
-        image = mmcv.imread(path)
+        image = mmcv.imresize(mmcv.imread(path), (64, 64))
         if flip:
             image = np.ascontiguousarray(image[:, ::-1])
         data = dict(inputs=[torch.from_numpy(image).permute(2, 0, 1)])
