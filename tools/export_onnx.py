@@ -24,7 +24,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.apis import init_model  # noqa: E402
 from mmcma.apis.cli import add_model_args, apply_trust  # noqa: E402
-from mmcma.engine.cli import add_debug_arg, exit_on_input_error  # noqa: E402
+from mmcma.engine.cli import exit_on_input_error  # noqa: E402
 from mmcma.io import InputOptionError  # noqa: E402
 from mmcma.apis.onnx_export import (OPSET, export_onnx,  # noqa: E402
                                     pipeline_input_size)
@@ -40,7 +40,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='input height and width (default: the test '
                         'pipeline\'s)')
     parser.add_argument('--opset', type=int, default=OPSET)
-    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 

@@ -30,8 +30,8 @@ from torch import Tensor, nn
 
 from ..io import InputOptionError
 from ..models.capabilities import model_capabilities
-from .model import (check_multilabel, class_names, head_selection,
-                    outputs_probabilities)
+from ..models.utils.label_rule import head_label_rule
+from .model import check_multilabel, class_names, outputs_probabilities
 
 #: ONNX opset of the export (onnxruntime 1.31 runs up to 23).
 OPSET = 17
@@ -185,7 +185,7 @@ def export_onnx(model: BaseModel,
             f'input size {height} x {width}: the model cannot run on it '
             f'({first}); give a larger --input-size, such as the test '
             'pipeline\'s') from e
-    selection = selection or head_selection(model)
+    selection = selection or head_label_rule(model.head)
     folder = osp.dirname(osp.abspath(out_file))
     new_folder = not osp.isdir(folder)
     os.makedirs(folder, exist_ok=True)

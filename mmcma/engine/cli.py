@@ -1,30 +1,34 @@
 """Command-line plumbing shared by the tools.
 
-Every tool wraps its ``main`` in :func:`exit_on_input_error`: a bad file or
-option (:class:`~mmcma.io.InputError`, which includes
-:class:`~mmcma.compat.CheckpointError`) ends the tool with one line on
-stderr and exit status 1; ``--debug`` (:func:`add_debug_arg`, part of
-:func:`add_common_args`) or ``MMCMA_DEBUG=1`` shows the full traceback.
+Every tool wraps its ``main`` in :func:`~mmcma.io.cli.exit_on_input_error`
+(re-exported here): a bad file or option (:class:`~mmcma.io.InputError`,
+which includes :class:`~mmcma.compat.CheckpointError`) ends the tool with
+one line on stderr and exit status 1; ``--debug``
+(:func:`~mmcma.io.cli.add_debug_arg`, part of :func:`add_common_args`) or
+``MMCMA_DEBUG=1`` shows the full traceback.
 """
 import argparse
-import functools
 import os
 import os.path as osp
 import subprocess
 import sys
 from datetime import timedelta
-from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Mapping
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from mmcma.compat import TRUST_ENV, CheckpointError
 from mmcma.io import InputError, MissingFileError
+from mmcma.io.cli import (DEBUG_ENV, add_debug_arg,  # noqa: F401 (exported)
+                          exit_on_input_error, one_line)
 
 from .pipeline_check import check_pipelines
+from .schedule_length import ScheduleError, rescale_schedule
 from .tool_options import disable_dataloader_options
 
 
@@ -68,19 +72,6 @@ def add_non_strict_arg(parser: argparse.ArgumentParser) -> None:
         'naming the missing, unexpected and mis-shaped tensors)')
 
 
-#: Environment variable that shows full tracebacks, like ``--debug``.
-DEBUG_ENV = 'MMCMA_DEBUG'
-
-
-def add_debug_arg(parser: argparse.ArgumentParser) -> None:
-    """Add ``--debug``: a bad file or option shows its full traceback
-    instead of one line (:func:`exit_on_input_error`)."""
-    parser.add_argument(
-        '--debug', action='store_true',
-        help='show the full traceback of an error about a file or option '
-        f'(by default one line; {DEBUG_ENV}=1 does the same)')
-
-
 def parse_cli_args(parser: argparse.ArgumentParser,
                    argv=None) -> argparse.Namespace:
     """Parse ``argv`` and reject combinations this machine cannot run."""
@@ -96,7 +87,9 @@ def parse_cli_args(parser: argparse.ArgumentParser,
 def load_config(args: argparse.Namespace) -> Config:
     """Read the config and apply the common flags.
 
-    Sets ``LOCAL_RANK`` for launchers that pass ``--local-rank``, picks a work
+    Sets ``LOCAL_RANK`` for launchers that pass ``--local-rank``, fits the
+    schedule to a ``train_cfg.max_epochs`` given in ``--cfg-options``
+    (:func:`apply_cfg_options`), picks a work
     dir (``work_dirs/<config name>`` unless given), makes every dataloader
     consistent (``persistent_workers`` only with ``num_workers > 0``: mmengine
     raises otherwise), checks every pipeline step's options by name
@@ -111,7 +104,7 @@ def load_config(args: argparse.Namespace) -> Config:
         raise MissingFileError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        apply_cfg_options(cfg, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -130,6 +123,31 @@ def load_config(args: argparse.Namespace) -> Config:
     check_pipelines(cfg)
     setup_cpu_distributed(cfg)
     return cfg
+
+
+def apply_cfg_options(cfg: Config, options: dict) -> None:
+    """Merge ``--cfg-options`` into ``cfg``; a new ``train_cfg.max_epochs``
+    rescales the epoch-based schedule or stops
+    (:mod:`mmcma.engine.schedule_length`), unless the options also set
+    ``param_scheduler`` (then the schedule is the user's).
+
+    Raises:
+        SystemExit: The schedule cannot follow the new length (one line).
+    """
+    old = (cfg.get('train_cfg') or {}).get('max_epochs')
+    cfg.merge_from_dict(options)
+    new = (cfg.get('train_cfg') or {}).get('max_epochs')
+    if old is None or new is None or new == old or any(
+            key.split('.')[0] == 'param_scheduler' for key in options):
+        return
+    try:
+        lines = rescale_schedule(cfg, old, new)
+    except ScheduleError as e:
+        sys.exit(f'error: {e}')
+    if lines:
+        print_log(f'train_cfg.max_epochs {old} -> {new}, the schedule '
+                  'follows (README, "Shorter runs"): ' + '; '.join(lines),
+                  logger='current')
 
 
 def slurm_environment(environ: Mapping[str, str]) -> Dict[str, str]:
@@ -256,55 +274,6 @@ def _summarize_mismatch(message: str, most: int = 5) -> str:
         more = f', ... ({len(keys) - most} more)' if len(keys) > most else ''
         parts.append(f"{head}: {', '.join(keys[:most])}{more}")
     return '; '.join(parts)
-
-
-def one_line(error: BaseException) -> str:
-    """``error``'s message on one line.
-
-    An error raised in a dataloader worker reaches the main process with
-    the worker's traceback in its message (torch's ``ExceptionWrapper``):
-    only its last line, the original message, is kept.
-    """
-    text = str(error)
-    if 'Original Traceback' in text:
-        last = [line for line in text.splitlines() if line.strip()][-1]
-        text = last.split(': ', 1)[1] if ': ' in last else last
-    return ' '.join(text.split())
-
-
-def _debug_requested(argv: Optional[Sequence[str]]) -> bool:
-    args = sys.argv[1:] if argv is None else argv
-    return '--debug' in args or os.environ.get(DEBUG_ENV, '') == '1'
-
-
-def exit_on_input_error(main: Optional[Callable] = None, *,
-                        also: Tuple[type, ...] = ()) -> Callable:
-    """Run ``main(argv=None)``; an :class:`~mmcma.io.InputError` (a bad
-    file or option, a checkpoint that does not fit) ends the tool with
-    ``error: <message>`` on one line of stderr and exit status 1 instead of
-    a traceback, unless ``--debug`` is among the arguments or
-    ``MMCMA_DEBUG=1``.
-
-    Used bare (``@exit_on_input_error``) or with ``also``, more exception
-    types to report the same way (``@exit_on_input_error(also=(OSError,
-    ImportError))`` for a tool whose failures there are the user's
-    environment: a missing optional package, an unreadable file).
-    """
-    if main is None:
-        return functools.partial(exit_on_input_error, also=also)
-    caught = (InputError, ) + tuple(also)
-
-    @functools.wraps(main)
-    def run(*args, **kwargs):
-        argv = kwargs.get('argv', args[0] if args else None)
-        try:
-            return main(*args, **kwargs)
-        except caught as e:
-            if _debug_requested(argv):
-                raise
-            sys.exit(f'error: {one_line(e)}')
-
-    return run
 
 
 #: The former name (``CheckpointError`` is an ``InputError``).
