@@ -115,12 +115,6 @@ def check_multilabel(model: BaseModel) -> None:
             f'got {type(head).__name__}')
 
 
-def outputs_probabilities(model: BaseModel) -> bool:
-    """Whether the head's ``forward`` gives probabilities (MS-CMA's fused
-    ones) rather than logits."""
-    return bool(getattr(model.head, 'fuses_probabilities', False))
-
-
 def head_selection(model: BaseModel) -> Dict[str, float]:
     """The head's own label rule: ``{'thr': t}``, else ``{'topk': k}``
     (mmpretrain's multi-label heads use ``thr`` when both are set)."""
