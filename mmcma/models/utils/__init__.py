@@ -1,8 +1,8 @@
 from .features import (CMTFeature, GCNFeature, MaskedFeature,
                        as_masked_feature, feature_problem)
-from .gcn import (POOLINGS, check_normalize, gcn_layers, gcn_propagate,
-                  gcn_weights, global_avg_pool, global_max_pool,
-                  label_graph_adjacency)
+from .gcn import (POOLINGS, check_normalize, gcn_layers, gcn_weights,
+                  global_avg_pool, global_max_pool, label_graph_adjacency)
+from .label_gcn import GCN_INITS, LabelGCN
 from .masked_norm import MaskedBatchNorm1d, MaskedBatchNorm2d, masked_moments
 from .masking import zero_padding
 
@@ -10,6 +10,6 @@ __all__ = [
     'CMTFeature', 'GCNFeature', 'MaskedFeature', 'as_masked_feature',
     'feature_problem', 'MaskedBatchNorm1d', 'MaskedBatchNorm2d',
     'masked_moments', 'zero_padding', 'check_normalize', 'POOLINGS',
-    'gcn_layers', 'gcn_propagate', 'gcn_weights', 'global_avg_pool',
-    'global_max_pool', 'label_graph_adjacency'
+    'gcn_layers', 'gcn_weights', 'global_avg_pool', 'global_max_pool',
+    'label_graph_adjacency', 'GCN_INITS', 'LabelGCN'
 ]
