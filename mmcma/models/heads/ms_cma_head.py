@@ -24,8 +24,8 @@ def fuse_logits(scale_logits: Tensor) -> Tensor:
 
     (the ``log S`` of both means cancels). Both terms are taken in log space
     from the logits, never from a rounded probability: the logit stays
-    finite, and ``sigmoid`` of it gives ``p`` back, where ``p`` rounds to 0
-    or 1 in float32 too.
+    finite for finite logits, also where ``p`` rounds to 0 or 1, and
+    ``sigmoid`` of it gives ``p`` to float32 rounding.
 
     Args:
         scale_logits (Tensor): Per-scale logits, shape (B, S, N).
