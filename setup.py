@@ -14,6 +14,7 @@ MIM_FILES = [
     '.mim/model-index.yml',
     '.mim/configs/**/*.py',
     '.mim/configs/**/*.md',
+    '.mim/configs/**/*.yml',
     '.mim/tools/*.py',
     '.mim/tools/*.sh',
 ]

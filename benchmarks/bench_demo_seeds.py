@@ -3,7 +3,10 @@
 Runs ``tools/train.py`` and ``tools/test.py`` for every config and seed on
 the embedded scenes (generate them first with ``python -m
 mmcma.datasets.synthetic_scenes --out data/scenes``), one torch thread each,
-and prints mAP, CF1 and OF1 as mean ± std over the seeds::
+and prints mAP, CF1 and OF1 as mean ± std over the seeds (the papers'
+definitions, ML-GCN's evaluation: CF1 = 2 CP CR / (CP + CR) of the label
+means, OF1 = 2 OP OR / (OP + OR) over all decisions, threshold 0.5;
+``mmcma.evaluation.PaperMultiLabelMetric``)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_demo_seeds.py \\
         --seeds 0 1 2 --work-dir work_dirs/demo_seeds
@@ -29,9 +32,13 @@ CONFIGS = {
 }
 METRICS = {
     'mAP': 'multi-label/mAP',
-    'CF1': 'multi-label/f1-score',
-    'OF1': 'multi-label/f1-score_micro',
+    'CF1': 'multi-label/CF1',
+    'OF1': 'multi-label/OF1',
 }
+#: Printed above the table: which definitions its columns use.
+DEFINITIONS = ("mAP, CF1, OF1: the papers' definitions (ML-GCN's evaluation, "
+               'threshold 0.5): CF1 = 2 CP CR / (CP + CR), OF1 = 2 OP OR / '
+               '(OP + OR)')
 
 
 def run(config: str, seed: int, work_dir: str) -> Dict[str, float]:
@@ -76,7 +83,7 @@ def main(argv=None) -> None:
         cells = [summary([r[key] for r in results]) for key in METRICS.values()]
         per_seed = ', '.join(f'{r[METRICS["mAP"]]:.2f}' for r in results)
         rows.append(f'| {name} | ' + ' | '.join(cells) + f' | {per_seed} |')
-    print(f'seeds {args.seeds}, 1 torch thread\n')
+    print(f'seeds {args.seeds}, 1 torch thread; {DEFINITIONS}\n')
     print('| model | ' + ' | '.join(METRICS) + ' | mAP per seed |')
     print('| --- ' * (len(METRICS) + 2) + '|')
     print('\n'.join(rows))

@@ -11,10 +11,12 @@ from .apis.label_state import apply_label_state, fill_label_state
 from .labels import (ASGEResult, LabelCounts, LabelState,
                      build_label_graph, compute_label_state, fit_asge,
                      label_counts)
+from .model_index import register_model_index
 from .models import LabelStateMixin, label_state_requirements
 from .version import __version__
 
 register_config_scope()  # `mmcma::path` bases in configs
+register_model_index()  # mmpretrain.get_model / list_models by config name
 
 __all__ = [
     '__version__', 'build_label_graph', 'label_counts', 'LabelCounts',

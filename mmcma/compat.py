@@ -12,8 +12,9 @@ code the file names. mmcma re-registers both loaders to read with
 contain (:data:`SAFE_GLOBALS`). Other files are refused unless the user opts
 in with ``MMCMA_TRUST_CHECKPOINTS=1`` (the tools' ``--trust-checkpoint``).
 
-Logs (mmcv-lite 2.2, mmengine 0.10.7): two messages on every run tell the
-user nothing they can act on, and are silenced here (:func:`quiet_logs`).
+Logs (mmcv-lite 2.2, mmengine 0.10.7, setuptools 80.9): three messages on
+every run tell the user nothing they can act on, and are silenced here
+(:func:`quiet_logs`).
 """
 import os
 import os.path as osp
@@ -191,16 +192,25 @@ _FILE_CLIENT = checkpoint_hook.FileClient
 
 
 def quiet_logs() -> None:
-    """Silence the two messages no user can act on.
+    """Silence the three messages no user can act on.
 
     - mmcv-lite has no compiled ops; importing ``mmcv.cnn`` warns that
       ``MultiScaleDeformableAttention`` (a detection op mmcma never uses) is
       missing.
     - ``CheckpointHook`` and ``save_checkpoint`` log that ``FileClient`` and
       ``HardDiskBackend`` are deprecated, about a client they do not use.
+    - setuptools 80 warns that ``pkg_resources`` is deprecated each time
+      mmengine 0.10.7 imports or reloads it, which it does to locate the
+      package of every ``mmpretrain::`` / ``mmcma::`` config base and in
+      ``mmengine.hub`` (several times per run). mmengine has no other way;
+      the pin ``setuptools<81`` (which still has ``pkg_resources``) is the
+      user's part, and is in requirements.txt.
     """
     warnings.filterwarnings(
         'ignore', message='Fail to import ``MultiScaleDeformableAttention``',
+        category=UserWarning)
+    warnings.filterwarnings(
+        'ignore', message='pkg_resources is deprecated as an API',
         category=UserWarning)
     checkpoint_hook.FileClient = _UnusedFileClient
     mmengine_checkpoint.FileClient = _UnusedFileClient

@@ -13,12 +13,17 @@ mmengine finds the installed folder through the distribution's location,
 which is ``site-packages`` for an editable install (PEP 660: the package stays
 in the checkout), so it would look for ``site-packages/mmcma/.mim``. The
 folder of the imported ``mmcma`` is the right answer for every kind of
-install, and also when a checkout is put on ``PYTHONPATH``.
+install, and also when a checkout is put on ``PYTHONPATH``. Two mmengine
+modules ask for it: ``mmengine.config.config`` (``_base_``) and
+``mmengine.hub.hub`` (``get_config('mmcma::...')``, which also reads
+``.mim/model-index.yml``); each imported the function by name, so each gets
+the wrapper.
 """
 import os.path as osp
 
 from mmengine.config import config as mmengine_config
 from mmengine.config.utils import MODULE2PACKAGE
+from mmengine.hub import hub as mmengine_hub
 
 #: Folder of the imported ``mmcma`` package.
 PACKAGE_DIR = osp.dirname(osp.abspath(__file__))
@@ -32,12 +37,18 @@ def config_root() -> str:
 def register_config_scope() -> None:
     """Make mmengine resolve ``mmcma::`` config paths (idempotent)."""
     MODULE2PACKAGE.setdefault('mmcma', 'mmcma')
-    original = mmengine_config.get_installed_path
-    if getattr(original, 'resolves_mmcma', False):
-        return
+    for module in (mmengine_config, mmengine_hub):
+        original = module.get_installed_path
+        if not getattr(original, 'resolves_mmcma', False):
+            module.get_installed_path = _resolving_mmcma(original)
+
+
+def _resolving_mmcma(original):
+    """``original`` (mmengine's ``get_installed_path``) with ``mmcma`` mapped
+    to :data:`PACKAGE_DIR`."""
 
     def get_installed_path(package: str) -> str:
         return PACKAGE_DIR if package == 'mmcma' else original(package)
 
     get_installed_path.resolves_mmcma = True
-    mmengine_config.get_installed_path = get_installed_path
+    return get_installed_path

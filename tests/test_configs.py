@@ -161,6 +161,18 @@ def test_config_builds_and_runs(path):
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=ids(CONFIGS))
+def test_evaluator_uses_the_papers_metrics(path):
+    """Image configs report the papers' CP/CR/CF1/OP/OR/OF1 (ML-GCN's
+    evaluation), not mmpretrain's macro F1 under the name CF1."""
+    cfg = Config.fromfile(path)
+    for key in ('val_evaluator', 'test_evaluator'):
+        types = [e.type for e in as_list(cfg[key])]
+        expected = ('VideoMultiLabelMetric' if cfg.model.type ==
+                    'VideoClassifier' else 'PaperMultiLabelMetric')
+        assert types == [expected], f'{path}: {key} is {types}'
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=ids(CONFIGS))
 def test_name_matches_contents(path):
     """Each field of the name (configs/README.md) against the config."""
     match = NAME.match(os.path.basename(path))
@@ -336,6 +348,23 @@ def test_schedule_is_fully_specified(path):
         if 'Cosine' in sched.type:
             assert sched.end == epochs, f'{path}: cosine ends before the run'
             assert sched.get('T_max') in (None, sched.end - sched.begin)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=ids(CONFIGS))
+def test_schedule_follows_a_longer_run(path):
+    """Every config's schedule follows --cfg-options train_cfg.max_epochs
+    (twice the epochs: whole for every scheduler), ending with the run."""
+    from mmcma.engine.schedule_length import rescale_schedule
+    cfg = Config.fromfile(path)
+    epochs = cfg.train_cfg.max_epochs
+    rescale_schedule(cfg, epochs, 2 * epochs)
+    for before, after in zip(as_list(Config.fromfile(path).param_scheduler),
+                             as_list(cfg.param_scheduler)):
+        if after.get('by_epoch', True):
+            assert (after.begin, after.end) == (2 * before.begin,
+                                                2 * before.end)
+        else:
+            assert after == before
 
 
 @pytest.mark.slow

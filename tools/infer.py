@@ -6,13 +6,16 @@ Usage::
         [--thr 0.5 | --topk K] [--batch-size 8] [--out results.json] \\
         [--show-dir DIR [--per-scale]] [--patches K] [--device cpu]
 
-INPUT is an image file or a folder (searched recursively for images). Prints
-one line per image (its labels with scores); ``--out`` writes them as JSON
-(:func:`mmcma.apis.to_json`); ``--show-dir`` writes one figure per image: the
-attention grid for attention heads (CMA, MS-CMA), the best object and context
-patches with their labels and scores for spatial-context models (``--patches
-K``, 5 by default; they also go into ``--out``), the image and its best labels
-otherwise.
+INPUT is an image file or a folder (searched recursively for images) of any
+size: the config's test pipeline resizes each image to the size the model
+was trained at. Prints one line per image (its labels with scores); ``--out``
+writes them as JSON (:func:`mmcma.apis.to_json`); ``--show-dir`` writes one
+figure per image (names that repeat across folders get a ``_<n>`` suffix):
+the attention grid for attention heads (CMA, MS-CMA), the best object and
+context patch of each of the K best labels for spatial-context models
+(``--patches K``, 5 by default; they also go into ``--out``), the image and
+its best labels otherwise. A bad file, option or config ends the tool with a
+one-line ``error: ...`` naming it.
 """
 import argparse
 import json
@@ -26,8 +29,10 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.apis import (MultiLabelInferencer, init_model,  # noqa: E402
                         to_json)
-from mmcma.apis.cli import add_model_args, apply_trust  # noqa: E402
-from mmcma.engine.cli import exit_on_checkpoint_error  # noqa: E402
+from mmcma.apis.cli import (add_model_args, apply_trust,  # noqa: E402
+                            exit_on_user_error)
+from mmcma.apis.errors import InferenceInputError  # noqa: E402
+from mmcma.apis.model import check_servable  # noqa: E402
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -37,7 +42,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     add_model_args(parser, 'are predicted')
     parser.add_argument('inputs', nargs='+', metavar='INPUT',
                         help='image files or folders')
-    parser.add_argument('--batch-size', type=int, default=8)
+    parser.add_argument('--batch-size', type=int, default=8,
+                        help='images per forward pass (default: 8)')
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument('--show-dir', help='write one figure per image here')
     parser.add_argument('--per-scale', action='store_true',
@@ -45,19 +51,27 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         'of the mean of the scales')
     parser.add_argument('--patches', type=int, metavar='K',
                         help='spatial-context models: report (in --out) and '
-                        'draw (in --show-dir) the K best (patch, label) '
-                        'pairs (default: 5 with --show-dir)')
+                        'draw (in --show-dir) the best patch of each of the '
+                        'K best labels (default: 5 with --show-dir)')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     return parser.parse_args(argv)
 
 
-@exit_on_checkpoint_error
+def check_out(out: Optional[str]) -> None:
+    """``--out`` must name a file, not a folder."""
+    if out is not None and (osp.isdir(out) or out.endswith(os.sep)):
+        raise InferenceInputError(f'--out must be a JSON file path, got the '
+                                  f'folder {out}')
+
+
+@exit_on_user_error
 def main(argv: Optional[List[str]] = None) -> list:
     """Entry point; returns the inferencer's results."""
     args = parse_args(argv)
     apply_trust(args)
+    check_out(args.out)
     model = init_model(args.config, args.checkpoint, device=args.device,
-                       cfg_options=args.cfg_options)
+                       cfg_options=args.cfg_options, check=check_servable)
     inferencer = MultiLabelInferencer(model)
     selection = inferencer.selection(args.thr, args.topk)
     results = inferencer(args.inputs, batch_size=args.batch_size,

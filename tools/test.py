@@ -1,11 +1,12 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CKPT [options]``.
 
-Prints the multi-label metrics table (mAP, CP, CR, CF1, OP, OR, OF1 for all
-labels at threshold 0.5 and for the top-3 labels), or the configured metrics
-(e.g. GAP, Hit@1, PERR, mAP for video), and can save predictions. The flags
-are mmpretrain's (``--out``, ``--out-item``, ``--show-dir``, ``--tta``, ...)
-plus mmcma's ``--non-strict``, ``--trust-checkpoint``, ``--metrics-out`` and
-the ``.npz`` format of ``--out``.
+Prints the papers' multi-label metrics table (mAP, CP, CR, CF1, OP, OR, OF1
+as ML-GCN's evaluation defines them, for all labels at threshold 0.5 and for
+the top-3 labels), or the configured metrics (e.g. GAP, Hit@1, PERR, mAP for
+video), and can save predictions. The flags are mmpretrain's (``--out``,
+``--out-item``, ``--show-dir``, ``--tta``, ...) plus mmcma's
+``--non-strict``, ``--trust-checkpoint``, ``--metrics-out``,
+``--per-class-ap`` and the ``.npz`` format of ``--out``.
 """
 import argparse
 import json
@@ -24,9 +25,11 @@ from mmcma.engine.cli import (StrictLoadRunner,  # noqa: E402
                               load_config, parse_cli_args)
 from mmcma.engine.tool_options import (add_prediction_dump,  # noqa: E402
                                        apply_tta, apply_visualization,
-                                       out_problem)
+                                       enable_per_class_ap, out_problem,
+                                       per_class_problem, save_per_class_ap)
 from mmcma.evaluation import (DumpMultiLabelPredictions,  # noqa: E402
                               format_metrics)
+from mmcma.evaluation.table import format_per_class_ap  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,6 +48,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         '.pkl)')
     parser.add_argument(
         '--metrics-out', help='save the metrics dict to this .json file')
+    parser.add_argument(
+        '--per-class-ap', nargs='?', const='', metavar='FILE',
+        help='also print the AP of every label with its class name (the '
+        "papers' per-class tables) and, with FILE, save it (.csv or .json)")
     parser.add_argument(
         '--show-dir', help='draw every --interval-th test image with its '
         'label scores into this folder')
@@ -72,6 +79,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     problem = out_problem(args.out, args.out_item)
     if problem:
         parser.error(problem)
+    problem = per_class_problem(args.per_class_ap)
+    if problem:
+        parser.error(problem)
     if args.interval < 1:
         parser.error(f'--interval must be >= 1, got {args.interval}')
     return args
@@ -91,6 +101,11 @@ def main(argv=None) -> dict:
                             args.wait_time)
     if args.tta:
         apply_tta(cfg)
+    if args.per_class_ap is not None:
+        try:
+            enable_per_class_ap(cfg)
+        except ValueError as e:
+            sys.exit(f"error: {e}")
     save_metrics = args.out is not None and args.out_item == 'metrics'
     if args.out is not None and not save_metrics:
         add_prediction_dump(cfg, args.out)
@@ -103,6 +118,13 @@ def main(argv=None) -> dict:
     metrics = runner.test()
     if runner.rank == 0:
         print(format_metrics(metrics))
+        if args.per_class_ap is not None:
+            classes = runner.test_dataloader.dataset.metainfo['classes']
+            ap = metrics['multi-label/AP_per_class']
+            print(format_per_class_ap(ap, classes))
+            if args.per_class_ap:
+                save_per_class_ap(args.per_class_ap, classes, ap)
+                print(f'per-class AP saved to {args.per_class_ap}')
         if args.metrics_out:
             with open(args.metrics_out, 'w') as f:
                 json.dump(metrics, f, indent=2)

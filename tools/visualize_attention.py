@@ -19,10 +19,12 @@ from typing import List, Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmengine.config import DictAction  # noqa: E402
-
 import mmcma  # noqa: E402,F401  (registers the components)
 from mmcma.apis import MultiLabelInferencer, init_model  # noqa: E402
+from mmcma.apis.cli import add_config_options, exit_on_user_error  # noqa
+from mmcma.apis.errors import (InferenceInputError,  # noqa: E402
+                               InferenceTypeError, MissingInputError)
+from mmcma.apis.model import check_servable  # noqa: E402
 from mmcma.models.capabilities import model_capabilities  # noqa: E402
 from mmcma.visualization import attention_figure, resolve_label  # noqa
 
@@ -40,28 +42,37 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='predicted labels shown without --labels')
     parser.add_argument('--per-scale', action='store_true',
                         help='one row per scale instead of their mean')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings')
+    add_config_options(parser)
     return parser.parse_args(argv)
 
 
+def check_attention_model(model) -> None:
+    """An image model whose head shows attention, else one sentence."""
+    check_servable(model)
+    if not model_capabilities(model).attention:
+        raise InferenceTypeError(
+            f'{type(model.head).__name__} shows no attention: use a config '
+            'with an attention head (CMA, MS-CMA)')
+
+
+@exit_on_user_error
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.image):
-        raise FileNotFoundError(f'image not found: {args.image}')
+        raise MissingInputError(f'image not found: {args.image}')
     model = init_model(args.config, args.checkpoint,
-                       cfg_options=args.cfg_options)
-    if not model_capabilities(model).attention:
-        raise TypeError(f'{type(model.head).__name__} has no get_attention: '
-                        'use a config with an attention head')
+                       cfg_options=args.cfg_options,
+                       check=check_attention_model)
     inferencer = MultiLabelInferencer(model)
-    [pred] = inferencer.forward(
-        next(inferencer.preprocess([args.image])), attention=True,
-        topk=args.topk)
+    [pred] = inferencer(args.image, return_datasamples=True,
+                        return_attention=True, topk=args.topk)
     scores = pred.pred_score.float().cpu().numpy()
     classes = inferencer.label_names(len(scores))
-    labels = ([resolve_label(x, classes) for x in args.labels]
-              if args.labels else pred.pred_label.tolist())
+    try:
+        labels = ([resolve_label(x, classes) for x in args.labels]
+                  if args.labels else pred.pred_label.tolist())
+    except ValueError as e:
+        raise InferenceInputError(f'--labels: {e}') from None
     fig = attention_figure(pred.input_image, pred.attention, labels, scores,
                            classes, per_scale=args.per_scale,
                            title=osp.basename(args.image))

@@ -25,6 +25,7 @@ from mmcma.apis import MultiLabelInferencer, init_model  # noqa: E402
 from mmcma.apis.cli import add_model_args, apply_trust  # noqa: E402
 from mmcma.datasets.image_check import DEFAULT_MAX_PIXELS  # noqa: E402
 from mmcma.engine.cli import exit_on_checkpoint_error  # noqa: E402
+from mmcma.models.utils import LabelRuleError  # noqa: E402
 from mmcma.models.capabilities import (IMAGE_INPUT,  # noqa: E402
                                        model_capabilities)
 
@@ -75,8 +76,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     if input_kind != IMAGE_INPUT:
         sys.exit(f'error: {args.config} is a model of {input_kind}, not '
                  'photos: the web page serves image configs only')
-    inferencer = MultiLabelInferencer(model, device=args.device,
-                                      thr=args.thr, topk=args.topk)
+    try:
+        inferencer = MultiLabelInferencer(model, device=args.device,
+                                          thr=args.thr, topk=args.topk)
+    except LabelRuleError as e:  # a bad --thr / --topk, named
+        sys.exit(f'error: --{"thr" if args.thr is not None else "topk"}: '
+                 f'{e}')
     predictor = PagePredictor(inferencer, args.max_pixels, args.patches)
     for rule, value in predictor.default_selection().items():
         try:  # a bad --thr / --topk fails here, not on the page

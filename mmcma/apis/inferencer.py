@@ -1,46 +1,71 @@
-"""Multi-label inference on image files, folders and arrays."""
+"""Multi-label inference on image files, folders and arrays, on mmpretrain's
+inferencer stages (preprocess, forward, visualize, postprocess)."""
 import os
 import os.path as osp
 from math import ceil
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from mmcv.image import imread
+from mmengine.config import Config
+from mmengine.dataset import Compose
 from mmengine.model import BaseModel
 from mmpretrain.apis import ImageClassificationInferencer
-from mmpretrain.registry import VISUALIZERS
+from mmpretrain.datasets import remove_transform
+from mmpretrain.registry import TRANSFORMS
 from mmpretrain.structures import DataSample
-from mmpretrain.utils import track
 
+from ..datasets.image_check import DEFAULT_MAX_PIXELS
 from ..models.capabilities import model_capabilities
-from ..models.spatial_context import top_patches
-from ..visualization import AttentionVisualizer
-from .io import (InputType, expand_inputs, patch_records, select_labels,
-                 unique_names)
-from .model import check_multilabel, class_names, head_selection, init_model
+from ..models.utils.label_rule import (LabelRule, check_label_rule,
+                                       head_label_rule, select_labels)
+from ..visualization import AttentionVisualizer, build_visualizer
+from .errors import InferenceInputError, InferenceTypeError
+from .io import (InputType, collate_batch, expand_inputs, load_input,
+                 patch_records, transform_input, unique_names)
+from .model import check_servable, class_names, init_model
+from .options import (check_attention, check_flag, check_patches,
+                      check_show_dir, check_whole)
+from .patches import best_patch_per_label
+from .progress import track
 
 
 class MultiLabelInferencer(ImageClassificationInferencer):
     """Multi-label inference in mmpretrain's inferencer style.
 
-    Works with every mmpretrain multi-label head (mmcma's ``CMAHead`` and
-    ``MSCMAHead``, whose scores are already fused probabilities; mmpretrain's
+    Works with every mmpretrain multi-label head (mmcma's CMA, MS-CMA,
+    ML-GCN, KSSNet and spatial-context models; mmpretrain's
     ``MultiLabelLinearClsHead``, ``CSRAClsHead``): scores are the
-    ``pred_score`` of ``model.predict``. The test pipeline of the config
-    prepares the images (mmpretrain's ``ImageClassificationInferencer``
-    machinery, which this class extends); the model is built with
-    :func:`~mmcma.apis.init_model`, so checkpoints load strictly.
+    ``pred_score`` of ``model.predict``. The config's test pipeline
+    (``test_dataloader.dataset.pipeline``) prepares each image, which is
+    read as the datasets read it (``mmcv.imread``, BGR) after its header
+    passed the datasets' pixel limit (the test dataset's ``max_pixels``,
+    else :data:`~mmcma.datasets.image_check.DEFAULT_MAX_PIXELS`). The model
+    is built with :func:`~mmcma.apis.init_model`, so checkpoints load
+    strictly. Models that read frame features (video configs) are refused.
 
-    Each result is a dict: ``pred_scores`` (N,) float32 array,
-    ``pred_labels`` (selected labels, best first), ``pred_classes`` (their
-    names), ``pred_label_scores``, ``image`` (the path, or the index of an
-    array input), with ``return_attention`` ``attention`` (a list with
-    one (N, h, w) array per scale, heads with ``get_attention``) and for
-    spatial-context models asked for ``patches`` the best (patch, label)
-    pairs, best first: ``patches``, a list of dicts ``box`` and
-    ``context_box`` (``[x0, y0, x1, y1]`` in pixels of the image the model
-    saw, after the test pipeline), ``label``, ``class``, ``score``.
+    A call runs mmpretrain's four stages, each with its keyword set
+    (``preprocess_kwargs``, ``forward_kwargs``, ``visualize_kwargs``,
+    ``postprocess_kwargs``), one batch at a time: a batch is forwarded,
+    drawn and turned into results before the next is read, so memory does
+    not grow with the number of images (except the results).
+
+    Each result is a dict:
+
+    - ``image``: the path, or the index of an array input;
+    - ``pred_scores``: (N,) float32 array of probabilities;
+    - ``pred_labels``: the selected labels in mmpretrain's order (index
+      order with ``thr``, best first with ``topk``:
+      :func:`~mmcma.models.utils.select_labels`), ``pred_classes`` their
+      names, ``pred_label_scores`` their scores;
+    - ``attention`` (with ``return_attention``): one (N, h, w) array per
+      scale, each label's attention (eq. 8) over the image the model saw;
+    - ``patches`` (spatial-context models, with ``patches`` or
+      ``show_dir``): the best patch of each of the best labels, best first,
+      as dicts ``box`` and ``context_box`` (``[x0, y0, x1, y1]`` in pixels
+      of the image the model saw, after the test pipeline), ``label``,
+      ``class``, ``score``;
+    - ``figure`` (with ``show_dir``): the path of the image's figure.
 
     Args:
         model (BaseModel | str | Config): A built model (with ``_config``,
@@ -55,8 +80,8 @@ class MultiLabelInferencer(ImageClassificationInferencer):
             either the head's own rule applies (its ``thr``, else ``topk``).
         visualizer (dict | AttentionVisualizer, optional): Draws the
             figures; a dict is built from ``VISUALIZERS`` (e.g. with a
-            ``TensorboardVisBackend``). Defaults to an
-            :class:`~mmcma.visualization.AttentionVisualizer` without
+            ``TensorboardVisBackend``; ``name`` may be left out). Defaults
+            to an :class:`~mmcma.visualization.AttentionVisualizer` without
             backends.
 
     Example:
@@ -64,14 +89,21 @@ class MultiLabelInferencer(ImageClassificationInferencer):
         ...     'mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py'
         >>> inferencer = MultiLabelInferencer(
         ...     config, pretrained='work_dirs/demo/epoch_24.pth')
-        >>> results = inferencer('data/scenes/val', batch_size=8, topk=3)
+        >>> results = inferencer('photos/', batch_size=8, topk=3)
         >>> sorted(results[0])
         ['image', 'pred_classes', 'pred_label_scores', 'pred_labels',
          'pred_scores']
     """
 
+    preprocess_kwargs: set = set()
+    forward_kwargs: set = {
+        'thr', 'topk', 'return_attention', 'patches', 'show_dir'
+    }
+    visualize_kwargs: set = {'show_dir', 'per_scale', 'thr', 'topk'}
+    postprocess_kwargs: set = {'return_attention'}
+
     def __init__(self,
-                 model,
+                 model: Union[BaseModel, str, Config],
                  pretrained: Optional[str] = None,
                  device: Optional[str] = None,
                  classes: Optional[Sequence[str]] = None,
@@ -79,172 +111,243 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                  topk: Optional[int] = None,
                  visualizer: Union[dict, AttentionVisualizer, None] = None):
         if not isinstance(model, BaseModel):
-            model = init_model(model, pretrained, device=device or 'cpu')
+            model = init_model(model, pretrained, device=device or 'cpu',
+                               check=check_servable)
         elif pretrained is not None:
-            raise ValueError('pretrained is for a config; load the checkpoint '
-                             'into a built model yourself (init_model)')
-        elif not hasattr(model, '_config'):
-            raise TypeError('a built model needs its config: build it with '
-                            'mmcma.apis.init_model or mmpretrain.get_model')
-        check_multilabel(model)
+            raise InferenceInputError(
+                'pretrained is for a config model; load the checkpoint into '
+                'a built model yourself (mmcma.apis.init_model)')
+        elif getattr(model, '_config', None) is None:
+            raise InferenceTypeError(
+                'a built model needs its config (model._config): build it '
+                'with mmcma.apis.init_model or mmpretrain.get_model')
+        check_servable(model)
         super().__init__(model, pretrained=False, device=device,
                          classes=classes)
-        self.thr, self.topk = thr, topk
-        if isinstance(visualizer, dict):
-            visualizer = VISUALIZERS.build(visualizer)
-        self.visualizer = visualizer
+        self.num_classes = getattr(self.model.head, 'num_classes', None)
+        self.default_rule: Optional[LabelRule] = None
+        if (thr, topk) != (None, None):
+            self.default_rule = check_label_rule(thr, topk, self.num_classes)
+        dataset = self.config.test_dataloader.get('dataset', {})
+        self.max_pixels = dataset.get('max_pixels', DEFAULT_MAX_PIXELS)
+        self.visualizer = build_visualizer(
+            visualizer or dict(type='AttentionVisualizer'))
+
+    def _init_pipeline(self, cfg: Config) -> Callable:
+        """The config's test pipeline without its image loading (the
+        inferencer reads the images itself)."""
+        try:
+            steps = cfg.test_dataloader.dataset.pipeline
+        except AttributeError:
+            raise InferenceTypeError(
+                f'config {cfg.filename} has no test_dataloader.dataset.'
+                'pipeline: the inferencer prepares images with it') from None
+        steps = remove_transform(steps, 'LoadImageFromFile')
+        return Compose([TRANSFORMS.build(t) for t in steps])
+
+    def _inputs_to_list(self, inputs) -> List[InputType]:
+        return expand_inputs(inputs)
 
     # ------------------------------------------------------------------ call
     def __call__(self,
                  inputs: Union[InputType, Sequence[InputType]],
                  return_datasamples: bool = False,
                  batch_size: int = 1,
-                 thr: Optional[float] = None,
-                 topk: Optional[int] = None,
-                 return_attention: bool = False,
-                 show_dir: Optional[str] = None,
-                 per_scale: bool = False,
-                 patches: Optional[int] = None) -> list:
+                 **kwargs) -> list:
         """Predict the labels of every image.
 
-        Batches stream through forward, drawing and post-processing, so
-        memory does not grow with the number of images (except the results).
+        mmpretrain's ``BaseInferencer.__call__`` forwards every batch before
+        it draws and post-processes all predictions at once, holding each
+        image's attention maps and input until the end; here each batch goes
+        through the four stages in turn (the same stages and keyword sets).
+        Every option is checked before the first image is read.
 
         Args:
-            inputs: Image paths, folders (recursive) or BGR arrays.
+            inputs: Image paths, folders (recursive) or BGR uint8 arrays.
             return_datasamples (bool): Return mmpretrain ``DataSample``s
-                (``pred_label`` = the selected labels). Defaults to False.
+                (``pred_label`` = the selected labels) instead of dicts.
             batch_size (int): Images per forward pass. Defaults to 1.
-            thr (float, optional): Threshold of the label selection.
+            thr (float, optional): Threshold of the label selection, in
+                [0, 1].
             topk (int, optional): Top-k of the label selection (not with
                 ``thr``). Defaults to the constructor's, else the head's.
             return_attention (bool): Add the attention maps to the results
-                (heads with ``get_attention``).
-            show_dir (str, optional): Write one figure per image there:
-                the attention grid for attention heads, the best patches
-                for spatial-context models, the image and its best labels
-                otherwise.
+                (heads that show attention).
+            show_dir (str, optional): Write one figure per image there
+                (``<name>.png``; a name that repeats across folders gets a
+                ``_<n>`` suffix, so no figure overwrites another): the
+                attention grid for attention heads, the best patch of each of
+                the best labels for spatial-context models, the image and
+                its best labels otherwise.
             per_scale (bool): Attention figures with one row per scale
                 instead of the mean of the scales.
-            patches (int, optional): Spatial-context models
-                (``predict_patches``): report (``patches`` in the results)
-                and draw the k best (patch, label) pairs
-                (:func:`mmcma.models.spatial_context.top_patches`: per-label
-                NMS at IoU 0.5). Defaults to 5 with ``show_dir``, else 0.
+            patches (int, optional): Spatial-context models: report (and
+                draw) the best patch of each of the ``patches`` best labels.
+                Defaults to 5 with ``show_dir``, else 0.
 
         Returns:
-            list: One result dict (or ``DataSample``) per image.
+            list: One result dict (see the class docstring) or
+            ``DataSample`` per image, in input order.
         """
-        selection = self.selection(thr, topk)
-        has_attention = model_capabilities(self.model).attention
-        if return_attention and not has_attention:
-            raise TypeError(f'{type(self.model.head).__name__} has no '
-                            'get_attention: no attention to return')
-        attention = return_attention or (show_dir is not None
-                                         and has_attention)
-        patches = self.num_patches(patches, show_dir)
-        files = expand_inputs(inputs)
-        names = unique_names(files)
+        check_flag('return_datasamples', return_datasamples)
+        batch_size = check_whole('batch_size', batch_size, 1)
+        preprocess_kwargs, forward_kwargs, visualize_kwargs, \
+            postprocess_kwargs = self._dispatch_kwargs(**kwargs)
+        self.check_options(**kwargs)
+        ori_inputs = self._inputs_to_list(inputs)
+        batches = self.preprocess(ori_inputs, batch_size=batch_size,
+                                  **preprocess_kwargs)
+        starts = range(0, len(ori_inputs), batch_size)
         results = []
-        batches = self.preprocess(files, batch_size=batch_size)
-        for data in track(batches, 'Inference',
-                          total=ceil(len(files) / batch_size)):
-            preds = self.forward(data, attention=attention, patches=patches,
-                                 **selection)
-            start = len(results)
-            chunk = files[start:start + len(preds)]
-            for i, pred in enumerate(preds):
-                pred.set_metainfo(
-                    dict(image=chunk[i] if isinstance(chunk[i], str) else
-                         start + i, name=names[start + i]))
-            self.visualize(chunk, preds, show_dir=show_dir,
-                           per_scale=per_scale, thr=selection.get('thr'))
+        for start, data in track(zip(starts, batches),
+                                 total=ceil(len(ori_inputs) / batch_size)):
+            preds = self.forward(data, **forward_kwargs)
+            visualization = self.visualize(
+                ori_inputs[start:start + len(preds)], preds,
+                **visualize_kwargs)
             results.extend(
-                self.postprocess(preds, None, return_datasamples,
-                                 return_attention=return_attention))
+                self.postprocess(preds, visualization, return_datasamples,
+                                 **postprocess_kwargs))
         return results
 
-    def selection(self, thr: Optional[float],
-                   topk: Optional[int]) -> Dict[str, float]:
+    def check_options(self,
+                      thr: Optional[float] = None,
+                      topk: Optional[int] = None,
+                      return_attention: bool = False,
+                      patches: Optional[int] = None,
+                      show_dir: Optional[str] = None,
+                      per_scale: bool = False) -> None:
+        """Check the keyword options of a call (each error names one).
+
+        Raises:
+            InferenceInputError, LabelRuleError: A value out of its range.
+            InferenceTypeError: An option the model cannot honour.
+        """
+        self.selection(thr, topk)
+        capabilities = model_capabilities(self.model)
+        check_attention(return_attention, type(self.model.head).__name__,
+                        capabilities.attention)
+        check_patches(patches, type(self.model).__name__,
+                      capabilities.patches)
+        check_show_dir(show_dir)
+        check_flag('per_scale', per_scale)
+
+    def _dispatch_kwargs(self, **kwargs):
+        known = (self.preprocess_kwargs | self.forward_kwargs
+                 | self.visualize_kwargs | self.postprocess_kwargs)
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise InferenceTypeError(
+                f'unknown option {", ".join(unknown)}: MultiLabelInferencer '
+                'takes return_datasamples, batch_size, '
+                f'{", ".join(sorted(known))}')
+        return super()._dispatch_kwargs(**kwargs)
+
+    def selection(self, thr: Optional[float] = None,
+                  topk: Optional[int] = None) -> LabelRule:
         """The label rule: the call's, else the constructor's, else the
-        head's (``thr`` first, as mmpretrain's heads decide)."""
-        for rule in ((thr, topk), (self.thr, self.topk)):
-            if rule != (None, None):
-                thr, topk = rule
-                break
-        else:
-            return head_selection(self.model)
-        if thr is not None and topk is not None:
-            raise ValueError(f'give thr or topk, not both (thr={thr}, '
-                             f'topk={topk})')
-        return dict(thr=thr) if thr is not None else dict(topk=topk)
+        head's (its ``thr`` first, as mmpretrain's heads decide), checked.
+        """
+        if (thr, topk) != (None, None):
+            return check_label_rule(thr, topk, self.num_classes)
+        return self.default_rule or head_label_rule(self.model.head)
 
     def num_patches(self, patches: Optional[int],
                     show_dir: Optional[str]) -> int:
-        """How many (patch, label) pairs to report: ``patches``, else 5 for
-        a spatial-context model with ``show_dir``, else 0."""
-        has_patches = model_capabilities(self.model).patches
+        """How many labels' best patches to report: ``patches``, else 5 for
+        a model that reports patches with ``show_dir``, else 0."""
+        capable = model_capabilities(self.model).patches
+        patches = check_patches(patches, type(self.model).__name__, capable)
         if patches is None:
-            return 5 if has_patches and show_dir is not None else 0
-        if patches < 0:
-            raise ValueError(f'patches must be >= 0, got {patches}')
-        if patches and not has_patches:
-            raise TypeError(f'{type(self.model).__name__} has no '
-                            'predict_patches: patches are for '
-                            'spatial-context models')
+            return 5 if capable and show_dir is not None else 0
         return patches
+
+    # ----------------------------------------------------------- preprocess
+    def preprocess(self, inputs: List[InputType], batch_size: int = 1):
+        """Read, check and transform each input; yield collated batches.
+
+        Each sample's metainfo gets ``image`` (the path, or the index of an
+        array) and ``name`` (its unique figure name).
+        """
+        names = unique_names(inputs)
+
+        def prepare(index: int) -> dict:
+            source, image = load_input(inputs[index], index, self.max_pixels)
+            packed = transform_input(
+                self.pipeline, dict(img=image, img_shape=image.shape[:2],
+                                    ori_shape=image.shape[:2]), source,
+                self.config.filename)
+            packed['data_samples'].set_metainfo(
+                dict(image=source, name=names[index]))
+            return packed
+
+        chunks = self._get_chunk_data(map(prepare, range(len(inputs))),
+                                      batch_size)
+        for chunk in chunks:
+            yield collate_batch(chunk, self.config.filename)
 
     # -------------------------------------------------------------- forward
     @torch.no_grad()
-    def forward(self, data: dict, attention: bool = False, patches: int = 0,
-                **selection) -> List[DataSample]:
+    def forward(self,
+                data: dict,
+                thr: Optional[float] = None,
+                topk: Optional[int] = None,
+                return_attention: bool = False,
+                patches: Optional[int] = None,
+                show_dir: Optional[str] = None) -> List[DataSample]:
         """``model.test_step`` (= ``predict``), then the label selection.
 
-        With ``attention`` the same predictions come from the features
+        When attention maps are wanted (``return_attention``, or a figure of
+        an attention head) the same predictions come from the features
         (``extract_feat`` then ``head.predict``, as ``ImageClassifier``
         predicts) and each sample also gets ``attention`` (one (N, ...) map
-        per scale); with ``patches`` (spatial-context models) they come from
-        the feature pyramid and each sample also gets ``patches``, the
-        :class:`~mmcma.models.spatial_context.TopPatches` of its
-        ``patches`` best pairs. Both add ``input_image`` (the RGB uint8
-        image the model saw).
+        per scale); when patches are wanted (:meth:`num_patches`) each
+        sample also gets ``patches``
+        (:func:`~mmcma.apis.patches.best_patch_per_label`). Both add
+        ``input_image`` (the RGB uint8 image the model saw).
         """
-        if not (attention or patches):
-            preds = self.model.test_step(data)
+        rule = self.selection(thr, topk)
+        capabilities = model_capabilities(self.model)
+        attention = check_attention(
+            return_attention, type(self.model.head).__name__,
+            capabilities.attention) or (show_dir is not None
+                                        and capabilities.attention)
+        num_patches = self.num_patches(patches, show_dir)
+        if attention or num_patches:
+            preds = self._forward_for_figures(data, attention, num_patches)
         else:
-            raw = data['inputs']
-            batch = self.model.data_preprocessor(data, False)
-            if patches:
-                preds = self._predict_patches(batch, patches)
-            else:
-                feats = self.model.extract_feat(batch['inputs'])
-                preds = self.model.head.predict(feats, batch['data_samples'])
-                maps = self.model.head.get_attention(feats)
-                for i, pred in enumerate(preds):
-                    pred.set_field([m[i].float().cpu().numpy() for m in maps],
-                                   'attention', field_type='metainfo')
-            for i, pred in enumerate(preds):
-                # The pipeline gives BGR (mmcv.imread) CHW uint8.
-                pred.set_field(
-                    np.ascontiguousarray(raw[i].permute(1, 2, 0).cpu().numpy()
-                                         [..., ::-1]),
-                    'input_image', field_type='metainfo')
+            preds = self.model.test_step(data)
         for pred in preds:
-            labels = select_labels(pred.pred_score.cpu().numpy(), **selection)
-            pred.set_pred_label(torch.as_tensor(labels, dtype=torch.long))
+            pred.set_pred_label(select_labels(pred.pred_score, **rule))
         return preds
 
-    def _predict_patches(self, batch: dict, k: int) -> List[DataSample]:
-        """Predictions and each image's ``k`` best (patch, label) pairs,
-        from one feature pyramid."""
-        pyramid = self.model.extract_pyramid(batch['inputs'],
-                                             batch['data_samples'])
-        preds = self.model.head.predict(pyramid, batch['data_samples'])
-        for pred, found in zip(preds,
-                               self.model.head.predict_patches(pyramid)):
-            top = top_patches(found, k=k)
-            pred.set_field(type(top)(*(t.cpu() for t in top)), 'patches',
-                           field_type='metainfo')
+    def _forward_for_figures(self, data: dict, attention: bool,
+                             num_patches: int) -> List[DataSample]:
+        batch = self.model.data_preprocessor(data, False)
+        inputs, samples = batch['inputs'], batch['data_samples']
+        if attention:
+            feats = self.model.extract_feat(inputs)
+            preds = self.model.head.predict(feats, samples)
+            maps = self.model.head.get_attention(feats)
+            for i, pred in enumerate(preds):
+                pred.set_field([m[i].float().cpu().numpy() for m in maps],
+                               'attention', field_type='metainfo')
+        else:
+            preds = self.model.predict(inputs, samples)
+        if num_patches:
+            # The declared capability gives the patches from the images, so
+            # the backbone runs a second time (for figures only).
+            found = self.model.predict_patches(inputs, samples)
+            for pred, image_patches in zip(preds, found):
+                pred.set_field(
+                    best_patch_per_label(image_patches, num_patches),
+                    'patches', field_type='metainfo')
+        for i, pred in enumerate(preds):
+            # The pipeline gives BGR (mmcv.imread) CHW uint8.
+            pred.set_field(
+                np.ascontiguousarray(data['inputs'][i].permute(
+                    1, 2, 0).cpu().numpy()[..., ::-1]),
+                'input_image', field_type='metainfo')
         return preds
 
     # ------------------------------------------------------------ visualize
@@ -253,47 +356,40 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                   preds: List[DataSample],
                   show_dir: Optional[str] = None,
                   per_scale: bool = False,
-                  thr: Optional[float] = None) -> None:
+                  thr: Optional[float] = None,
+                  topk: Optional[int] = None) -> Optional[List[str]]:
         """Write one figure per prediction to ``show_dir`` (and send it to
-        the visualizer's backends): the attention grid over the image the
-        model saw, or the original image and its best labels."""
+        the visualizer's backends); return their paths (None without
+        ``show_dir``): :meth:`AttentionVisualizer.add_datasample` draws the
+        best patches or the attention over the image the model saw, else
+        the original image (RGB) and its best labels."""
+        show_dir = check_show_dir(show_dir)
         if show_dir is None:
-            return
+            return None
         os.makedirs(show_dir, exist_ok=True)
-        if self.visualizer is None:
-            self.visualizer = AttentionVisualizer(name='mmcma_inferencer')
+        line = self.selection(thr, topk).get('thr')
+        written = []
         for source, pred in zip(ori_inputs, preds):
-            scores = pred.pred_score.float().cpu().numpy()
-            labels = pred.pred_label.tolist()
-            classes = self.label_names(len(scores))
+            _, image = load_input(source, pred.image, self.max_pixels)
             out_file = osp.join(show_dir, f'{pred.name}.png')
-            if 'patches' in pred:
-                top = pred.patches
-                self.visualizer.add_patches(
-                    pred.name, pred.input_image, top.boxes.numpy(),
-                    top.context_boxes.numpy(), top.labels.tolist(),
-                    top.scores.tolist(), classes, out_file=out_file)
-            elif 'attention' in pred:
-                self.visualizer.add_attention(
-                    pred.name, pred.input_image, pred.attention, labels,
-                    scores, classes, per_scale=per_scale, out_file=out_file)
-            else:
-                image = imread(source)[..., ::-1]  # BGR (as loaded) -> RGB
-                self.visualizer.add_label_scores(
-                    pred.name, np.ascontiguousarray(image), labels, scores,
-                    classes, thr=thr, out_file=out_file)
+            self.visualizer.add_datasample(
+                pred.name, np.ascontiguousarray(image[..., ::-1]), pred,
+                self.label_names(len(pred.pred_score)), per_scale=per_scale,
+                thr=line, out_file=out_file)
+            written.append(out_file)
+        return written
 
     # ---------------------------------------------------------- postprocess
     def postprocess(self,
                     preds: List[DataSample],
-                    visualization=None,
+                    visualization: Optional[List[str]] = None,
                     return_datasamples: bool = False,
                     return_attention: bool = False) -> list:
         """Result dicts (see the class docstring), or the samples."""
         if return_datasamples:
             return preds
         results = []
-        for pred in preds:
+        for i, pred in enumerate(preds):
             scores = pred.pred_score.float().cpu().numpy()
             labels = pred.pred_label.tolist()
             classes = self.label_names(len(scores))
@@ -307,6 +403,8 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                 result['attention'] = pred.attention
             if 'patches' in pred:
                 result['patches'] = patch_records(pred.patches, classes)
+            if visualization:
+                result['figure'] = visualization[i]
             results.append(result)
         return results
 
@@ -315,3 +413,4 @@ class MultiLabelInferencer(ImageClassificationInferencer):
         if getattr(self, '_names', None) is None:
             self._names = class_names(self.model, num_classes, self.classes)
         return self._names
+

@@ -1,6 +1,6 @@
 """Build a model from a config and load a checkpoint into it, strictly."""
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
@@ -10,6 +10,8 @@ from mmpretrain.apis import get_model
 from mmpretrain.models.heads import MultiLabelClsHead
 
 from ..compat import CheckpointError
+from ..models.capabilities import IMAGE_INPUT, model_capabilities
+from .errors import InferenceInputError, InferenceTypeError, MissingInputError
 
 
 def config_classes(cfg: Config) -> Optional[List[str]]:
@@ -31,7 +33,9 @@ def config_classes(cfg: Config) -> Optional[List[str]]:
 def init_model(config: Union[str, Config],
                checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu',
-               cfg_options: Optional[dict] = None) -> BaseModel:
+               cfg_options: Optional[dict] = None,
+               check: Optional[Callable[[BaseModel], None]] = None
+               ) -> BaseModel:
     """Build the config's model, load ``checkpoint`` strictly, eval mode.
 
     mmpretrain's ``get_model(cfg, pretrained=ckpt)`` loads non-strictly (a
@@ -49,26 +53,35 @@ def init_model(config: Union[str, Config],
             weights are the config's initialisation (label state unfilled).
         device (str | torch.device): Device. Defaults to ``'cpu'``.
         cfg_options (dict, optional): Overrides merged into the config.
+        check (callable, optional): Called with the built model before the
+            checkpoint loads (e.g. :func:`check_servable`): a model the
+            caller cannot use is refused before a long load or a checkpoint
+            mismatch.
 
     Returns:
         BaseModel: The model, with ``_config`` and ``_dataset_meta`` set
         (as ``get_model`` sets them).
 
     Raises:
-        FileNotFoundError: A local checkpoint path does not exist.
+        MissingInputError: The config file or a local checkpoint path does
+            not exist (a ``FileNotFoundError``).
         CheckpointError: The checkpoint's tensors do not fit the model
             (missing, unexpected or differently shaped), naming them; or
             the file is unsafe or unreadable (:mod:`mmcma.compat`).
     """
+    if not isinstance(config, Config) and not osp.isfile(config):
+        raise MissingInputError(f'config file not found: {config}')
     cfg = (config.copy() if isinstance(config, Config) else
            Config.fromfile(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     model = get_model(cfg, pretrained=False)
+    if check is not None:
+        check(model)
     meta = dict(getattr(model, '_dataset_meta', None) or {})
     if checkpoint is not None:
         if '://' not in checkpoint and not osp.isfile(checkpoint):
-            raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+            raise MissingInputError(f'checkpoint not found: {checkpoint}')
         try:
             loaded = load_checkpoint(model, checkpoint, map_location='cpu',
                                      strict=True)
@@ -93,15 +106,16 @@ def class_names(model: BaseModel, num_classes: int,
     model's ``dataset_meta``, else ``str(k)``.
 
     Raises:
-        ValueError: The names are not one per class.
+        InferenceInputError: The names are not one per class.
     """
     names = classes or (getattr(model, '_dataset_meta', None)
                         or {}).get('classes')
     if not names:
         return [str(k) for k in range(num_classes)]
     if len(names) != num_classes:
-        raise ValueError(f'{len(names)} class names for a model of '
-                         f'{num_classes} classes')
+        raise InferenceInputError(
+            f'classes must be {num_classes} names (one per label of the '
+            f'model), got {len(names)}')
     return [str(n) for n in names]
 
 
@@ -109,15 +123,21 @@ def check_multilabel(model: BaseModel) -> None:
     """Raise a ``TypeError`` unless the model has a multi-label head."""
     head = getattr(model, 'head', None)
     if not isinstance(head, MultiLabelClsHead):
-        raise TypeError(
+        raise InferenceTypeError(
             'expected a model with a multi-label head (a MultiLabelClsHead: '
             'CMAHead, MSCMAHead, MultiLabelLinearClsHead, CSRAClsHead, ...), '
             f'got {type(head).__name__}')
 
 
-def head_selection(model: BaseModel) -> Dict[str, float]:
-    """The head's own label rule: ``{'thr': t}``, else ``{'topk': k}``
-    (mmpretrain's multi-label heads use ``thr`` when both are set)."""
-    head = model.head
-    return (dict(thr=head.thr) if head.thr is not None else
-            dict(topk=head.topk))
+def check_servable(model: BaseModel) -> None:
+    """Raise :class:`InferenceTypeError` unless the model is a multi-label
+    image model (not one that reads frame features)."""
+    kind = model_capabilities(model).input_kind
+    if kind != IMAGE_INPUT:
+        config = getattr(model, '_config', None)
+        raise InferenceTypeError(
+            f'{type(model).__name__} of {getattr(config, "filename", None)} '
+            f'reads {kind}, not {IMAGE_INPUT}: the inferencer serves image '
+            'models (evaluate video models with tools/test.py, draw them '
+            'with tools/visualize_frame_attention.py)')
+    check_multilabel(model)

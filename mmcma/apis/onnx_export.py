@@ -27,7 +27,8 @@ from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from ..models.capabilities import model_capabilities
-from .model import check_multilabel, class_names, head_selection
+from ..models.utils.label_rule import head_label_rule
+from .model import check_multilabel, class_names
 
 #: ONNX opset of the export (onnxruntime 1.31 runs up to 23).
 OPSET = 17
@@ -142,7 +143,7 @@ def export_onnx(model: BaseModel,
                         device=next(model.parameters()).device)
     with torch.no_grad():
         num_classes = wrapper(dummy).shape[1]
-    selection = selection or head_selection(model)
+    selection = selection or head_label_rule(model.head)
     with warnings.catch_warnings():
         # The TorchScript exporter is deprecated in favour of dynamo=True
         # (see the module docstring); tracing warns about the Python bools

@@ -27,13 +27,16 @@ class ImageTooLargeError(ImageLoadError):
     """An image has more pixels than the dataset's ``max_pixels``."""
 
 
-def _raise_hint(max_pixels) -> str:
+def _raise_hint(max_pixels, setting: str) -> str:
     return ('raise max_pixels in the dataset config, e.g. --cfg-options '
-            f'train_dataloader.dataset.max_pixels={2 * max_pixels}, or set '
-            'it to None to disable the check')
+            f'{setting}={2 * max_pixels}, or set it to None to disable the '
+            'check')
 
 
-def check_image_size(path: str, max_pixels: Optional[float]) -> None:
+def check_image_size(
+        path: str,
+        max_pixels: Optional[float],
+        setting: str = 'train_dataloader.dataset.max_pixels') -> None:
     """Raise :class:`ImageTooLargeError` if ``path`` has over ``max_pixels``.
 
     Reads only the header with Pillow (``Image.open`` decodes nothing), so a
@@ -46,6 +49,7 @@ def check_image_size(path: str, max_pixels: Optional[float]) -> None:
         path (str): Image path.
         max_pixels (float, optional): Largest width x height allowed; None
             disables the check.
+        setting (str): The config key the message tells the user to raise.
     """
     if max_pixels is None or '://' in path:
         return
@@ -57,7 +61,7 @@ def check_image_size(path: str, max_pixels: Optional[float]) -> None:
         raise ImageTooLargeError(
             f'image {path} is too large for Pillow to read its header ({e}); '
             f'the limit is max_pixels={max_pixels:,}: '
-            f'{_raise_hint(max_pixels)}'
+            f'{_raise_hint(max_pixels, setting)}'
             ' (limits above Pillow\'s also need PIL.Image.MAX_IMAGE_PIXELS '
             'raised)') from e
     except Exception:  # noqa: BLE001
@@ -68,7 +72,7 @@ def check_image_size(path: str, max_pixels: Optional[float]) -> None:
         raise ImageTooLargeError(
             f'image {path} is {width}x{height} = {width * height:,} pixels, '
             f'over the limit max_pixels={max_pixels:,}: '
-            f'{_raise_hint(max_pixels)}')
+            f'{_raise_hint(max_pixels, setting)}')
 
 
 def check_image_file(path: str, cause: Optional[BaseException] = None) -> None:

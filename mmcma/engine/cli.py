@@ -9,12 +9,14 @@ from typing import Callable, Dict, Mapping
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from mmcma.compat import TRUST_ENV, CheckpointError
 
+from .schedule_length import ScheduleError, rescale_schedule
 from .tool_options import disable_dataloader_options
 
 
@@ -62,7 +64,9 @@ def parse_cli_args(parser: argparse.ArgumentParser,
 def load_config(args: argparse.Namespace) -> Config:
     """Read the config and apply the common flags.
 
-    Sets ``LOCAL_RANK`` for launchers that pass ``--local-rank``, picks a work
+    Sets ``LOCAL_RANK`` for launchers that pass ``--local-rank``, fits the
+    schedule to a ``train_cfg.max_epochs`` given in ``--cfg-options``
+    (:func:`apply_cfg_options`), picks a work
     dir (``work_dirs/<config name>`` unless given), makes every dataloader
     consistent (``persistent_workers`` only with ``num_workers > 0``: mmengine
     raises otherwise) and prepares distributed runs without a GPU
@@ -75,7 +79,7 @@ def load_config(args: argparse.Namespace) -> Config:
         raise FileNotFoundError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+        apply_cfg_options(cfg, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -93,6 +97,31 @@ def load_config(args: argparse.Namespace) -> Config:
         persistent_workers=getattr(args, 'no_persistent_workers', False))
     setup_cpu_distributed(cfg)
     return cfg
+
+
+def apply_cfg_options(cfg: Config, options: dict) -> None:
+    """Merge ``--cfg-options`` into ``cfg``; a new ``train_cfg.max_epochs``
+    rescales the epoch-based schedule or stops
+    (:mod:`mmcma.engine.schedule_length`), unless the options also set
+    ``param_scheduler`` (then the schedule is the user's).
+
+    Raises:
+        SystemExit: The schedule cannot follow the new length (one line).
+    """
+    old = (cfg.get('train_cfg') or {}).get('max_epochs')
+    cfg.merge_from_dict(options)
+    new = (cfg.get('train_cfg') or {}).get('max_epochs')
+    if old is None or new is None or new == old or any(
+            key.split('.')[0] == 'param_scheduler' for key in options):
+        return
+    try:
+        lines = rescale_schedule(cfg, old, new)
+    except ScheduleError as e:
+        sys.exit(f'error: {e}')
+    if lines:
+        print_log(f'train_cfg.max_epochs {old} -> {new}, the schedule '
+                  'follows (README, "Shorter runs"): ' + '; '.join(lines),
+                  logger='current')
 
 
 def slurm_environment(environ: Mapping[str, str]) -> Dict[str, str]:

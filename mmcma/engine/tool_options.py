@@ -2,11 +2,14 @@
 
 ``--out`` (with ``--out-item``), ``--tta`` and ``--show-dir`` / ``--show``
 mean what they mean in mmpretrain's ``tools/test.py``; this module turns
-them into config changes, each a plain function of the config.
+them into config changes, each a plain function of the config, and writes
+mmcma's ``--per-class-ap`` table.
 """
 import copy
+import csv
+import json
 import os.path as osp
-from typing import Optional
+from typing import Optional, Sequence
 
 from mmengine.config import Config, ConfigDict
 
@@ -55,6 +58,53 @@ def add_prediction_dump(cfg: Config, out: str) -> None:
     evaluator = list(evaluator) if isinstance(evaluator, (list, tuple)) \
         else [evaluator]
     cfg.test_evaluator = evaluator + [dump]
+
+
+#: ``--per-class-ap FILE`` suffixes.
+PER_CLASS_SUFFIXES = ('.csv', '.json')
+
+
+def per_class_problem(out: Optional[str]) -> Optional[str]:
+    """Why ``--per-class-ap OUT`` cannot be written, or None."""
+    if out and osp.splitext(out)[1].lower() not in PER_CLASS_SUFFIXES:
+        return (f'--per-class-ap {out}: the table is written as .csv or '
+                f'.json, got "{osp.splitext(out)[1]}"')
+    return None
+
+
+def enable_per_class_ap(cfg: Config) -> None:
+    """Ask the test evaluator's ``PaperMultiLabelMetric`` for the AP of
+    every label (``--per-class-ap``).
+
+    Raises:
+        ValueError: The test evaluator has no ``PaperMultiLabelMetric``.
+    """
+    evaluator = cfg.test_evaluator
+    metrics = list(evaluator) if isinstance(evaluator, (list, tuple)) \
+        else [evaluator]
+    found = [m for m in metrics if m.get('type') == 'PaperMultiLabelMetric']
+    if not found:
+        raise ValueError(
+            '--per-class-ap needs a PaperMultiLabelMetric in test_evaluator '
+            f'(the image configs have one), got '
+            f'{[m.get("type") for m in metrics]}')
+    for metric in found:
+        metric['per_class'] = True
+
+
+def save_per_class_ap(path: str, classes: Sequence[str],
+                      ap: Sequence[Optional[float]]) -> None:
+    """Write ``class,AP`` rows (.csv; empty AP for a label without
+    positives) or a ``{class: AP}`` object (.json; null)."""
+    if path.lower().endswith('.json'):
+        with open(path, 'w') as f:
+            json.dump(dict(zip(classes, ap)), f, indent=2)
+        return
+    with open(path, 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['class', 'AP'])
+        writer.writerows([name, '' if v is None else f'{v:.4f}']
+                         for name, v in zip(classes, ap))
 
 
 def flip_tta_pipeline(pipeline: list) -> list:

@@ -1,26 +1,12 @@
 """Test-time augmentation for multi-label models: average the probabilities.
 """
-from typing import List, Optional
+from typing import List
 
-import torch
 from mmpretrain.models.tta import AverageClsScoreTTA
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
-from torch import Tensor
 
-
-def positive_labels(score: Tensor, thr: Optional[float],
-                    topk: Optional[int]) -> Tensor:
-    """The labels a multi-label head predicts positive from ``score`` (N,).
-
-    mmpretrain's ``MultiLabelClsHead`` rule: with ``thr`` every label with
-    ``score >= thr`` (in index order), else the ``topk`` best. Written here
-    because mmpretrain keeps it inside ``_get_predictions``, which takes
-    logits, not the averaged probabilities.
-    """
-    if thr is not None:
-        return torch.where(score >= thr)[0]
-    return score.topk(topk).indices
+from .utils.label_rule import head_label_rule, select_labels
 
 
 @MODELS.register_module()
@@ -31,7 +17,8 @@ class MultiLabelScoreTTA(AverageClsScoreTTA):
     augmented views (as in ``AverageClsScoreTTA``). That class keeps the
     ``pred_label`` of the first view; here ``pred_label`` is chosen again
     from the averaged scores with the wrapped model's head rule (its
-    ``thr``, else its ``topk``), so labels and scores agree.
+    ``thr``, else its ``topk``: :func:`~mmcma.models.utils.select_labels`),
+    so labels and scores agree.
 
     Config: ``tta_model = dict(type='MultiLabelScoreTTA')`` with a
     ``tta_pipeline`` whose ``TestTimeAug`` gives the views
@@ -44,8 +31,7 @@ class MultiLabelScoreTTA(AverageClsScoreTTA):
     ) -> List[DataSample]:
         """One merged sample per input from its views' samples."""
         merged = super().merge_preds(data_samples_list)
-        head = self.module.head
+        rule = head_label_rule(self.module.head)
         for sample in merged:
-            sample.set_pred_label(
-                positive_labels(sample.pred_score, head.thr, head.topk))
+            sample.set_pred_label(select_labels(sample.pred_score, **rule))
         return merged

@@ -1,15 +1,15 @@
 """A visualizer that sends prediction figures to mmengine's backends."""
-import math
-from typing import Optional, Sequence
+import itertools
+from typing import Optional, Sequence, Union
 
 import mmcv
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.figure import Figure
 from mmpretrain.registry import VISUALIZERS
 from mmpretrain.visualization import UniversalVisualizer
 
 from .figures import attention_figure, figure_to_rgb, label_scores_figure
+from .patches import patch_figure
 
 
 @VISUALIZERS.register_module()
@@ -23,12 +23,9 @@ class AttentionVisualizer(UniversalVisualizer):
     ``<save_dir>/vis_data/vis_image/<name>_<step>.png``,
     ``TensorboardVisBackend`` an image summary. Use it in a config as
     ``visualizer = dict(type='AttentionVisualizer', vis_backends=[...])``.
-    :meth:`add_patches` draws boxes on the image with mmengine's own
-    ``draw_bboxes`` and ``draw_texts``.
+    :meth:`add_patches` draws spatial-context patches the same way, and
+    :meth:`add_datasample` picks the figure for an inferencer's sample.
     """
-
-    #: Colours of the labels in :meth:`add_patches` (matplotlib's tab10).
-    PATCH_COLOURS = colormaps['tab10'].colors
 
     def _publish(self, fig: Figure, name: str, step: int,
                  out_file: Optional[str], backends: bool = True) -> np.ndarray:
@@ -99,56 +96,97 @@ class AttentionVisualizer(UniversalVisualizer):
                     labels: Sequence[int],
                     scores: Sequence[float],
                     classes: Sequence[str],
-                    min_side: int = 256,
                     step: int = 0,
                     out_file: Optional[str] = None) -> np.ndarray:
-        """Draw object patches (solid) and their context patches (dashed),
-        each pair in its label's colour and named ``"<class> <score>"``,
-        then send the image to the backends (and ``out_file``).
-
-        The image is enlarged by an integer factor (nearest neighbour) until
-        its shorter side is at least ``min_side``, so that the names fit on
-        small inputs; the boxes are scaled with it.
+        """Draw :func:`~mmcma.visualization.patch_figure` (object patches
+        solid, context patches dashed, a legend, each label's tag inside
+        the image and clear of the others) and send it.
 
         Args:
-            name (str): Image name for the backends.
+            name (str): Image name for the backends (and the title).
             image (np.ndarray): RGB uint8 (H, W, 3), the model's input (the
                 boxes are in its pixels).
             boxes (np.ndarray): Object boxes (k, 4), ``x0, y0, x1, y1``.
             context_boxes (np.ndarray): Their context patches (k, 4).
-            labels (Sequence[int]): Label of each pair.
+            labels (Sequence[int]): Label of each pair (one per label).
             scores (Sequence[float]): Score of each pair.
             classes (Sequence[str]): Class names.
-            min_side (int): Shorter side of the drawing, at least.
             step (int): Global step for the backends.
-            out_file (str, optional): Also write the drawing here (PNG).
+            out_file (str, optional): Also write the figure here (PNG).
 
         Returns:
-            np.ndarray: The drawing, RGB uint8.
+            np.ndarray: The figure, RGB uint8.
         """
-        factor = max(1, math.ceil(min_side / min(image.shape[:2])))
-        drawing = np.ascontiguousarray(
-            image.repeat(factor, axis=0).repeat(factor, axis=1))
-        self.set_image(drawing)
-        labels = [int(k) for k in labels]
-        if labels:
-            palette = self.PATCH_COLOURS
-            shades = [palette[k % len(palette)] for k in labels]  # 0-1 RGB
-            colours = [tuple(int(255 * c) for c in rgb) for rgb in shades]
-            limit = np.array([drawing.shape[1], drawing.shape[0]] * 2) - 1
-            scaled = [np.clip(np.asarray(b, np.float64).reshape(-1, 4) *
-                              factor, 0, limit)
-                      for b in (context_boxes, boxes)]
-            self.draw_bboxes(scaled[0], edge_colors=colours,
-                             line_styles='--', line_widths=1)
-            self.draw_bboxes(scaled[1], edge_colors=colours, line_widths=2)
-            self.draw_texts(
-                [f'{classes[k]} {s:.2f}' for k, s in zip(labels, scores)],
-                scaled[1][:, :2], colors='white', font_sizes=9,
-                bboxes=[dict(facecolor=c, alpha=0.7, pad=1, edgecolor='none')
-                        for c in shades])
-        drawn = self.get_image()
-        self.add_image(name, drawn, step)
-        if out_file is not None:
-            mmcv.imwrite(drawn[..., ::-1], out_file)
-        return drawn
+        fig = patch_figure(image, boxes, context_boxes, labels, scores,
+                           classes, title=name)
+        return self._publish(fig, name, step, out_file)
+
+    def add_datasample(self,
+                       name: str,
+                       image: np.ndarray,
+                       data_sample,
+                       classes: Sequence[str],
+                       per_scale: bool = False,
+                       thr: Optional[float] = None,
+                       step: int = 0,
+                       out_file: Optional[str] = None) -> np.ndarray:
+        """Draw one multi-label prediction (the inferencer's samples).
+
+        A sample with ``patches`` (spatial-context) is drawn with
+        :meth:`add_patches` and one with ``attention`` with
+        :meth:`add_attention`, both over its ``input_image`` (the image the
+        model saw); any other with :meth:`add_label_scores` over ``image``.
+
+        Args:
+            name (str): Image name.
+            image (np.ndarray): The original image, RGB uint8 (H, W, 3).
+            data_sample (DataSample): ``pred_score``, ``pred_label`` and
+                optionally ``patches`` (``boxes``, ``context_boxes``,
+                ``labels``, ``scores``), ``attention``, ``input_image``.
+            classes (Sequence[str]): Class names.
+            per_scale (bool): Attention: one row per scale.
+            thr (float, optional): Threshold line of the score bars.
+            step (int): Global step for the backends.
+            out_file (str, optional): Also write the figure here (PNG).
+        """
+        scores = data_sample.pred_score.float().cpu().numpy()
+        labels = data_sample.pred_label.tolist()
+        if 'patches' in data_sample:
+            top = data_sample.patches
+            return self.add_patches(
+                name, data_sample.input_image, top.boxes.numpy(),
+                top.context_boxes.numpy(), top.labels.tolist(),
+                top.scores.tolist(), classes, step=step, out_file=out_file)
+        if 'attention' in data_sample:
+            return self.add_attention(
+                name, data_sample.input_image, data_sample.attention, labels,
+                scores, classes, per_scale=per_scale, step=step,
+                out_file=out_file)
+        return self.add_label_scores(name, image, labels, scores, classes,
+                                     thr=thr, step=step, out_file=out_file)
+
+#: Suffixes of the names of the visualizers built here (mmengine keeps every
+#: visualizer by name; each caller gets its own).
+_VISUALIZER_IDS = itertools.count()
+
+
+def build_visualizer(
+    visualizer: Union[dict, AttentionVisualizer, None]
+) -> Optional[AttentionVisualizer]:
+    """An :class:`AttentionVisualizer` from a config dict, or the one given.
+
+    mmengine builds visualizers with ``get_instance(name, ...)``, which needs
+    a ``name``: a config without one gets a unique name here.
+
+    Raises:
+        TypeError: The result is not an :class:`AttentionVisualizer`.
+    """
+    if isinstance(visualizer, dict):
+        cfg = dict(visualizer)
+        cfg.setdefault('name', f'mmcma_inferencer_{next(_VISUALIZER_IDS)}')
+        visualizer = VISUALIZERS.build(cfg)
+    if visualizer is not None and not isinstance(visualizer,
+                                                 AttentionVisualizer):
+        raise TypeError('visualizer must be an AttentionVisualizer or its '
+                        f'config dict, got a {type(visualizer).__name__}')
+    return visualizer

@@ -23,6 +23,12 @@ CONFIGS = {
                        f'{kind}_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
     for kind in ('linear', 'cma', 'mscma', 'spatial-context')
 }
+#: Every image family's demo config: CONFIGS and the GCN families.
+FAMILY_CONFIGS = dict(CONFIGS, **{
+    kind: os.path.join(ROOT, 'configs', 'demo',
+                       f'{kind}_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
+    for kind in ('mlgcn', 'kssnet')
+})
 
 
 def random_model(config, seed: int = 0, cfg_options=None):

@@ -1,4 +1,5 @@
 """MultiLabelInferencer, label selection, inputs, JSON and tools/infer.py."""
+import glob
 import json
 import os
 import runpy
@@ -9,8 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmcma.apis import (MultiLabelInferencer, expand_inputs, init_model,
-                        select_labels, to_json)
+from mmcma.apis import MultiLabelInferencer, expand_inputs, init_model, to_json
 from mmcma.datasets.synthetic_scenes import generate
 from tests.helpers.demo_models import (CLASSES, CONFIGS, MEAN, STD,
                                        random_model, reference_scores,
@@ -97,25 +97,11 @@ def test_csra_head_from_mmpretrain(images, tmp_path):
     np.testing.assert_allclose(np.stack([r['pred_scores'] for r in results]),
                                expected, atol=1e-6)
     for r, s in zip(results, expected):  # the head's rule: thr 0.5
-        assert r['pred_labels'] == [
-            k for k in np.argsort(-s, kind='stable') if s[k] >= 0.5]
+        assert r['pred_labels'] == [k for k in range(12) if s[k] >= 0.5]
     # No class names anywhere: indices. One figure per image.
     assert results[0]['pred_classes'] == [str(k)
                                           for k in results[0]['pred_labels']]
     assert len(list(tmp_path.glob('*.png'))) == len(files)
-
-
-def test_select_labels():
-    scores = np.array([0.2, 0.9, 0.5, 0.9, 0.1])
-    assert select_labels(scores, thr=0.5) == [1, 3, 2]  # best first, ties
-    assert select_labels(scores, thr=0.95) == []
-    assert select_labels(scores, topk=2) == [1, 3]
-    assert select_labels(scores, topk=5) == [1, 3, 2, 0, 4]
-    for bad in (dict(), dict(thr=0.5, topk=1)):
-        with pytest.raises(ValueError, match='exactly one'):
-            select_labels(scores, **bad)
-    with pytest.raises(ValueError, match='topk'):
-        select_labels(scores, topk=6)
 
 
 def test_selection_rules(checkpoints):
@@ -123,11 +109,13 @@ def test_selection_rules(checkpoints):
                                       pretrained=checkpoints['cma'])
     assert inferencer.selection(None, None) == {'thr': 0.5}  # the head's
     assert inferencer.selection(None, 4) == {'topk': 4}
-    inferencer.topk = 2
-    assert inferencer.selection(None, None) == {'topk': 2}
-    assert inferencer.selection(0.3, None) == {'thr': 0.3}
+    inferencer = MultiLabelInferencer(inferencer.model, topk=2)
+    assert inferencer.selection(None, None) == {'topk': 2}  # the default
+    assert inferencer.selection(0.3, None) == {'thr': 0.3}  # the call's
     with pytest.raises(ValueError, match='not both'):
         inferencer.selection(0.3, 2)
+    with pytest.raises(ValueError, match=r'topk must be .*\[1, 12\].* 13'):
+        MultiLabelInferencer(inferencer.model, topk=13)
 
 
 def test_expand_inputs(images, tmp_path):
@@ -179,7 +167,7 @@ def test_config_classes(checkpoints, tmp_path):
     assert init_model(str(config), bare)._dataset_meta['classes'] == names
     inferencer = MultiLabelInferencer(str(config), pretrained=bare,
                                       classes=names[:3])
-    with pytest.raises(ValueError, match='3 class names for a model of 12'):
+    with pytest.raises(ValueError, match='classes must be 12 names .*got 3'):
         inferencer.label_names(12)
 
 
@@ -227,32 +215,17 @@ def test_infer_tool_end_to_end(images, checkpoints, tmp_path):
     assert pngs == sorted(os.path.basename(f)[:-4] + '.png' for f in inputs)
 
 
-def hand_top_patches(pred, k, nms_iou=0.5):
-    """The k best (patch, label) pairs, greedily: best score first, a pair
-    dropped if a kept pair of its label overlaps it by IoU > nms_iou."""
-    from torchvision.ops import box_iou
-    pairs = sorted(((float(pred.scores[p, c]), p, c)
-                    for p in range(pred.scores.shape[0])
-                    for c in range(pred.scores.shape[1])), reverse=True)
-    kept = []
-    for score, p, c in pairs:
-        if not any(c == kc and box_iou(pred.boxes[p:p + 1],
-                                       pred.boxes[kp:kp + 1]).item() > nms_iou
-                   for _, kp, kc in kept):
-            kept.append((score, p, c))
-        if len(kept) == k:
-            break
-    return kept
-
-
 def test_spatial_context_patches_drawn_and_reported(images, checkpoints,
                                                     tmp_path, monkeypatch):
+    from mmcma.models.spatial_context import top_patches
     from mmcma.visualization import AttentionVisualizer
     drawn = []
-    draw = AttentionVisualizer.draw_bboxes
-    monkeypatch.setattr(AttentionVisualizer, 'draw_bboxes',
-                        lambda self, boxes, **kw: drawn.append(
-                            np.array(boxes)) or draw(self, boxes, **kw))
+    add = AttentionVisualizer.add_patches
+    monkeypatch.setattr(
+        AttentionVisualizer, 'add_patches',
+        lambda self, name, image, boxes, *args, **kw: drawn.append(
+            (image, np.array(boxes))) or add(self, name, image, boxes, *args,
+                                             **kw))
     kind = 'spatial-context'
     model = random_model(CONFIGS[kind])
     branches = model.head.branches
@@ -274,32 +247,74 @@ def test_spatial_context_patches_drawn_and_reported(images, checkpoints,
     with torch.no_grad():
         preds = inferencer.model.predict_patches(inputs)
     for i, (result, pred) in enumerate(zip(results, preds)):
-        best = hand_top_patches(pred, 3)
-        assert len(best) == 3
+        # By hand: each label's best patch, the 3 labels whose best is best.
+        best, patch = pred.scores.max(0)
+        labels = sorted(range(12), key=lambda c: -best[c])[:3]
         records = result['patches']
-        assert [r['label'] for r in records] == [c for _, _, c in best]
-        assert [r['class'] for r in records] == [CLASSES[c]
-                                                 for _, _, c in best]
+        assert [r['label'] for r in records] == labels
+        assert len(set(labels)) == 3  # one patch per label
+        assert [r['class'] for r in records] == [CLASSES[c] for c in labels]
         np.testing.assert_allclose([r['score'] for r in records],
-                                   [s for s, _, _ in best], rtol=1e-5)
-        boxes = pred.boxes[[p for _, p, _ in best]].numpy()
+                                   best[labels].numpy(), rtol=1e-5)
+        boxes = pred.boxes[patch[labels]].numpy()
         np.testing.assert_allclose([r['box'] for r in records], boxes,
                                    atol=1e-4)
         np.testing.assert_allclose(
             [r['context_box'] for r in records],
-            pred.context_boxes[[p for _, p, _ in best]].numpy(), atol=1e-4)
-        # Drawn on the 64 px input enlarged 4 times: context patches
-        # first, then the object boxes, in the same order.
-        np.testing.assert_allclose(drawn[2 * i + 1],
-                                   np.clip(boxes * 4, 0, 255), atol=1e-3)
-        figure = mmcv.imread(str(show / f'{os.path.basename(files[i])}'))
-        assert figure.shape == (256, 256, 3)
+            pred.context_boxes[patch[labels]].numpy(), atol=1e-4)
+        # The first pair of each label that top_patches keeps (per-label
+        # NMS) is the same patch.
+        top = top_patches(pred, k=pred.scores.numel())
+        first = {}
+        for label, box in zip(top.labels.tolist(), top.boxes):
+            first.setdefault(label, box)
+        for label, box in zip(labels, boxes):
+            np.testing.assert_allclose(first[label].numpy(), box, atol=1e-4)
+        # Drawn over the 64 px image the model saw, in its pixels.
+        image, drawn_boxes = drawn[i]
+        assert image.shape == (64, 64, 3)
+        np.testing.assert_allclose(drawn_boxes, boxes, atol=1e-4)
+        assert result['figure'] == str(show / f'{os.path.basename(files[i])}')
+        assert mmcv.imread(result['figure']) is not None
     record = json.loads(json.dumps(to_json(results, CLASSES, {'thr': 0.5})))
     assert record['predictions'][0]['patches'][0]['class'] == \
         results[0]['patches'][0]['class']
     # Without show_dir or patches, no patches; a non-spatial model refuses.
     assert 'patches' not in inferencer(files[0])[0]
-    with pytest.raises(TypeError, match='patches are for spatial-context'):
+    with pytest.raises(TypeError, match='patches=2 needs a model that '
+                       'reports image patches'):
         MultiLabelInferencer(CONFIGS['linear'],
                              pretrained=checkpoints['linear'])(files[0],
                                                                patches=2)
+
+
+def test_tensorboard_snippet_of_the_readme(images, checkpoints, tmp_path):
+    """README (TensorBoard): a visualizer config without ``name`` (mmengine
+    builds visualizers with ``get_instance(name, ...)``) sends every
+    ``show_dir`` figure to TensorBoard."""
+    pytest.importorskip('tensorboard')
+    from tensorboard.backend.event_processing.event_accumulator import \
+        EventAccumulator
+    inferencer = MultiLabelInferencer(
+        CONFIGS['mscma'], pretrained=checkpoints['mscma'],
+        visualizer=dict(type='AttentionVisualizer',
+                        vis_backends=[dict(type='TensorboardVisBackend')],
+                        save_dir=str(tmp_path / 'tb')))
+    results = inferencer(images, show_dir=str(tmp_path / 'figures'))
+    inferencer.visualizer.close()
+    [events] = glob.glob(str(tmp_path / 'tb' / '**' / 'events.out.*'),
+                         recursive=True)
+    accumulator = EventAccumulator(os.path.dirname(events))
+    accumulator.Reload()
+    names = [os.path.basename(r['figure'])[:-4] for r in results]
+    assert sorted(accumulator.Tags()['images']) == sorted(names)
+    for name, result in zip(names, results):
+        [summary] = accumulator.Images(name)
+        np.testing.assert_array_equal(
+            mmcv.imfrombytes(summary.encoded_image_string),
+            mmcv.imread(result['figure']))
+    # A second inferencer gets its own visualizer, not the first one's.
+    other = MultiLabelInferencer(inferencer.model,
+                                 visualizer=dict(type='AttentionVisualizer'))
+    assert other.visualizer is not inferencer.visualizer
+    assert not other.visualizer._vis_backends

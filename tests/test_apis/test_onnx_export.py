@@ -89,10 +89,13 @@ def test_export_tool(tmp_path):
     model = random_model(CONFIGS['mscma'])
     ckpt = save_checkpoint(model, str(tmp_path / 'mscma.pth'))
     out = tmp_path / 'model.onnx'
+    # The demo's test pipeline resizes to 64 px: the input size comes
+    # from it.
     log = run_tool('tools/export_onnx.py', CONFIGS['mscma'], ckpt, '--out',
-                   str(out), '--input-size', '64', '64', '--topk', '2')
+                   str(out), '--topk', '2')
     assert f'written: {out}' in log
     stored = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert json.loads(stored['input_size']) == [64, 64]
     assert json.loads(stored['classes']) == CLASSES
     assert stored['head'] == 'MSCMAHead' and json.loads(stored['topk']) == 2
     images = torch.randn(3, 3, 64, 64,
@@ -101,10 +104,13 @@ def test_export_tool(tmp_path):
                                    providers=['CPUExecutionProvider'])
     [got] = session.run(None, {'image': images.numpy()})
     assert np.abs(got - probabilities(model, images)).max() <= 1e-4
-    # The demo's test pipeline keeps the image size: it must be given.
+    # A test pipeline that keeps the image size: it must be given.
     tool = runpy.run_path(os.path.join(ROOT, 'tools', 'export_onnx.py'))
     with pytest.raises(SystemExit, match='give --input-size H W'):
-        tool['main']([CONFIGS['mscma'], ckpt, '--out', str(out)])
+        tool['main']([CONFIGS['mscma'], ckpt, '--out', str(out),
+                      '--cfg-options', 'test_dataloader.dataset.pipeline=['
+                      "dict(type='LoadImageFromFile'),"
+                      "dict(type='PackInputs')]"])
 
 
 def test_spatial_context_export_is_refused(tmp_path):

@@ -13,9 +13,14 @@ data_preprocessor = dict(
     to_onehot=True,
 )
 
-# The pipelines do not resize: a stray large image would reach the backbone
-# at full size, so images over 1 MP are refused with a clear error.
+# The scenes are generated at 64 px and train as they are (no resize): a
+# stray large training image would reach the backbone at full size, so
+# training images over 1 MP are refused with a clear error. The test
+# pipeline resizes every image to the training size (a 64 px scene stays
+# the same pixels: tests/test_apis/test_photos.py), so photos of any size
+# can be predicted and batched (tools/infer.py).
 max_pixels = 1_000_000
+image_size = 64
 
 # A horizontal flip keeps the scenes' vertical layout (sky above, ground
 # below): the spatial context stays learnable.
@@ -26,6 +31,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(image_size, image_size)),
     dict(type='PackInputs'),
 ]
 
@@ -53,7 +59,6 @@ val_dataloader = dict(
         ann_file='annotations/instances_val.json',
         data_prefix='val',
         drop_empty=False,
-        max_pixels=max_pixels,
         pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False),
 )

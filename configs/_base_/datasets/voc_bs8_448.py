@@ -1,6 +1,6 @@
 # PASCAL VOC 2007 (VOCMultiLabel: mmpretrain's VOC layout, checked), trainval / test, 448 px.
 # Difficult labels are recorded apart (gt_label_difficult): they are not
-# positives for the label graph and are ignored by the VOC metrics.
+# positives for the label graph and are ignored by the AP ranking.
 _base_ = ['./coco_bs8_448.py']
 
 # mmcma's VOCMultiLabel: mmpretrain's VOC with checked xml, ids and image sizes.
@@ -21,11 +21,6 @@ val_dataloader = dict(
     dataset=dict(_delete_=True, type=dataset_type, data_root=data_root,
                  split='test', pipeline=_test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = [
-    dict(type='VOCAveragePrecision'),
-    dict(type='VOCMultiLabelMetric', thr=0.5, average='macro'),
-    dict(type='VOCMultiLabelMetric', thr=0.5, average='micro'),
-    dict(type='VOCMultiLabelMetric', topk=3, average='macro'),
-    dict(type='VOCMultiLabelMetric', topk=3, average='micro'),
-]
-test_evaluator = val_evaluator
+# The evaluator is the base's PaperMultiLabelMetric: VOC's difficult labels
+# (gt_label_difficult, packed above) are left out of the AP ranking and
+# count as negatives in CP / CR / OP / OR, as in ML-GCN's VOC evaluation.

@@ -6,10 +6,12 @@ from typing import Optional, Sequence
 import numpy as np
 from mmengine.fileio import join_path
 from mmpretrain.engine.hooks import VisualizationHook
+from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import HOOKS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from ...models.utils.label_rule import head_label_rule
 from ..checks import bare_model
 
 
@@ -97,12 +99,14 @@ class MultiLabelVisualizationHook(VisualizationHook):
             truth = ', '.join(classes[k] for k in sample.gt_label.tolist())
             title += f' - ground truth: {truth or "none"}'
         head = getattr(self, '_head', None)
+        thr = (head_label_rule(head).get('thr')
+               if isinstance(head, MultiLabelClsHead) else None)
         out_file: Optional[str] = None
         if self.out_dir is not None:
             out_file = join_path(self.out_dir, f'{name}_{step}.png')
         drawn = self._visualizer.add_label_scores(
             name, image, sample.pred_label.tolist(), scores, classes,
-            thr=getattr(head, 'thr', None), step=step, out_file=out_file,
+            thr=thr, step=step, out_file=out_file,
             title=title, backends=out_file is None)
         if self.show:
             self._visualizer.show(drawn, win_name=name,

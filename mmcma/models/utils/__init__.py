@@ -3,6 +3,8 @@ from .features import (CMTFeature, GCNFeature, MaskedFeature,
 from .gcn import (POOLINGS, check_normalize, gcn_layers, gcn_weights,
                   global_avg_pool, global_max_pool, label_graph_adjacency)
 from .label_gcn import GCN_INITS, LabelGCN
+from .label_rule import (LabelRule, LabelRuleError, check_label_rule,
+                         head_label_rule, select_labels)
 from .masked_norm import MaskedBatchNorm1d, MaskedBatchNorm2d, masked_moments
 from .masking import zero_padding
 
@@ -11,5 +13,6 @@ __all__ = [
     'feature_problem', 'MaskedBatchNorm1d', 'MaskedBatchNorm2d',
     'masked_moments', 'zero_padding', 'check_normalize', 'POOLINGS',
     'gcn_layers', 'gcn_weights', 'global_avg_pool', 'global_max_pool',
-    'label_graph_adjacency', 'GCN_INITS', 'LabelGCN'
+    'label_graph_adjacency', 'GCN_INITS', 'LabelGCN', 'LabelRule',
+    'LabelRuleError', 'check_label_rule', 'head_label_rule', 'select_labels'
 ]
