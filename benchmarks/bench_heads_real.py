@@ -18,8 +18,9 @@ the ``cma-*`` and ``ms-cma-*`` names):
 * ``self``: ``CMTNeck(embed_dim=None)`` + ``CMAHead(attention='self')``;
 * ``cma``: ``CMTNeck`` + ``CMAHead`` on the last stage (paper, eq. 7-10);
 * ``ms-cma``: ``CMTNeck`` on stride 16 and 32 + extra stage, ``MSCMAHead``;
-* ``ml-gcn``: ``MLGCNHead`` (max pooling, GCN over ML-GCN's released graph,
-  t = 0.4) on ASGE label vectors fitted on that graph;
+* ``ml-gcn``: ``LateralGCNBackbone`` without lateral stages around the
+  cached features + ``GCNClsHead`` (max pooling, GCN over ML-GCN's released
+  graph, t = 0.4) on ASGE label vectors fitted on that graph;
 * ``cma-softmax``, ``ms-cma-softmax``: the same with ``score='softmax'``
   (softmax over positions with a learnable temperature instead of eq. 7's
   ReLU of the cosine).
@@ -94,9 +95,16 @@ def head_variants(num_classes: int, reduced: int,
                         dict(cma, score='softmax')),
         'ms-cma': ((4, 6), ms_neck, ms_cma),
         'ms-cma-softmax': ((4, 6), ms_neck, dict(ms_cma, score='softmax')),
-        # ML-GCN: GCN over its released graph (t = 0.4) on ASGE vectors.
-        'ml-gcn': ((6, ), {}, dict(type='MLGCNHead', num_classes=num_classes,
-                                   in_channels=c6, embed_dim=embed_dim)),
+        # ML-GCN: GCN over its released graph (t = 0.4) on ASGE vectors; in
+        # the neck's place the GCN family's backbone wrapper, wrapping no
+        # backbone (the features are cached), attaches the classifiers.
+        'ml-gcn': ((6, ), dict(type='LateralGCNBackbone',
+                               backbone=dict(type=nn.Identity),
+                               num_classes=num_classes, stages=(),
+                               gcn=dict(embed_dim=embed_dim,
+                                        channels=(1024, c6))),
+                   dict(type='GCNClsHead', num_classes=num_classes,
+                        in_channels=c6)),
     }
 
 

@@ -1,9 +1,10 @@
 """What KSSNet's label GCN and lateral connections cost, in one run.
 
 Three models on the same ResNet and the same input: the plain backbone with
-global average pooling and a linear head, ML-GCN (``MLGCNHead``: 2-layer GCN
-300 -> 1024 -> C) and KSSNet (``LateralGCNBackbone`` + ``KSSNetHead``: 4-layer
-GCN with the stage widths, lateral connections into layer1..3). Label state
+global average pooling and a linear head, ML-GCN (``LateralGCNBackbone``
+without lateral stages + ``GCNClsHead``: 2-layer GCN 300 -> 1024 -> C) and
+KSSNet (the same modules with a 4-layer GCN of the stage widths and lateral
+connections into layer1..3). Label state
 is random (80 labels, 300-d vectors): costs do not depend on its values.
 
 Measured round-robin (each iteration times every model once, so a busy
@@ -50,22 +51,24 @@ def build_models(depth: int, num_classes: int) -> Dict[str, torch.nn.Module]:
     init_default_scope('mmpretrain')
     widths = STAGE_WIDTHS[depth]
     resnet = dict(type='ResNet', depth=depth, out_indices=(3, ))
+
+    def gcn_model(channels, stages):
+        """The GCN family: ML-GCN without lateral stages, KSSNet with."""
+        return dict(
+            backbone=dict(type='LateralGCNBackbone', backbone=resnet,
+                          num_classes=num_classes,
+                          gcn=dict(embed_dim=EMBED_DIM, channels=channels),
+                          stages=stages),
+            head=dict(type='GCNClsHead', num_classes=num_classes,
+                      in_channels=widths[-1]))
+
     configs = {
         'linear head': dict(
             backbone=resnet, neck=dict(type='GlobalAveragePooling'),
             head=dict(type='MultiLabelLinearClsHead',
                       num_classes=num_classes, in_channels=widths[-1])),
-        'ML-GCN': dict(
-            backbone=resnet,
-            head=dict(type='MLGCNHead', num_classes=num_classes,
-                      in_channels=widths[-1], embed_dim=EMBED_DIM)),
-        'KSSNet': dict(
-            backbone=dict(type='LateralGCNBackbone', backbone=resnet,
-                          num_classes=num_classes,
-                          gcn=dict(embed_dim=EMBED_DIM, channels=widths),
-                          stages=('layer1', 'layer2', 'layer3')),
-            head=dict(type='KSSNetHead', num_classes=num_classes,
-                      in_channels=widths[-1])),
+        'ML-GCN': gcn_model((1024, widths[-1]), ()),
+        'KSSNet': gcn_model(widths, ('layer1', 'layer2', 'layer3')),
     }
     models = {}
     for name, cfg in configs.items():

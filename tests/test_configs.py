@@ -180,8 +180,10 @@ def test_name_matches_contents(path):
     field = match.groupdict()
     cfg = Config.fromfile(path)
     head = cfg.model.head
-    kssnet = (head.type == 'KSSNetHead'
-              and cfg.model.backbone.type == 'LateralGCNBackbone')
+    # The GCN family: ML-GCN without lateral stages, KSSNet with them.
+    gcn = (head.type == 'GCNClsHead'
+           and cfg.model.backbone.type == 'LateralGCNBackbone')
+    kssnet = gcn and bool(cfg.model.backbone.get('stages'))
     lam = ks_lambda(cfg)
     algo = {
         'linear': head.type == 'MultiLabelLinearClsHead',
@@ -189,7 +191,7 @@ def test_name_matches_contents(path):
         'mscma': (head.type == 'MSCMAHead'
                   and head.get('attention') != 'self'),
         'selfattn': head.get('attention') == 'self',
-        'mlgcn': head.type == 'MLGCNHead',
+        'mlgcn': gcn and not cfg.model.backbone.get('stages'),
         # KSSNet over the KS graph; its ablations with the statistical
         # graph (lambda = 1) or the knowledge graph (lambda = 0) alone.
         'kssnet': kssnet and lam is not None and 0 < lam < 1,

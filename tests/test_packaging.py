@@ -76,8 +76,11 @@ def test_readme_mscma_snippet_builds(tmp_path):
     assert model.data_preprocessor.num_classes == 80
     model.head.set_label_state('embedding', torch.randn(80, 256))
     with torch.no_grad():
-        scores = model(torch.randn(1, 3, 64, 64), mode='tensor')
-    assert scores.shape == (1, 80) and ((scores > 0) & (scores < 1)).all()
+        images = torch.randn(1, 3, 64, 64)
+        logits = model(images, mode='tensor')  # every head returns logits
+        [sample] = model(images, mode='predict')
+    assert logits.shape == (1, 80) and torch.isfinite(logits).all()
+    torch.testing.assert_close(sample.pred_score, logits[0].sigmoid())
 
 
 def test_user_config_inherits_mmcma_bases(tmp_path):

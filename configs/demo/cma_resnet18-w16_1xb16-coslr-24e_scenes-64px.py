@@ -8,4 +8,4 @@ model = dict(
     head=dict(
         type='CMAHead',
         in_channels=64,
-        loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=True)))
+        loss=dict(type='ClassImbalanceBCELoss', beta=0.0)))

@@ -12,9 +12,12 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        _delete_=True, type='ResNet', depth=18, stem_channels=16,
-        base_channels=16, strides=(1, 2, 1, 1), out_indices=(3, )),
-    head=dict(num_classes=12, in_channels=128, hidden_channels=(64, )),
+        num_classes=12,
+        backbone=dict(
+            _delete_=True, type='ResNet', depth=18, stem_channels=16,
+            base_channels=16, strides=(1, 2, 1, 1), out_indices=(3, )),
+        gcn=dict(channels=(64, 128))),
+    head=dict(num_classes=12, in_channels=128),
 )
 default_hooks = dict(logger=dict(interval=10))
 pretrained_reason = 'CPU demo: a 16-channel ResNet-18 has no ImageNet weights'

@@ -25,7 +25,7 @@ model = dict(
         num_classes=12,
         in_channels=(64, 64, 64),
         embed_dim=64,
-        loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=False)),
+        loss=dict(type='FusedScaleBCELoss', beta=0.0)),
 )
 custom_hooks = [dict(type='LabelStateHook', graph=dict(kind='conditional'))]
 default_hooks = dict(logger=dict(interval=10))

@@ -42,7 +42,7 @@ model = dict(
         hidden_channels=128,
         context_scale=2.0,
         num_samples=64,
-        loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=True)),
+        loss=dict(type='ClassImbalanceBCELoss', beta=0.0)),
 )
 
 _box_keys = dict(with_boxes=True)

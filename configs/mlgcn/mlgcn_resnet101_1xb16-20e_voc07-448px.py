@@ -12,7 +12,7 @@ _base_ = [
     '../_base_/schedules/mlgcn_sgd_20e.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(head=dict(num_classes=20))
+model = dict(backbone=dict(num_classes=20), head=dict(num_classes=20))
 # ML-GCN's training crop; testing resizes to 448 x 448 (the base's).
 train_dataloader = dict(
     batch_size=16, dataset=dict(pipeline={{_base_.mlgcn_train_pipeline}}))

@@ -141,10 +141,3 @@ def check_servable(model: BaseModel) -> None:
             'models (evaluate video models with tools/test.py, draw them '
             'with tools/visualize_frame_attention.py)')
     check_multilabel(model)
-
-
-def outputs_probabilities(model: BaseModel) -> bool:
-    """Whether the head's ``forward`` gives probabilities (MS-CMA's fused
-    ones) rather than logits."""
-    return bool(getattr(model.head, 'fuses_probabilities', False))
-

@@ -3,8 +3,8 @@
 The graph takes the normalised image batch that the model's data
 preprocessor would give (``image``: float32 (B, 3, H, W) in the model's
 channel order, RGB for ``to_rgb=True``, ``(pixel - mean) / std``) and returns
-``probabilities`` (B, N): the sigmoid of the head's logits, or MS-CMA's fused
-probabilities as they are. The batch size is dynamic; H and W are the
+``probabilities`` (B, N): the sigmoid of the head's logits (every head
+returns logits). The batch size is dynamic; H and W are the
 config's test size. Label state (ASGE embeddings, graphs, frequencies) is
 traced as constants of the graph. The metadata (``metadata_props``) say how
 to prepare the input and read the output: ``classes`` (JSON list), ``thr`` or
@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from ..io import InputOptionError
 from ..models.capabilities import model_capabilities
 from ..models.utils.label_rule import head_label_rule
-from .model import check_multilabel, class_names, outputs_probabilities
+from .model import check_multilabel, class_names
 
 #: ONNX opset of the export (onnxruntime 1.31 runs up to 23).
 OPSET = 17
@@ -61,7 +61,7 @@ def check_input_size(input_size: Sequence[int]) -> Tuple[int, int]:
 
 
 class ProbabilityModel(nn.Module):
-    """``model.extract_feat`` + head + sigmoid (unless already fused).
+    """``model.extract_feat`` + head + sigmoid.
 
     Args:
         model (BaseModel): An ``ImageClassifier`` with a multi-label head.
@@ -79,12 +79,10 @@ class ProbabilityModel(nn.Module):
                 f'ONNX export of {type(model).__name__} is not supported: '
                 f'{reason}')
         self.model = model
-        self.fused = outputs_probabilities(model)
 
     def forward(self, image: Tensor) -> Tensor:
         """Probabilities (B, N) of a normalised batch (B, 3, H, W)."""
-        scores = self.model.head(self.model.extract_feat(image))
-        return scores if self.fused else scores.sigmoid()
+        return self.model.head(self.model.extract_feat(image)).sigmoid()
 
 
 def pipeline_input_size(cfg: Config) -> Optional[Tuple[int, int]]:

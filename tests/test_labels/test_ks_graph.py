@@ -269,14 +269,12 @@ def test_build_label_graph_tool_ks(tmp_path):
 
 
 def test_the_graph_says_how_it_is_normalised(knowledge_file, tmp_path):
-    """The KS graph is stored as normalised; a GCN head then uses it as it
+    """The KS graph is stored as normalised; a GCN then uses it as it
     is by default and refuses to normalise it again; a raw ML-GCN graph
     gets ML-GCN's gen_adj. Checkpoints carry the normalisation."""
     from mmcma.apis import apply_label_state
     from mmcma.labels.adjacency import released_normalization
-    from mmcma.models.heads import MLGCNHead
-    from mmcma.models.kssnet import LabelGCN
-    from mmcma.models.utils import label_graph_adjacency
+    from mmcma.models.utils import LabelGCN, label_graph_adjacency
 
     ks = dict(kind='ks', knowledge=dict(type='file', path=knowledge_file))
     needs = {'graph': (4, 4), 'embedding': (4, 50)}
@@ -287,25 +285,26 @@ def test_the_graph_says_how_it_is_normalised(knowledge_file, tmp_path):
     assert LabelState.load(
         str(tmp_path / 's.npz')).graph_normalization == 'symmetric'
     graph = torch.as_tensor(state.graph, dtype=torch.float32)
-    for module in (MLGCNHead(4, 8, embed_dim=50), LabelGCN(4, 50, (6, 8))):
+    # ML-GCN's depth and KSSNet's: one GCN module.
+    for channels in ((8, 8), (6, 7, 8)):
+        module = LabelGCN(4, 50, channels)
         apply_label_state(module, state)
         assert module.graph_normalization() == 'symmetric'
         torch.testing.assert_close(
             label_graph_adjacency(module, module.normalize), graph)
-        copy = type(module)(4, 50, (6, 8)) if isinstance(
-            module, LabelGCN) else MLGCNHead(4, 8, embed_dim=50)
+        copy = LabelGCN(4, 50, channels)
         copy.load_state_dict(module.state_dict())  # strict
         assert copy.graph_normalization() == 'symmetric'
-    twice = MLGCNHead(4, 8, embed_dim=50, normalize='released')
+    twice = LabelGCN(4, 50, (8, 8), normalize='released')
     apply_label_state(twice, state)
     with pytest.raises(ValueError, match='normalised twice'):
         twice.adjacency()
     raw = compute_label_state(LABELS, CLASSES, needs, dict(kind='mlgcn'),
                               dict(type='file', path=_vectors(tmp_path)))
     assert raw.graph_normalization == 'none'
-    head = MLGCNHead(4, 8, embed_dim=50)
-    apply_label_state(head, raw)
-    torch.testing.assert_close(head.adjacency(), released_normalization(
+    gcn = LabelGCN(4, 50, (8, 8))
+    apply_label_state(gcn, raw)
+    torch.testing.assert_close(gcn.adjacency(), released_normalization(
         torch.as_tensor(raw.graph, dtype=torch.float32)))
 
 

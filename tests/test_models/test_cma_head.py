@@ -251,15 +251,16 @@ def test_label_state_filled_but_unusable_raises():
 
 
 def test_loss_kind_must_match_head_output():
-    with pytest.raises(ValueError, match='use_sigmoid=True'):
-        CMAHead(N,
-                C,
-                D,
-                loss=dict(type='ClassImbalanceBCELoss', use_sigmoid=False))
-    with pytest.raises(ValueError, match='use_sigmoid=False'):
+    with pytest.raises(ValueError, match='FusedScaleBCELoss'):
         MSCMAHead(N, (C, C), D, loss=dict(type='ClassImbalanceBCELoss'))
     with pytest.raises(TypeError, match='MSCMAHead'):
         CMAHead(N, (C, C), D)
+    # A single-scale head's logits are not per-scale logits.
+    head = _head(loss=dict(type='FusedScaleBCELoss'))
+    head.set_label_state('embedding', torch.randn(N, D))
+    feats = (CMTFeature(torch.randn(2, C, 3, 3), torch.randn(2, D, 3, 3)), )
+    with pytest.raises(ValueError, match=r'per-scale logits \(B, S, N\)'):
+        head.loss(feats, [DataSample().set_gt_label([0])] * 2)
 
 
 def test_cma_loss_is_bce_on_logits_and_topk():
@@ -301,7 +302,8 @@ def test_ms_cma_fuses_branch_probabilities():
         single.branches[0].load_state_dict(branch.state_dict())
         single.set_label_state('embedding', emb)
         singles.append(torch.sigmoid(single((item, ))))
-    fused = head(feats)
+    # The head's logits are those of the mean of the branch probabilities.
+    fused = torch.sigmoid(head(feats))
     torch.testing.assert_close(fused, torch.stack(singles).mean(0))
     scores = torch.stack([s.pred_score for s in head.predict(feats)])
     torch.testing.assert_close(scores, fused)

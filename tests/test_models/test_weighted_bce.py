@@ -8,10 +8,10 @@ import torch.nn.functional as F
 from mmpretrain.models.losses import CrossEntropyLoss
 from mmpretrain.registry import MODELS
 
+from mmcma.models.losses import (ClassImbalanceBCELoss, FusedScaleBCELoss,
+                                 class_imbalance_bce,
+                                 sigmoid_log_probabilities)
 from tests.helpers.references import plain_fused_loss
-from mmcma.models.losses.weighted_bce import (ClassImbalanceBCELoss,
-                                              class_imbalance_bce,
-                                              sigmoid_log_probabilities)
 
 
 def _hand_loss(prob, target, freq, beta):
@@ -83,10 +83,7 @@ def test_gradients_finite_when_saturated():
 
 
 def _fused_loss(beta, freq, **kwargs):
-    loss = ClassImbalanceBCELoss(beta=beta,
-                                 use_sigmoid=False,
-                                 num_classes=len(freq),
-                                 **kwargs)
+    loss = FusedScaleBCELoss(beta=beta, num_classes=len(freq), **kwargs)
     loss.set_label_state('frequency', torch.as_tensor(freq))
     return loss
 
@@ -118,20 +115,16 @@ def test_single_scale_equals_logits():
     target = (torch.rand(5, 6) > 0.3).float()
     freq = torch.rand(6)
     from_logits = ClassImbalanceBCELoss(beta=0.7, num_classes=6)
-    from_scales = ClassImbalanceBCELoss(beta=0.7,
-                                        use_sigmoid=False,
-                                        num_classes=6)
+    from_scales = FusedScaleBCELoss(beta=0.7, num_classes=6)
     for module in (from_logits, from_scales):
         module.set_label_state('frequency', freq)
-    assert from_scales.takes_scale_logits
-    assert not from_logits.takes_scale_logits
     torch.testing.assert_close(
         from_logits(logits, target, avg_factor=5),
         from_scales(logits[:, None], target, avg_factor=5))
 
 
 def test_scale_logits_reject_probabilities_and_bad_shapes():
-    loss = ClassImbalanceBCELoss(use_sigmoid=False)
+    loss = FusedScaleBCELoss()
     target = torch.ones(2, 3)
     with pytest.raises(ValueError, match=r'per-scale logits \(B, S, N\)'):
         loss(torch.full((2, 3), 0.5), target)

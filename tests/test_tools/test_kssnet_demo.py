@@ -135,7 +135,7 @@ def test_infer_and_export_tools(tmp_path):
                    str(onnx_file), '--input-size', '64', '64')
     assert f'written: {onnx_file}' in log
     stored = {p.key: p.value for p in onnx.load(str(onnx_file)).metadata_props}
-    assert stored['head'] == 'KSSNetHead'
+    assert stored['head'] == 'GCNClsHead'
     images = torch.randn(3, 3, 64, 64,
                          generator=torch.Generator().manual_seed(2))
     session = ort.InferenceSession(str(onnx_file),

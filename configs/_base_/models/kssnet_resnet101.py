@@ -4,8 +4,9 @@
 # E2, E3 enter res2, res3, res4 (layer1..3) through lateral connections
 # (eq. 7: tanh, a 1x1 conv N -> C, zero-initialised here), and whose last
 # output E4 (N x 2048) classifies the globally max-pooled C5 feature, as
-# ML-GCN (KSSNetHead). The backbone is wrapped, not forked:
-# LateralGCNBackbone hooks the named stages of mmpretrain's ResNet.
+# ML-GCN: the ML-GCN config with a deeper GCN and lateral connections, same
+# modules (LateralGCNBackbone, GCNClsHead). The backbone is wrapped, not
+# forked: LateralGCNBackbone hooks the named stages of mmpretrain's ResNet.
 #
 # Graph: the KS graph (docs/knowledge_graph.md), A_S ML-GCN's statistical
 # graph superimposed with a knowledge graph A_K, with the paper's MS-COCO
@@ -22,24 +23,9 @@
 _base_ = ['./mlgcn_resnet101.py']
 model = dict(
     backbone=dict(
-        _delete_=True,
-        type='LateralGCNBackbone',
-        num_classes=80,
-        backbone={{_base_.model.backbone}},
-        gcn=dict(
-            embed_dim=50,
-            channels=(256, 512, 1024, 2048),
-            negative_slope=0.2,
-            init='uniform'),
+        gcn=dict(channels=(256, 512, 1024, 2048)),
         stages=('layer1', 'layer2', 'layer3'),
         lateral=dict(activation='tanh', zero_init=True)),
-    head=dict(
-        _delete_=True,
-        type='KSSNetHead',
-        num_classes=80,
-        in_channels=2048,
-        pool='max',
-        loss=dict(type='CrossEntropyLoss', use_sigmoid=True)),
 )
 custom_hooks = [
     dict(

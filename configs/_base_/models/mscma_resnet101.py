@@ -9,5 +9,5 @@ model = dict(
     head=dict(
         type='MSCMAHead',
         in_channels=(512, 512, 512),
-        loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=False)),
+        loss=dict(type='FusedScaleBCELoss', beta=0.0)),
 )

@@ -47,7 +47,7 @@ model = dict(
         num_samples=512,
         positive_fraction=0.25,
         combine='mean',
-        loss=dict(type='ClassImbalanceBCELoss', beta=0.0, use_sigmoid=True)),
+        loss=dict(type='ClassImbalanceBCELoss', beta=0.0)),
 )
 
 # The training pipeline it needs at 448 px: boxes loaded by the dataset

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from ...models.capabilities import model_capabilities
-from ...models.heads import MLGCNHead
-from ...models.kssnet import KSSNetHead
+from ...models.backbones import LateralGCNBackbone
+from ...models.heads import GCNClsHead
 from ...visualization import AttentionVisualizer
 from ..inferencer import MultiLabelInferencer
 from .uploads import UploadError, read_upload
@@ -29,12 +29,16 @@ logger = logging.getLogger(__name__)
 #: Longest side of the photo shown next to its labels (pixels).
 THUMBNAIL_SIDE = 384
 
-#: Heads whose label scores come from classifiers a GCN computes over the
-#: label graph: the page says so next to their scores.
-GCN_HEADS = {
-    MLGCNHead: 'ML-GCN',
-    KSSNetHead: 'KSSNet',
-}
+
+def gcn_family(model) -> Optional[str]:
+    """``'KSSNet'`` or ``'ML-GCN'`` for a model whose label scores come from
+    classifiers a GCN computes over the label graph (the page says so next
+    to their scores), by whether its GCN also feeds the backbone through
+    lateral connections; None for other models."""
+    if not isinstance(model.head, GCNClsHead) or not isinstance(
+            model.backbone, LateralGCNBackbone):
+        return None
+    return 'KSSNet' if model.backbone.stages else 'ML-GCN'
 
 
 class SelectionError(ValueError):
@@ -152,11 +156,9 @@ class PagePredictor:
         self.max_pixels = max_pixels
         self.capabilities = model_capabilities(inferencer.model)
         self.patches = patches if self.capabilities.patches else 0
-        head = inferencer.model.head
         self.num_classes = num_labels(inferencer)
         self.classes = inferencer.label_names(self.num_classes)
-        self.gcn = next((name for cls, name in GCN_HEADS.items()
-                         if isinstance(head, cls)), None)
+        self.gcn = gcn_family(inferencer.model)
         self.visualizer = AttentionVisualizer(name='mmcma_web_demo')
         self._lock = threading.Lock()
 

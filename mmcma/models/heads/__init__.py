@@ -2,13 +2,12 @@ from .cma_head import (CMABranch, CMAHead, class_wise_logits,
                        class_wise_pooling, normalize_attention)
 from .cma_scores import (CosineAttention, cosine_attention_scores,
                          cosine_similarity, softmax_attention_scores)
-from .mlgcn_head import MLGCNHead, gcn_propagate, global_max_pool
-from .ms_cma_head import MSCMAHead, fuse_probabilities
+from .gcn_head import GCNClsHead
+from .ms_cma_head import MSCMAHead, fuse_logits
 
 __all__ = [
     'CMAHead', 'MSCMAHead', 'CMABranch', 'CosineAttention',
     'cosine_similarity', 'cosine_attention_scores', 'softmax_attention_scores',
     'normalize_attention', 'class_wise_pooling', 'class_wise_logits',
-    'fuse_probabilities', 'MLGCNHead', 'gcn_propagate',
-    'global_max_pool'
+    'fuse_logits', 'GCNClsHead'
 ]

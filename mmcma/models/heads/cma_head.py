@@ -11,7 +11,6 @@ import torch
 from mmengine.model import BaseModule
 from mmpretrain.models.heads import MultiLabelClsHead
 from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
 from torch import Tensor, nn
 
 from ..capabilities import ShowsAttention
@@ -174,7 +173,7 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin, ShowsAttention):
     ``mask``), with maps (B, C, H, W) or sequences (B, C, T). For each label k it attends
     over positions with the label embedding e_k (eq. 7-8), pools the visual
     features (eq. 9) and applies the label's own linear classifier (eq. 10).
-    ``forward`` returns logits; the loss gets logits (``use_sigmoid=True``).
+    ``forward`` returns logits, which the loss gets too.
 
     With ``attention='cosine'`` the head declares label embeddings
     (N, embed_dim) as label state (:class:`~mmcma.models.LabelStateMixin`,
@@ -206,9 +205,6 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin, ShowsAttention):
             (classifier weights ~ N(0, 0.01^2), biases 0).
     """
 
-    #: True if ``forward`` returns probabilities rather than logits.
-    fuses_probabilities = False
-
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
@@ -225,13 +221,6 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin, ShowsAttention):
         if num_classes <= 0:
             raise ValueError(f'num_classes must be positive, got '
                              f'{num_classes}.')
-        use_sigmoid = getattr(self.loss_module, 'use_sigmoid', None)
-        if use_sigmoid is not None and (bool(use_sigmoid)
-                                        == self.fuses_probabilities):
-            kind = ('probabilities' if self.fuses_probabilities else 'logits')
-            raise ValueError(
-                f'{type(self).__name__} gives its loss {kind}: set '
-                f'use_sigmoid={not self.fuses_probabilities} in the loss.')
         self.num_classes = num_classes
         self.embed_dim = embed_dim
         self.attention = attention
@@ -324,21 +313,3 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin, ShowsAttention):
     def forward(self, feats: Sequence[CMTFeature]) -> Tensor:
         """Logits (B, N)."""
         return self.branch_logits(feats)[0]
-
-    def _get_predictions(self, cls_score: Tensor,
-                         data_samples: Optional[List[DataSample]]):
-        """mmpretrain's ``pred_score`` (sigmoid) and ``pred_label``.
-
-        Fused probabilities (``fuses_probabilities``) enter as their logits,
-        taken in float64: the parent's sigmoid then gives every float32
-        probability back exactly (in float32, sigmoid(logit(p)) is off by up
-        to 6e-8, millions of ulps for tiny p); the scores keep their dtype.
-        """
-        if not self.fuses_probabilities:
-            return super()._get_predictions(cls_score, data_samples)
-        data_samples = super()._get_predictions(
-            torch.logit(cls_score.double()), data_samples)
-        for data_sample in data_samples:
-            data_sample.set_pred_score(
-                data_sample.pred_score.to(cls_score.dtype))
-        return data_samples

@@ -6,24 +6,35 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
-from ..losses.weighted_bce import mean_sigmoid_log_probabilities
+from ..losses import FusedScaleBCELoss
+from ..losses.weighted_bce import sigmoid_log_probabilities
 from ..utils import CMTFeature
 from .cma_head import CMAHead
 
 
-def fuse_probabilities(scale_logits: Tensor) -> Tensor:
-    """Mean of the per-scale sigmoid probabilities (eq. 11).
+def fuse_logits(scale_logits: Tensor) -> Tensor:
+    r"""Logit of the mean of the per-scale sigmoid probabilities (eq. 11).
 
-    Evaluated as ``exp`` of :func:`mean_sigmoid_log_probabilities`, the form
-    the loss uses, so predictions and loss share one implementation.
+    With :math:`p = \frac{1}{S} \sum_s \sigma(l_s)`, the fused logit is
+
+    .. math::
+
+        \log p - \log(1 - p) = \operatorname{logsumexp}_s \log\sigma(l_s)
+        - \operatorname{logsumexp}_s \log\sigma(-l_s)
+
+    (the ``log S`` of both means cancels). Both terms are taken in log space
+    from the logits, never from a rounded probability: the logit stays
+    finite for finite logits, also where ``p`` rounds to 0 or 1, and
+    ``sigmoid`` of it gives ``p`` to float32 rounding.
 
     Args:
         scale_logits (Tensor): Per-scale logits, shape (B, S, N).
 
     Returns:
-        Tensor: Fused probabilities of shape (B, N).
+        Tensor: Fused logits of shape (B, N).
     """
-    return mean_sigmoid_log_probabilities(scale_logits, dim=1)[0].exp()
+    log_p, log_q = sigmoid_log_probabilities(scale_logits)
+    return torch.logsumexp(log_p, dim=1) - torch.logsumexp(log_q, dim=1)
 
 
 @MODELS.register_module()
@@ -36,14 +47,14 @@ class MSCMAHead(CMAHead):
     ``out_indices=(2, 3)`` + extra stage: three scales). Each branch has its
     own attention and classifiers; all share the head's single
     ``label_embedding`` buffer. :meth:`get_attention` returns one map per
-    scale, as :class:`CMAHead`'s does. ``forward`` (and so ``predict``)
-    returns the mean of the per-scale probabilities (eq. 11).
+    scale, as :class:`CMAHead`'s does. ``forward`` returns logits, as every
+    head: the logit of the mean of the per-scale probabilities (eq. 11,
+    :func:`fuse_logits`), so ``predict``'s sigmoid gives the fused
+    probabilities.
 
-    The loss is eq. 12 on that fused prediction, but it receives the
-    per-scale logits (B, S, N) and evaluates eq. 11 in log space
-    (``ClassImbalanceBCELoss(use_sigmoid=False)``): a loss on the fused
-    probabilities would give no gradient to a branch whose sigmoid rounds to
-    0 or 1, and none at all when every branch is saturated the wrong way.
+    The loss is eq. 12 on that fused prediction; it receives the per-scale
+    logits (B, S, N) (:class:`~mmcma.models.losses.FusedScaleBCELoss`),
+    which keep a saturated branch's gradient exact.
 
     Args:
         num_classes (int): Number of labels N.
@@ -56,15 +67,14 @@ class MSCMAHead(CMAHead):
             ``'relu'``.
         temperature (float): Initial softmax temperature of each branch.
             Defaults to 0.1.
-        loss (dict): Loss config; it must take per-scale logits (declare
-            ``takes_scale_logits``). Defaults to
-            ``dict(type='ClassImbalanceBCELoss', use_sigmoid=False)``.
+        loss (dict): Loss config of a
+            :class:`~mmcma.models.losses.FusedScaleBCELoss` (it takes the
+            per-scale logits). Defaults to ``dict(type='FusedScaleBCELoss')``
+            (beta 0).
         thr (float, optional): Score threshold of positive predictions.
         topk (int, optional): Predict the k best labels as positive.
         init_cfg (dict, optional): Initialisation config.
     """
-
-    fuses_probabilities = True
 
     def __init__(self,
                  num_classes: int,
@@ -73,8 +83,7 @@ class MSCMAHead(CMAHead):
                  attention: str = 'cosine',
                  score: str = 'relu',
                  temperature: float = 0.1,
-                 loss: Dict = dict(type='ClassImbalanceBCELoss',
-                                   use_sigmoid=False),
+                 loss: Dict = dict(type='FusedScaleBCELoss'),
                  thr: Optional[float] = None,
                  topk: Optional[int] = None,
                  init_cfg: Optional[dict] = None):
@@ -88,11 +97,11 @@ class MSCMAHead(CMAHead):
                          thr=thr,
                          topk=topk,
                          init_cfg=init_cfg)
-        if not getattr(self.loss_module, 'takes_scale_logits', False):
+        if not isinstance(self.loss_module, FusedScaleBCELoss):
             raise ValueError(
                 'MSCMAHead gives its loss per-scale logits (B, S, N); '
                 f'{type(self.loss_module).__name__} does not take them: use '
-                'ClassImbalanceBCELoss(use_sigmoid=False).')
+                "loss=dict(type='FusedScaleBCELoss').")
 
     @staticmethod
     def _branch_channels(in_channels: Sequence[int]) -> List[int]:
@@ -107,8 +116,8 @@ class MSCMAHead(CMAHead):
         return torch.stack(self.branch_logits(feats), dim=1)
 
     def forward(self, feats: Sequence[CMTFeature]) -> Tensor:
-        """Fused probabilities (B, N) (eq. 11)."""
-        return fuse_probabilities(self.scale_logits(feats))
+        """Fused logits (B, N): the logit of eq. 11's mean probability."""
+        return fuse_logits(self.scale_logits(feats))
 
     def loss(self, feats: Sequence[CMTFeature], data_samples: List[DataSample],
              **kwargs) -> dict:

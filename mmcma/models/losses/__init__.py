@@ -1,9 +1,12 @@
+from .fused_scale_bce import FusedScaleBCELoss
+from .label_mean import MeanOverLabelsLoss
 from .weighted_bce import (ClassImbalanceBCELoss, class_imbalance_bce,
                            class_imbalance_weights,
                            mean_sigmoid_log_probabilities,
                            sigmoid_log_probabilities)
 
 __all__ = [
-    'ClassImbalanceBCELoss', 'class_imbalance_bce', 'class_imbalance_weights',
+    'ClassImbalanceBCELoss', 'FusedScaleBCELoss', 'MeanOverLabelsLoss',
+    'class_imbalance_bce', 'class_imbalance_weights',
     'mean_sigmoid_log_probabilities', 'sigmoid_log_probabilities'
 ]

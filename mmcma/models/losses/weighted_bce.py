@@ -10,12 +10,13 @@ where :math:`p_k` is the fraction of training images carrying label ``k``.
 Rare labels get a larger weight on their positives, frequent labels a larger
 weight on their negatives; ``beta = 0`` is plain BCE.
 
-The loss never sees a probability: it takes logits, either one per label
-(:math:`y^* = \sigma(x)`) or one per scale and label, whose sigmoids are
-averaged (MS-CMA's fused prediction, eq. 11). Both are turned into
-:math:`\log y^*` and :math:`\log(1 - y^*)` in log space, so a saturated
-prediction (``sigmoid`` exactly 0 or 1 in float32) still has its exact,
-non-zero gradient.
+The loss never sees a probability: :class:`ClassImbalanceBCELoss` takes one
+logit per label (:math:`y^* = \sigma(x)`);
+:class:`~mmcma.models.losses.FusedScaleBCELoss` takes one per scale and label,
+whose sigmoids are averaged (MS-CMA's fused prediction, eq. 11). Both turn
+them into :math:`\log y^*` and :math:`\log(1 - y^*)` in log space, so a
+saturated prediction (``sigmoid`` exactly 0 or 1 in float32) still has its
+exact, non-zero gradient.
 """
 import math
 from typing import Optional, Tuple
@@ -120,16 +121,6 @@ def class_imbalance_bce(log_prob: Tensor, log_prob_neg: Tensor, target: Tensor,
                                           beta)
 
 
-def sized_loss_config(loss: dict, num_classes: int) -> dict:
-    """A copy of a head's ``loss`` config with ``num_classes`` filled in for
-    :class:`ClassImbalanceBCELoss`: its frequency buffer then has its size
-    from the start, and checkpoints load strictly."""
-    loss = dict(loss)
-    if loss.get('type') == 'ClassImbalanceBCELoss':
-        loss.setdefault('num_classes', num_classes)
-    return loss
-
-
 @MODELS.register_module()
 class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
     """Class-imbalance weighted BCE of MS-CMA (eq. 12).
@@ -144,19 +135,12 @@ class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
     exactly: ``'mean'`` averages all B x N elements, or divides the sum by
     ``avg_factor`` when given. ``MultiLabelClsHead`` passes
     ``avg_factor=batch_size``, which gives eq. 12's sum over classes averaged
-    over the batch. With ``beta=0`` and ``use_sigmoid=True`` the loss equals
+    over the batch. With ``beta=0`` the loss equals
     ``CrossEntropyLoss(use_sigmoid=True)`` for every reduction.
 
     Args:
         beta (float): Imbalance strength (0 on COCO, 0.4 on NUS-WIDE).
             Defaults to 0.
-        use_sigmoid (bool): True if predictions are logits (B, N), one per
-            label: ``y* = sigmoid(logits)``. False for a head that fuses
-            per-scale probabilities (MS-CMA): predictions are the per-scale
-            logits (B, S, N) and ``y*`` is the mean of their sigmoids
-            (eq. 11), evaluated in log space (see
-            :func:`mean_sigmoid_log_probabilities`) so that saturated
-            branches keep their gradients. Defaults to True.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
             Defaults to ``'mean'``.
         loss_weight (float): Multiplier of the loss. Defaults to 1.
@@ -166,7 +150,6 @@ class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
 
     def __init__(self,
                  beta: float = 0.0,
-                 use_sigmoid: bool = True,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0,
                  num_classes: Optional[int] = None):
@@ -176,13 +159,12 @@ class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
         if beta < 0:
             raise ValueError(f'beta must be >= 0, got {beta}.')
         self.beta = float(beta)
-        self.use_sigmoid = use_sigmoid
         self.reduction = reduction
         self.loss_weight = loss_weight
         if self.beta != 0:
             if num_classes is None:
-                raise ValueError('ClassImbalanceBCELoss with beta > 0 needs '
-                                 'num_classes (the size of its label '
+                raise ValueError(f'{type(self).__name__} with beta > 0 '
+                                 'needs num_classes (the size of its label '
                                  'frequencies).')
             self.declare_label_state('frequency', (num_classes, ))
 
@@ -196,8 +178,8 @@ class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
         """Compute the loss.
 
         Args:
-            pred (Tensor): Logits (B, N) if ``use_sigmoid``, else per-scale
-                logits (B, S, N) whose sigmoids are averaged.
+            pred (Tensor): Predictions, logits (B, N) here (per-scale logits
+                (B, S, N) for :class:`FusedScaleBCELoss`).
             target (Tensor): Targets in [0, 1], shape (B, N).
             weight (Tensor, optional): Sample-wise (B,) or element-wise
                 (B, N) weights.
@@ -224,39 +206,32 @@ class ClassImbalanceBCELoss(nn.Module, LabelStateMixin):
                                   avg_factor=avg_factor)
         return self.loss_weight * loss
 
-    @property
-    def takes_scale_logits(self) -> bool:
-        """Whether predictions are per-scale logits (B, S, N)."""
-        return not self.use_sigmoid
-
     def log_probabilities(self, pred: Tensor,
                           target_shape: torch.Size) -> Tuple[Tensor, Tensor]:
-        """``log y*`` and ``log(1 - y*)`` (B, N) of the predictions.
+        """``log y*`` and ``log(1 - y*)`` (B, N) of logits ``pred`` (B, N).
 
-        Args:
-            pred (Tensor): Logits (B, N), or per-scale logits (B, S, N) when
-                :attr:`takes_scale_logits`.
-            target_shape (torch.Size): Shape (B, N) of the targets.
-
-        Returns:
-            tuple[Tensor, Tensor]: Log-probabilities, each (B, N).
+        Raises:
+            ValueError: ``pred`` is not shaped like the targets.
         """
-        if not self.takes_scale_logits:
-            if pred.shape != target_shape:
-                raise ValueError(
-                    f'pred {tuple(pred.shape)} and target '
-                    f'{tuple(target_shape)} must have equal shapes.')
-            return sigmoid_log_probabilities(pred)
-        if (pred.dim() != len(target_shape) + 1
-                or pred.shape[:1] + pred.shape[2:] != target_shape):
-            raise ValueError(
-                'ClassImbalanceBCELoss(use_sigmoid=False) takes per-scale '
-                f'logits (B, S, N) for targets (B, N) = {tuple(target_shape)}'
-                f', got pred {tuple(pred.shape)}. Probabilities are not '
-                'accepted: their loss has no gradient where they round to 0 '
-                'or 1.')
-        return mean_sigmoid_log_probabilities(pred, dim=1)
+        if pred.shape != target_shape:
+            raise ValueError(f'{type(self).__name__}: pred '
+                             f'{tuple(pred.shape)} and target '
+                             f'{tuple(target_shape)} must have equal shapes.')
+        return sigmoid_log_probabilities(pred)
 
     def extra_repr(self) -> str:
-        return (f'beta={self.beta}, use_sigmoid={self.use_sigmoid}, '
-                f'reduction={self.reduction!r}')
+        return f'beta={self.beta}, reduction={self.reduction!r}'
+
+
+def sized_loss_config(loss: dict, num_classes: int) -> dict:
+    """A copy of a head's ``loss`` config with ``num_classes`` filled in for
+    :class:`ClassImbalanceBCELoss` and its subclasses: their frequency
+    buffer then has its size from the start, and checkpoints load strictly.
+    """
+    loss = dict(loss)
+    kind = loss.get('type')
+    if isinstance(kind, str):
+        kind = MODELS.get(kind)
+    if isinstance(kind, type) and issubclass(kind, ClassImbalanceBCELoss):
+        loss.setdefault('num_classes', num_classes)
+    return loss

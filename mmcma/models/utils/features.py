@@ -45,10 +45,10 @@ class CMTFeature(NamedTuple):
 class GCNFeature(NamedTuple):
     """A backbone output that carries the label classifiers with it.
 
-    :class:`~mmcma.models.kssnet.LateralGCNBackbone` runs its label GCN
+    :class:`~mmcma.models.backbones.LateralGCNBackbone` runs its label GCN
     once per forward: the hidden label embeddings go into the CNN through
-    the lateral connections, the last ones are the classifiers that
-    :class:`~mmcma.models.kssnet.KSSNetHead` scores the pooled feature with.
+    the lateral connections (KSSNet), the last ones are the classifiers that
+    :class:`~mmcma.models.heads.GCNClsHead` scores the pooled feature with.
 
     Attributes:
         feat (Tensor): Features (B, C, H, W) or (B, C, T).

@@ -1,14 +1,15 @@
 """Graph convolutions over a label graph, shared by ML-GCN and KSSNet.
 
 Plain tensor functions, checked against slow references in
-``tests/test_mlgcn_head.py`` and ``tests/test_kssnet.py``:
+``tests/test_models/test_gcn.py``; :class:`~mmcma.models.utils.LabelGCN`
+holds the weights:
 
 - :func:`label_graph_adjacency`: the graph a GCN module propagates over,
   normalised as the module asks and only as far as the graph is not
   already (:func:`mmcma.labels.propagation_graph`);
 - :func:`gcn_layers`: ``H_{l+1} = A_hat H_l W_l`` layer by layer, every
-  layer's output (KSSNet injects the hidden ones into the CNN);
-  :func:`gcn_propagate`: the last one (ML-GCN's classifiers);
+  layer's output (the last are the classifiers; KSSNet injects the hidden
+  ones into the CNN);
 - :func:`gcn_weights`: the weights ``W_l`` of a stack, ML-GCN's init;
 - :func:`global_max_pool`, :func:`global_avg_pool` (:data:`POOLINGS`): the
   image feature the label classifiers score.
@@ -40,6 +41,7 @@ def label_graph_adjacency(module, normalize: Optional[str]) -> Tensor:
     return propagation_graph(module.label_state('graph'),
                              module.graph_normalization(), normalize)
 
+
 def gcn_layers(x: Tensor,
                adjacency: Tensor,
                weights: Sequence[Tensor],
@@ -65,14 +67,6 @@ def gcn_layers(x: Tensor,
             x = F.leaky_relu(x, negative_slope)
         outputs.append(x)
     return outputs
-
-
-def gcn_propagate(x: Tensor,
-                  adjacency: Tensor,
-                  weights: Sequence[Tensor],
-                  negative_slope: float = 0.2) -> Tensor:
-    """The last output ``H_L`` (N, D_L) of :func:`gcn_layers`."""
-    return gcn_layers(x, adjacency, weights, negative_slope)[-1]
 
 
 def gcn_weights(sizes: Sequence[int]) -> nn.ParameterList:

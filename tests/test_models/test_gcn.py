@@ -1,20 +1,22 @@
-"""ML-GCN head: graph normalisation, GCN propagation and pooling against
-slow references, the released graph construction on real VOC 2007 labels,
-the head's logits, gradients and loss scale."""
+"""The GCN of ML-GCN and KSSNet: graph normalisation, every layer of the
+GCN and the pooling against slow references, ML-GCN's released graph
+construction on real VOC 2007 labels, the LabelGCN module (depths, inits,
+normalisation options)."""
 import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
 
 import mmcma
 from mmcma.labels.adjacency import \
     released_normalization as mlgcn_adjacency
-from mmcma.models.heads import MLGCNHead, gcn_propagate, global_max_pool
-from mmcma.models.utils import MaskedFeature
+from mmcma.models.utils import (LabelGCN, MaskedFeature, gcn_layers,
+                                global_max_pool)
 from tests.helpers.references import adjacency_loops, gcn_loops
 from tests.helpers.voc import VOC_CLASSES
+
+N = 5
 
 
 def test_adjacency_matches_definition():
@@ -42,16 +44,22 @@ def test_adjacency_zero_row_is_isolated_not_inf():
     assert out[1, 1] == pytest.approx(1 / 1.5)
 
 
-def test_gcn_propagate_matches_loops():
+def test_gcn_layers_match_loops():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(4, 3))
     adjacency = rng.random((4, 4))
     weights = [rng.normal(size=(3, 5)), rng.normal(size=(5, 2))]
-    ours = gcn_propagate(torch.from_numpy(x), torch.from_numpy(adjacency),
-                         [torch.from_numpy(w) for w in weights], 0.2)
+    hidden, ours = gcn_layers(torch.from_numpy(x),
+                              torch.from_numpy(adjacency),
+                              [torch.from_numpy(w) for w in weights], 0.2)
     np.testing.assert_allclose(
         ours.numpy(), gcn_loops(x, adjacency, weights, 0.2), rtol=1e-12)
-    # No activation after the last layer: outputs can be negative.
+    # LeakyReLU after the hidden layer, none after the last: the
+    # classifiers can be negative.
+    loops = gcn_loops(x, adjacency, weights[:1], 0.2)
+    np.testing.assert_allclose(hidden.numpy(),
+                               np.where(loops > 0, loops, 0.2 * loops),
+                               rtol=1e-12)
     assert (ours < 0).any()
 
 
@@ -101,10 +109,10 @@ def test_released_graph_on_voc_matches_released_construction(voc):
     np.testing.assert_allclose(graph, reference, rtol=1e-13, atol=0)
     ours = mlgcn_adjacency(torch.from_numpy(graph)).numpy()
     np.testing.assert_allclose(ours, adjacency_loops(reference), rtol=1e-13)
-    # The head keeps the graph as a float32 buffer: close to float64.
-    head = MLGCNHead(20, 8, embed_dim=4, hidden_channels=(6, ))
-    head.set_label_state('graph', graph)
-    np.testing.assert_allclose(head.adjacency().numpy(), ours, rtol=1e-6,
+    # The GCN keeps the graph as a float32 buffer: close to float64.
+    gcn = LabelGCN(20, embed_dim=4, channels=(6, 8))
+    gcn.set_label_state('graph', graph)
+    np.testing.assert_allclose(gcn.adjacency().numpy(), ours, rtol=1e-6,
                                atol=1e-7)
     # What the statistics say at t = 0.4: P(person | j) >= 0.4 for bicycle,
     # bottle, dining table, horse, motorbike, P(chair | dining table) too.
@@ -118,101 +126,75 @@ def test_released_graph_on_voc_matches_released_construction(voc):
     assert graph[VOC_CLASSES.index('horse'), person] == pytest.approx(0.05)
 
 
-# ------------------------------------------------------------------- head
-def make_head(**kwargs):
+# ------------------------------------------------------------------- GCN
+def filled_gcn(**kwargs):
     torch.manual_seed(0)
-    options = dict(num_classes=5, in_channels=6, embed_dim=4,
-                   hidden_channels=(7, ))
-    options.update(kwargs)
-    head = MLGCNHead(**options)
-    graph = np.eye(5) + 0.25 * (np.random.default_rng(0).random((5, 5)) > 0.5)
-    head.set_label_state('graph', np.clip(graph, 0, 1))
-    head.set_label_state('embedding', torch.randn(5, 4))
-    return head
+    gcn = LabelGCN(N, embed_dim=4, channels=(6, 7, 3), **kwargs)
+    graph = np.eye(N) + 0.3 * (np.random.default_rng(0).random((N, N)) > .5)
+    gcn.set_label_state('graph', np.clip(graph, 0, 1))
+    gcn.set_label_state('embedding', torch.randn(N, 4))
+    return gcn
 
 
-def samples(labels):
-    return [DataSample().set_gt_label(torch.tensor(row)) for row in labels]
+def test_label_gcn_layers_match_loops():
+    """E^(l) for every l: hidden ones after LeakyReLU(0.2), the last
+    without (ML-GCN's classifiers), over ML-GCN's normalised graph."""
+    gcn = filled_gcn()
+    graph = gcn.label_state('graph').double().numpy()
+    emb = gcn.label_state('embedding').double().numpy()
+    weights = [w.detach().double().numpy() for w in gcn.gcn_weights]
+    outputs = gcn()
+    assert [tuple(o.shape) for o in outputs] == [(N, 6), (N, 7), (N, 3)]
+    for layer, out in enumerate(outputs, 1):
+        expected = gcn_loops(emb, adjacency_loops(graph), weights[:layer],
+                             0.2)
+        if layer < len(weights):
+            expected = np.where(expected > 0, expected, 0.2 * expected)
+        np.testing.assert_allclose(out.detach().numpy(), expected,
+                                   rtol=1e-4, atol=1e-5)
+    assert (outputs[-1] < 0).any()
 
 
-def test_head_logits_are_pooled_features_times_gcn_output():
-    head = make_head()
-    feats = (torch.randn(2, 6, 3, 3), )
-    graph = head.label_state('graph').double()
-    weights = [w.detach().double() for w in head.gcn_weights]
-    classifiers = gcn_loops(head.label_state('embedding').double().numpy(),
-                            adjacency_loops(graph.numpy()),
-                            [w.numpy() for w in weights], 0.2)
-    pooled = feats[0].double().amax(dim=(2, 3)).numpy()
-    np.testing.assert_allclose(head(feats).detach().numpy(),
-                               pooled @ classifiers.T, rtol=1e-4, atol=1e-5)
-    assert head(feats).shape == (2, 5)
-
-
-def test_head_normalize_none_uses_graph_as_given():
-    head = make_head(normalize='none')
-    expected = gcn_propagate(head.label_state('embedding'),
-                             head.label_state('graph'),
-                             list(head.gcn_weights))
-    torch.testing.assert_close(head.label_classifiers(), expected)
-
-
-def test_gradients_reach_gcn_weights_and_backbone_features():
-    head = make_head()
-    feats = torch.randn(3, 6, 2, 2, requires_grad=True)
-    loss = head.loss((feats, ), samples([[0], [1, 3], [4]]))['loss']
-    loss.backward()
-    assert feats.grad is not None and feats.grad.abs().sum() > 0
-    for weight in head.gcn_weights:
-        assert weight.grad is not None and weight.grad.abs().sum() > 0
-    # The label state is not trained.
-    assert not any(name.startswith('label_')
-                   for name, _ in head.named_parameters())
-
-
-@pytest.mark.parametrize('loss', [
-    dict(type='CrossEntropyLoss', use_sigmoid=True),
-    dict(type='ClassImbalanceBCELoss', beta=0.0),
-])
-def test_loss_is_multilabel_soft_margin(loss):
-    init_default_scope('mmpretrain')
-    head = make_head(loss=loss)
-    feats = (torch.randn(4, 6, 2, 2), )
-    labels = [[0, 2], [1], [3, 4], [2]]
-    target = torch.zeros(4, 5)
-    for i, row in enumerate(labels):
-        target[i, row] = 1
-    expected = torch.nn.MultiLabelSoftMarginLoss()(head(feats), target)
-    ours = head.loss(feats, samples(labels))['loss']
-    torch.testing.assert_close(ours, expected)
-
-
-def test_unfilled_state_is_a_clear_error():
-    head = MLGCNHead(num_classes=3, in_channels=4, embed_dim=2)
-    with pytest.raises(RuntimeError, match='never filled'):
-        head((torch.randn(1, 4, 2, 2), ))
-
-
-def test_wrong_channels_and_options_raise():
-    head = make_head()
-    with pytest.raises(ValueError, match='expects 6 feature channels'):
-        head((torch.randn(1, 5, 2, 2), ))
+def test_gcn_normalize_none_and_kaiming_init():
+    gcn = filled_gcn(normalize='none')
+    graph = gcn.label_state('graph').double().numpy()
+    emb = gcn.label_state('embedding').double().numpy()
+    weights = [w.detach().double().numpy() for w in gcn.gcn_weights]
+    np.testing.assert_allclose(gcn()[-1].detach().numpy(),
+                               gcn_loops(emb, graph, weights, 0.2),
+                               rtol=1e-4, atol=1e-5)
+    torch.manual_seed(0)
+    big = LabelGCN(N, embed_dim=300, channels=(256, 64), init='kaiming')
+    for weight in big.gcn_weights:
+        # He uniform for LeakyReLU(0.2): sqrt(2 / (1 + 0.2^2)) sqrt(3 / in)
+        bound = (2 / 1.04)**0.5 * (3 / weight.size(0))**0.5
+        assert bound * 0.95 < weight.abs().max() <= bound
+    uniform = LabelGCN(N, embed_dim=300, channels=(256, 64), init='uniform')
+    for weight in uniform.gcn_weights:  # ML-GCN's U(-1/sqrt(out), ...)
+        bound = weight.size(1)**-0.5
+        assert bound * 0.95 < weight.abs().max() <= bound
+    with pytest.raises(ValueError, match='init'):
+        LabelGCN(N, init='xavier')
     with pytest.raises(ValueError, match='normalize'):
-        MLGCNHead(num_classes=3, in_channels=4, normalize='sym')
-    with pytest.raises(ValueError, match='positive'):
-        MLGCNHead(num_classes=3, in_channels=4, hidden_channels=(0, ))
+        LabelGCN(N, normalize='sym')
 
 
 def test_registered_with_released_defaults():
+    """ML-GCN's released GCN (300 -> 1024 -> C) with its uniform init, as
+    the ML-GCN configs build it."""
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
-    head = MODELS.build(dict(type='MLGCNHead', num_classes=3,
-                             in_channels=2048))
-    assert [tuple(w.shape) for w in head.gcn_weights] == [(300, 1024),
-                                                          (1024, 2048)]
-    assert head.label_state_shapes() == {'embedding': (3, 300),
-                                         'graph': (3, 3)}
-    for weight in head.gcn_weights:
+    backbone = MODELS.build(dict(
+        type='LateralGCNBackbone', num_classes=3,
+        backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+        gcn=dict(embed_dim=300, channels=(1024, 2048)), stages=()))
+    gcn = backbone.gcn
+    assert [tuple(w.shape) for w in gcn.gcn_weights] == [(300, 1024),
+                                                         (1024, 2048)]
+    assert gcn.label_state_shapes() == {'embedding': (3, 300),
+                                        'graph': (3, 3)}
+    assert len(backbone.laterals) == 0
+    for weight in gcn.gcn_weights:
         bound = 1 / weight.size(1)**0.5
         assert weight.abs().max() <= bound
         assert weight.abs().max() > 0.9 * bound  # uniform over the range

@@ -1,25 +1,20 @@
-"""KSSNet: the lateral connection and the label GCN against slow references,
-gradients through the laterals, hooks that leave nothing behind, clear
-errors, and the wrapped backbone inside mmpretrain's classifier."""
+"""LateralGCNBackbone (KSSNet's CNN side): the lateral connection against a
+slow reference, gradients through the laterals, hooks that leave nothing
+behind, clear errors, and the wrapped backbone inside mmpretrain's
+classifier."""
 import copy
 import pickle
 
 import numpy as np
 import pytest
 import torch
-from mmengine.registry import init_default_scope
-from mmpretrain.registry import MODELS
-from mmpretrain.structures import DataSample
 from torch import nn
 
-from tests.helpers.references import adjacency_loops, gcn_loops
-from mmcma.models.kssnet import (KSSNetHead, LabelGCN, LateralConnection,
-                                 lateral_hooks)
+from mmcma.models.backbones import LateralConnection, lateral_hooks
 from mmcma.models.utils import GCNFeature
+from tests.helpers.gcn_models import gcn_model
 
 N = 5
-TINY_RESNET = dict(type='ResNet', depth=18, stem_channels=8, base_channels=8,
-                   strides=(1, 2, 1, 1), out_indices=(3, ))
 WIDTHS = (8, 16, 32, 64)  # the tiny ResNet-18's stage widths
 
 
@@ -97,77 +92,11 @@ def test_lateral_zero_init_is_identity():
         LateralConnection(4, 3, activation='relu')
 
 
-# ------------------------------------------------------------------- GCN
-def filled_gcn(**kwargs):
-    torch.manual_seed(0)
-    gcn = LabelGCN(N, embed_dim=4, channels=(6, 7, 3), **kwargs)
-    graph = np.eye(N) + 0.3 * (np.random.default_rng(0).random((N, N)) > .5)
-    gcn.set_label_state('graph', np.clip(graph, 0, 1))
-    gcn.set_label_state('embedding', torch.randn(N, 4))
-    return gcn
-
-
-def test_gcn_layers_match_loops():
-    """E^(l) for every l: hidden ones after LeakyReLU(0.2), the last
-    without (ML-GCN's classifiers), over ML-GCN's normalised graph."""
-    gcn = filled_gcn()
-    graph = gcn.label_state('graph').double().numpy()
-    emb = gcn.label_state('embedding').double().numpy()
-    weights = [w.detach().double().numpy() for w in gcn.gcn_weights]
-    outputs = gcn()
-    assert [tuple(o.shape) for o in outputs] == [(N, 6), (N, 7), (N, 3)]
-    for layer, out in enumerate(outputs, 1):
-        expected = gcn_loops(emb, adjacency_loops(graph), weights[:layer],
-                             0.2)
-        if layer < len(weights):
-            expected = np.where(expected > 0, expected, 0.2 * expected)
-        np.testing.assert_allclose(out.detach().numpy(), expected,
-                                   rtol=1e-4, atol=1e-5)
-    assert (outputs[-1] < 0).any()
-
-
-def test_gcn_normalize_none_and_kaiming_init():
-    gcn = filled_gcn(normalize='none')
-    graph = gcn.label_state('graph').double().numpy()
-    emb = gcn.label_state('embedding').double().numpy()
-    weights = [w.detach().double().numpy() for w in gcn.gcn_weights]
-    np.testing.assert_allclose(gcn()[-1].detach().numpy(),
-                               gcn_loops(emb, graph, weights, 0.2),
-                               rtol=1e-4, atol=1e-5)
-    torch.manual_seed(0)
-    big = LabelGCN(N, embed_dim=300, channels=(256, 64), init='kaiming')
-    for weight in big.gcn_weights:
-        # He uniform for LeakyReLU(0.2): sqrt(2 / (1 + 0.2^2)) sqrt(3 / in)
-        bound = (2 / 1.04)**0.5 * (3 / weight.size(0))**0.5
-        assert bound * 0.95 < weight.abs().max() <= bound
-    uniform = LabelGCN(N, embed_dim=300, channels=(256, 64), init='uniform')
-    for weight in uniform.gcn_weights:  # ML-GCN's U(-1/sqrt(out), ...)
-        bound = weight.size(1)**-0.5
-        assert bound * 0.95 < weight.abs().max() <= bound
-    with pytest.raises(ValueError, match='init'):
-        LabelGCN(N, init='xavier')
-    with pytest.raises(ValueError, match='normalize'):
-        LabelGCN(N, normalize='sym')
-
-
 # ------------------------------------------------------- wrapped backbone
 def build_model(stages=('layer1', 'layer2', 'layer3'), zero_init=False,
-                channels=WIDTHS, fill=True, **head):
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    model = MODELS.build(dict(
-        type='ImageClassifier',
-        backbone=dict(type='LateralGCNBackbone', num_classes=N,
-                      backbone=TINY_RESNET,
-                      gcn=dict(embed_dim=4, channels=channels),
-                      stages=stages, lateral=dict(zero_init=zero_init)),
-        head=dict(type='KSSNetHead', num_classes=N, in_channels=channels[-1],
-                  **head)))
-    if fill:
-        gcn = model.backbone.gcn
-        gcn.set_label_state('graph', 0.2 + 0.8 * torch.rand(N, N))
-        gcn.set_label_state('embedding', torch.randn(N, 4))
-    return model
+                channels=WIDTHS, fill=True):
+    return gcn_model(channels, stages, N, fill=fill,
+                     lateral=dict(zero_init=zero_init))
 
 
 def hook_count(model):
@@ -325,33 +254,3 @@ def test_clear_errors():
                            [torch.randn(2, 3)]):
             backbone(torch.randn(1, 3, 2, 2))
     assert hook_count(backbone) == 0
-
-
-def test_head_errors_and_loss():
-    head = KSSNetHead(num_classes=3, in_channels=4)
-    with pytest.raises(TypeError, match='GCNFeature'):
-        head((torch.randn(2, 4, 2, 2), ))
-    with pytest.raises(ValueError, match='classifiers of shape'):
-        head((GCNFeature(torch.randn(2, 4, 2, 2), torch.randn(5, 4)), ))
-    with pytest.raises(ValueError, match='pool'):
-        KSSNetHead(num_classes=3, in_channels=4, pool='sum')
-    # ML-GCN's MultiLabelSoftMarginLoss: the mean over batch and labels.
-    feats = (GCNFeature(torch.randn(2, 4, 3, 3), torch.randn(3, 4)), )
-    samples = [DataSample().set_gt_label(torch.tensor(r)) for r in [[0],
-                                                                    [1, 2]]]
-    target = torch.tensor([[1., 0, 0], [0, 1, 1]])
-    torch.testing.assert_close(
-        head.loss(feats, samples)['loss'],
-        nn.MultiLabelSoftMarginLoss()(head(feats), target))
-
-
-def test_avg_pool_ignores_padding():
-    head = KSSNetHead(num_classes=2, in_channels=3, pool='avg')
-    feat = torch.randn(2, 3, 5)
-    mask = torch.tensor([[True] * 5, [True, True, False, False, False]])
-    pooled = head.pre_logits((GCNFeature(feat, torch.randn(2, 3), mask), ))
-    torch.testing.assert_close(pooled[0], feat[0].mean(dim=1))
-    torch.testing.assert_close(pooled[1], feat[1, :, :2].mean(dim=1))
-    head.pool = 'max'
-    pooled = head.pre_logits((GCNFeature(feat, torch.randn(2, 3), mask), ))
-    torch.testing.assert_close(pooled[1], feat[1, :, :2].amax(dim=1))

@@ -1,4 +1,10 @@
-"""Any registered backbone with KSSNet's label GCN and lateral connections.
+"""Any registered backbone with a label GCN and lateral connections.
+
+The CNN side of the GCN family: ML-GCN ("Multi-Label Image Recognition with
+Graph Convolutional Networks") is a backbone with a label GCN and no lateral
+connection, KSSNet ("Multi-Label Classification with Label Graph
+Superimposing") the same with a deeper GCN whose hidden outputs enter named
+stages; both classify with :class:`~mmcma.models.heads.GCNClsHead`.
 
 :class:`LateralGCNBackbone` wraps a backbone without changing it: for each
 forward it runs the label GCN once, registers a forward hook on each named
@@ -23,9 +29,8 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
-from ..utils import GCNFeature, MaskedFeature, as_masked_feature
-from .gcn import LabelGCN
-from .lateral import LateralConnection
+from ..utils import GCNFeature, LabelGCN, MaskedFeature, as_masked_feature
+from .lateral_connection import LateralConnection
 
 
 def check_stages(backbone: nn.Module, stages: Sequence[str],
@@ -106,12 +111,12 @@ def _describe(value) -> str:
 
 @MODELS.register_module()
 class LateralGCNBackbone(BaseModule):
-    """KSSNet's CNN side: a backbone, the label GCN and lateral connections.
+    """A backbone, the label GCN and lateral connections (ML-GCN: none).
 
     Returns the wrapped backbone's outputs as
     :class:`~mmcma.models.utils.GCNFeature` items carrying the GCN's last
     output (the label classifiers, N x C) for
-    :class:`~mmcma.models.kssnet.KSSNetHead`. Extra forward arguments (a
+    :class:`~mmcma.models.heads.GCNClsHead`. Extra forward arguments (a
     video backbone's frame mask) go to the wrapped backbone.
 
     Args:
@@ -119,16 +124,16 @@ class LateralGCNBackbone(BaseModule):
             ``dict(type='ResNet', depth=101, out_indices=(3, ),
             init_cfg=dict(type='Pretrained', ...))``.
         num_classes (int): Labels N.
-        gcn (dict): Options of :class:`~mmcma.models.kssnet.LabelGCN`
+        gcn (dict): Options of :class:`~mmcma.models.utils.LabelGCN`
             (``embed_dim``, ``channels``, ``negative_slope``, ``normalize``,
             ``init``).
         stages (Sequence[str]): Modules of the backbone whose outputs get a
             lateral connection, in order: the k-th takes ``E^(k)``.
-            Defaults to ``('layer1', 'layer2', 'layer3')`` (res2-res4 of a
-            ResNet; with four GCN layers ``E^(4)`` is the classifier).
-            Empty: no lateral connection (a deep ML-GCN).
+            Defaults to ``('layer1', 'layer2', 'layer3')`` (KSSNet: res2-res4
+            of a ResNet; with four GCN layers ``E^(4)`` is the classifier).
+            Empty: no lateral connection (ML-GCN).
         lateral (dict): Options of every
-            :class:`~mmcma.models.kssnet.LateralConnection`
+            :class:`~mmcma.models.backbones.LateralConnection`
             (``activation``, ``zero_init``).
         init_cfg (dict, optional): Initialisation config of the wrapper;
             the backbone's own ``init_cfg`` (pretrained weights) is kept.

@@ -1,10 +1,15 @@
-"""KSSNet's label GCN (eq. 6): every layer's label embeddings.
+"""The label GCN of ML-GCN and KSSNet: every layer's label embeddings.
 
-``E^(l+1) = LeakyReLU_0.2(A'_KS E^(l) W^(l))``, four layers of 256, 512, 1024
-and 2048 outputs for ResNet-101. The hidden ``E^(1) .. E^(L-1)`` (and
-``E^(L)`` if a stage asks for it) go into the CNN through the lateral
-connections; ``E^(L)`` is the classifier matrix, as in ML-GCN (no activation
-after the last layer: classifiers take either sign).
+``E^(l+1) = LeakyReLU_0.2(A E^(l) W^(l))`` from the label vectors ``E^(0)``
+over the label graph ``A``, no bias, no activation after the last layer: its
+output ``E^(L)`` is the classifier matrix, whose entries take either sign.
+ML-GCN ("Multi-Label Image Recognition with Graph Convolutional Networks")
+has two layers (D_in -> 1024 -> 2048 for ResNet-101) over its statistical
+graph, as its released ``GraphConvolution``; KSSNet ("Multi-Label
+Classification with Label Graph Superimposing", eq. 6) four (256, 512, 1024,
+2048) over the KS graph, whose hidden outputs also enter the CNN through
+lateral connections
+(:class:`~mmcma.models.backbones.LateralGCNBackbone`).
 """
 from typing import List, Optional, Sequence
 
@@ -12,12 +17,11 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from ..label_state import LabelStateMixin
-from ..utils import (check_normalize, gcn_layers, gcn_weights,
-                     label_graph_adjacency)
+from .gcn import check_normalize, gcn_layers, gcn_weights, label_graph_adjacency
 
 #: How the GCN weights start: ML-GCN's U(-1/sqrt(out), 1/sqrt(out)), or He
-#: et al. 2015 for LeakyReLU (what the KSSNet paper states for Charades; 3
-#: mAP behind on the demo, docs/kssnet.md).
+#: et al. 2015 for LeakyReLU (what the KSSNet paper states for Charades;
+#: docs/kssnet.md compares them).
 GCN_INITS = ('uniform', 'kaiming')
 
 
@@ -26,7 +30,8 @@ class LabelGCN(BaseModule, LabelStateMixin):
 
     Declares the label state ``'embedding'`` E^(0) (N, ``embed_dim``), e.g.
     GloVe vectors of the class names (``LabelStateHook(embedding=dict(
-    type='glove'))``), and ``'graph'`` (N, N).
+    type='glove'))``), and ``'graph'`` (N, N). ML-GCN's GCN is
+    ``channels=(1024, C)``, KSSNet's ``(256, 512, 1024, C)``.
 
     Args:
         num_classes (int): Labels N.
@@ -38,7 +43,8 @@ class LabelGCN(BaseModule, LabelStateMixin):
         normalize (str, optional): How the GCN normalises the graph: None
             (default) uses a graph that is already normalised (the final KS
             graph A'_KS) as it is and gives a raw ML-GCN graph ML-GCN's
-            ``gen_adj``; see :func:`mmcma.labels.propagation_graph`.
+            ``gen_adj``; a value that contradicts the normalisation the
+            graph carries is an error (:func:`mmcma.labels.propagation_graph`).
         init (str): One of :data:`GCN_INITS`. Defaults to ``'uniform'``.
         init_cfg (dict, optional): Initialisation config.
     """
@@ -72,10 +78,13 @@ class LabelGCN(BaseModule, LabelStateMixin):
         self.declare_label_state('embedding', (num_classes, embed_dim))
         self.declare_label_state('graph', (num_classes, num_classes))
 
+    def adjacency(self) -> Tensor:
+        """The graph the GCN propagates over, (N, N)."""
+        return label_graph_adjacency(self, self.normalize)
+
     def forward(self) -> List[Tensor]:
         """``E^(1) .. E^(L)``, (N, channels[l]) each."""
-        adjacency = label_graph_adjacency(self, self.normalize)
-        return gcn_layers(self.label_state('embedding'), adjacency,
+        return gcn_layers(self.label_state('embedding'), self.adjacency(),
                           list(self.gcn_weights), self.negative_slope)
 
     def extra_repr(self) -> str:
