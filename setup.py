@@ -82,6 +82,9 @@ setup(
             'efficientnet-lite-pytorch==0.1.0',
             'scikit-image>=0.22',
         ],
+        # The readers' fuzz suite (tests/test_io/test_fuzz_readers.py);
+        # pinned in requirements-test.txt.
+        'test': ['pytest', 'hypothesis>=6.170'],
     },
     license='Apache-2.0',
     classifiers=[

@@ -54,6 +54,7 @@ from torch import Tensor, nn
 
 import mmcma
 from mmcma.datasets import CocoMultiLabel, get_label_matrix
+from mmcma.io import read_npy
 from mmcma.models.backbones import EfficientNetLite0
 from mmcma.models.backbones.efficientnet_lite import LITE0_STAGES
 from mmcma.models.heads import CMAHead
@@ -165,8 +166,7 @@ def cached_features(dataset, ann_path: str, img_size: int, batch_size: int,
         for s in STAGES
     ] if cache_dir else []
     if files and all(osp.isfile(f) for f in files):
-        return [torch.from_numpy(np.load(f, allow_pickle=False))
-                for f in files]
+        return [torch.from_numpy(np.array(read_npy(f))) for f in files]
     backbone = EfficientNetLite0(out_indices=STAGES, frozen_stages=7)
     backbone.init_weights()
     backbone.eval().to(memory_format=torch.channels_last)

@@ -13,6 +13,7 @@ from .labels import (ASGEResult, LabelCounts, LabelState,
                      label_counts)
 from .model_index import register_model_index
 from .models import LabelStateMixin, label_state_requirements
+from .io import InputError
 from .version import __version__
 
 register_config_scope()  # `mmcma::path` bases in configs
@@ -22,5 +23,5 @@ __all__ = [
     '__version__', 'build_label_graph', 'label_counts', 'LabelCounts',
     'fit_asge', 'ASGEResult', 'LabelState', 'compute_label_state',
     'LabelStateMixin', 'fill_label_state', 'apply_label_state',
-    'label_state_requirements'
+    'label_state_requirements', 'InputError'
 ]

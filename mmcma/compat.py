@@ -30,6 +30,8 @@ from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 from numpy import dtype, ndarray, typecodes
 
+from .io.errors import InputFileError
+
 try:
     from numpy._core import multiarray
 except ImportError:  # numpy < 2
@@ -42,8 +44,10 @@ TRUST_ENV = 'MMCMA_TRUST_CHECKPOINTS'
 _HISTORY_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be loaded: unsafe, corrupt or not fitting."""
+class CheckpointError(InputFileError, RuntimeError):
+    """A checkpoint that cannot be loaded: unsafe, corrupt or not fitting
+    (an :class:`~mmcma.io.InputFileError`, and a ``RuntimeError`` as
+    before)."""
 
 
 def _history_statistic(obj: Any, name: str) -> Callable:

@@ -27,6 +27,9 @@ from mmengine.config import Config, DictAction  # noqa: E402
 import mmcma  # noqa: E402,F401
 from mmcma.datasets.from_config import train_class_names  # noqa: E402
 from mmcma.labels.knowledge import KnowledgeGraph, knowledge_graph  # noqa: E402
+from mmcma.engine.cli import (add_debug_arg,  # noqa: E402
+                              exit_on_input_error)
+from mmcma.io import InputOptionError  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,6 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='strongest pairs to print')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -64,10 +68,11 @@ def read_synonyms(text: str) -> dict:
         else:
             value = json.loads(text)
     except (OSError, json.JSONDecodeError) as e:
-        raise SystemExit(f'--synonyms: not a JSON object or file ({e})')
+        raise InputOptionError(f'--synonyms: not a JSON object or file ({e})')
     if not isinstance(value, dict):
-        raise SystemExit('--synonyms: expected a JSON object, class name -> '
-                         f'term(s), got {type(value).__name__}')
+        raise InputOptionError(
+            '--synonyms: expected a JSON object, class name -> '
+            f'term(s), got {type(value).__name__}')
     return value
 
 
@@ -76,11 +81,12 @@ def source_options(args: argparse.Namespace) -> dict:
     options = dict(type=args.source, **args.options)
     if args.source == 'conceptnet':
         if not args.conceptnet:
-            raise SystemExit('--source conceptnet needs --conceptnet PATH '
-                             '(the assertions .csv or .csv.gz)')
+            raise InputOptionError(
+                '--source conceptnet needs --conceptnet PATH '
+                '(the assertions .csv or .csv.gz)')
         options['path'] = args.conceptnet
     elif args.conceptnet:
-        raise SystemExit('--conceptnet is for --source conceptnet')
+        raise InputOptionError('--conceptnet is for --source conceptnet')
     if args.synonyms:
         key = 'synonyms' if args.source == 'conceptnet' else 'synsets'
         options[key] = read_synonyms(args.synonyms)
@@ -102,21 +108,19 @@ def summary(graph: KnowledgeGraph, top: int) -> str:
     return '\n'.join(lines)
 
 
+@exit_on_input_error(also=(ImportError, OSError, ValueError))
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.out is not None and not args.out.endswith('.npz'):
-        raise SystemExit(f'--out must end with .npz, got {args.out}')
+        raise InputOptionError(f'--out must end with .npz, got {args.out}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     options = source_options(args)
-    try:
-        classes, origin = train_class_names(cfg)
-        print(f'class names from {origin}')
-        start = time.perf_counter()
-        graph = knowledge_graph(classes, options)
-    except (ImportError, OSError, ValueError) as e:
-        raise SystemExit(f'error: {e}') from None
+    classes, origin = train_class_names(cfg)
+    print(f'class names from {origin}')
+    start = time.perf_counter()
+    graph = knowledge_graph(classes, options)
     print(summary(graph, args.top))
     print(f'time: {time.perf_counter() - start:.1f} s')
     if args.out is not None:

@@ -36,6 +36,9 @@ from mmcma.datasets.from_config import build_train_dataset  # noqa: E402
 from mmcma.labels.vectors import EMBEDDING_SOURCES  # noqa: E402
 from mmcma.labels import compute_label_state, describe  # noqa: E402
 from mmcma.models import label_state_requirements  # noqa: E402
+from mmcma.engine.cli import (add_debug_arg,  # noqa: E402
+                              exit_on_input_error)
+from mmcma.io import InputOptionError  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -67,6 +70,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config keys')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -97,8 +101,9 @@ def label_state_options(cfg: Config, args: argparse.Namespace) -> dict:
         embedding['type'] = args.embedding
     if args.embedding_options:
         if embedding is None:
-            raise SystemExit('--embedding-options needs --embedding (the '
-                             'config has no LabelStateHook)')
+            raise InputOptionError(
+                '--embedding-options needs --embedding (the '
+                'config has no LabelStateHook)')
         embedding.update(args.embedding_options)
     if embedding is not None:
         options['embedding'] = embedding
@@ -113,8 +118,8 @@ def knowledge_options(source: str) -> dict:
         return dict(type='file', path=source)
     if source.endswith(('.csv', '.csv.gz')):
         return dict(type='conceptnet', path=source)
-    raise SystemExit(f"--knowledge must be 'wordnet', a .csv/.csv.gz "
-                     f'ConceptNet file or a .npz graph, got {source}')
+    raise InputOptionError(f"--knowledge must be 'wordnet', a .csv/.csv.gz "
+                           f'ConceptNet file or a .npz graph, got {source}')
 
 
 def requirements(cfg: Config, num_classes: int, embed_dim: Optional[int],
@@ -133,10 +138,11 @@ def requirements(cfg: Config, num_classes: int, embed_dim: Optional[int],
     return needs
 
 
+@exit_on_input_error(also=(ImportError, OSError, ValueError))
 def main(argv=None) -> None:
     args = parse_args(argv)
     if not args.out.endswith('.npz'):
-        raise SystemExit(f'--out must end with .npz, got {args.out}')
+        raise InputOptionError(f'--out must end with .npz, got {args.out}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -146,13 +152,10 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     labels = get_label_matrix(dataset)
     options = label_state_options(cfg, args)
-    try:
-        state = compute_label_state(
-            labels, classes,
-            requirements(cfg, len(classes), args.embed_dim,
-                         args.embedding is not None), **options)
-    except (ImportError, OSError, ValueError) as e:
-        raise SystemExit(f'error: {e}') from None
+    state = compute_label_state(
+        labels, classes,
+        requirements(cfg, len(classes), args.embed_dim,
+                     args.embedding is not None), **options)
     seconds = time.perf_counter() - start
     state.save(args.out)
     print(describe(state, seconds))

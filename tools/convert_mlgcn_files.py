@@ -31,6 +31,10 @@ from mmcma.labels import describe  # noqa: E402
 from mmcma.labels.mlgcn_files import (mlgcn_label_state,  # noqa: E402
                                          read_mlgcn_adj, read_mlgcn_vectors)
 from mmcma.labels.graphs import MLGCN_VARIANTS  # noqa: E402
+from mmcma.engine.cli import (add_debug_arg,  # noqa: E402
+                              exit_on_input_error)
+from mmcma.io import (InputFileError, InputOptionError,  # noqa: E402
+                      MissingFileError, npz_members, read_npz)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -57,6 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--variant', choices=MLGCN_VARIANTS,
                         default='released',
                         help='ML-GCN graph variant (default: released)')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -64,54 +69,54 @@ def read_classes(path: str) -> list:
     """Class names from a text file (one a line) or an .npz's ``classes``.
     """
     if not osp.isfile(path):
-        raise SystemExit(f'class list not found: {path}')
+        raise MissingFileError(f'class list not found: {path}')
     if path.endswith('.npz'):
-        with np.load(path, allow_pickle=False) as data:
-            if 'classes' not in data.files:
-                raise SystemExit(f'{path}: no "classes" array (it holds '
-                                 f'{data.files})')
-            return [str(c) for c in data['classes']]
+        data = read_npz(path, ['classes'], 'class list')
+        if 'classes' not in data:
+            raise InputFileError(f'{path}: no "classes" array (it holds '
+                                 f'{npz_members(path)})')
+        return [str(c) for c in data['classes'].reshape(-1)]
     with open(path, encoding='utf-8') as f:
         classes = [line.strip() for line in f if line.strip()]
     if len(set(classes)) != len(classes):
-        raise SystemExit(f'{path}: class names repeat')
+        raise InputFileError(f'{path}: class names repeat')
     return classes
 
 
+@exit_on_input_error(also=(ImportError, OSError, ValueError))
 def main(argv=None) -> None:
     args = parse_args(argv)
     if not args.out.endswith('.npz'):
-        raise SystemExit(f'--out must end with .npz, got {args.out}')
+        raise InputOptionError(f'--out must end with .npz, got {args.out}')
     if args.adj is None and args.word2vec is None:
-        raise SystemExit('nothing to convert: give --adj, --word2vec or both')
+        raise InputOptionError(
+            'nothing to convert: give --adj, --word2vec or both')
     if not args.trust_pickle:
-        raise SystemExit(
+        raise InputOptionError(
             'refusing to unpickle the input files: loading a pickle runs any '
             'code it names. Add --trust-pickle only for files from a source '
             "you trust (ML-GCN's release).")
     if args.adj is not None and args.num_images is None:
-        raise SystemExit('--adj needs --num-images: the training images the '
-                         "counts come from (ML-GCN's file does not record "
-                         'it; label frequencies are counts / images)')
+        raise InputOptionError(
+            '--adj needs --num-images: the training images the '
+            "counts come from (ML-GCN's file does not record "
+            'it; label frequencies are counts / images)')
     classes = read_classes(args.classes)
-    try:
-        vectors = None if args.word2vec is None else read_mlgcn_vectors(
-            args.word2vec, len(classes), trust_pickle=True)
-        if args.adj is None:
-            np.savez(args.out, classes=np.asarray(classes, dtype=str),
-                     embeddings=vectors)
-            print(f'label vectors: {vectors.shape}')
-        else:
-            graph = dict(kind='mlgcn', variant=args.variant, t=args.t)
-            if args.p is not None:
-                graph['p'] = args.p
-            state = mlgcn_label_state(
-                classes, read_mlgcn_adj(args.adj, trust_pickle=True),
-                args.num_images, vectors, graph)
-            state.save(args.out)
-            print(describe(state))
-    except (OSError, ValueError) as e:
-        raise SystemExit(f'error: {e}') from None
+    vectors = None if args.word2vec is None else read_mlgcn_vectors(
+        args.word2vec, len(classes), trust_pickle=True)
+    if args.adj is None:
+        np.savez(args.out, classes=np.asarray(classes, dtype=str),
+                 embeddings=vectors)
+        print(f'label vectors: {vectors.shape}')
+    else:
+        graph = dict(kind='mlgcn', variant=args.variant, t=args.t)
+        if args.p is not None:
+            graph['p'] = args.p
+        state = mlgcn_label_state(
+            classes, read_mlgcn_adj(args.adj, trust_pickle=True),
+            args.num_images, vectors, graph)
+        state.save(args.out)
+        print(describe(state))
     print(f'written: {args.out}')
 
 

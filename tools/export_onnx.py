@@ -15,7 +15,6 @@ batch size is dynamic; H and W come from the config's test pipeline
 constants. Needs ``pip install -e .[export]`` (onnx, onnxruntime).
 """
 import argparse
-import os
 import os.path as osp
 import sys
 from typing import List, Optional
@@ -25,7 +24,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.apis import init_model  # noqa: E402
 from mmcma.apis.cli import add_model_args, apply_trust  # noqa: E402
-from mmcma.engine.cli import exit_on_checkpoint_error  # noqa: E402
+from mmcma.engine.cli import exit_on_input_error  # noqa: E402
+from mmcma.io import InputOptionError  # noqa: E402
 from mmcma.apis.onnx_export import (OPSET, export_onnx,  # noqa: E402
                                     pipeline_input_size)
 
@@ -43,7 +43,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@exit_on_checkpoint_error
+@exit_on_input_error
 def main(argv: Optional[List[str]] = None) -> dict:
     """Entry point; returns the metadata written."""
     args = parse_args(argv)
@@ -52,18 +52,13 @@ def main(argv: Optional[List[str]] = None) -> dict:
                        cfg_options=args.cfg_options)
     size = args.input_size or pipeline_input_size(model._config)
     if size is None:
-        raise SystemExit(
+        raise InputOptionError(
             f'{args.config}: the test pipeline does not fix the image size '
             '(no Resize to a fixed scale or CenterCrop): give --input-size '
             'H W')
     selection = (dict(thr=args.thr) if args.thr is not None else
                  dict(topk=args.topk) if args.topk is not None else None)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    try:
-        meta = export_onnx(model, args.out, size, selection,
-                           opset=args.opset)
-    except NotImplementedError as e:
-        raise SystemExit(f'{args.config}: {e}') from e
+    meta = export_onnx(model, args.out, size, selection, opset=args.opset)
     print(f'written: {args.out}')
     for key, value in meta.items():
         print(f'  {key}: {value if len(value) < 100 else value[:97] + "..."}')

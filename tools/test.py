@@ -21,8 +21,10 @@ from mmengine.runner import Runner  # noqa: E402
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.engine.checks import check_class_counts  # noqa: E402
 from mmcma.engine.cli import (StrictLoadRunner,  # noqa: E402
-                              add_common_args, exit_on_checkpoint_error,
-                              load_config, parse_cli_args)
+                              add_common_args, add_non_strict_arg,
+                              exit_on_input_error, load_config,
+                              parse_cli_args)
+from mmcma.io import MissingFileError  # noqa: E402
 from mmcma.engine.tool_options import (add_prediction_dump,  # noqa: E402
                                        apply_tta, apply_visualization,
                                        enable_per_class_ap, out_problem,
@@ -69,11 +71,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="test-time augmentation: the config's tta_model and "
         'tta_pipeline, else the mean probability of the image and its '
         'horizontal flip')
-    parser.add_argument(
-        '--non-strict', action='store_true',
-        help='load a checkpoint that does not fit the config: tensors with '
-        'no match keep their initial values (by default that is an error '
-        'naming the missing, unexpected and mis-shaped tensors)')
+    add_non_strict_arg(parser)
     add_common_args(parser)
     args = parse_cli_args(parser, argv)
     problem = out_problem(args.out, args.out_item)
@@ -87,11 +85,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-@exit_on_checkpoint_error
+@exit_on_input_error
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+        raise MissingFileError(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.amp:

@@ -9,9 +9,11 @@ from mmengine.runner import Runner  # noqa: E402
 
 import mmcma  # noqa: E402,F401  (registers components, applies patches)
 from mmcma.engine.checks import check_class_counts  # noqa: E402
-from mmcma.engine.cli import (add_common_args,  # noqa: E402
-                              exit_on_checkpoint_error, load_config,
+from mmcma.engine.cli import (StrictLoadRunner,  # noqa: E402
+                              add_common_args, add_non_strict_arg,
+                              exit_on_input_error, load_config,
                               parse_cli_args)
+from mmcma.io import InputOptionError, MissingFileError  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -24,6 +26,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='resume from this checkpoint, or (no value) from the latest '
         'checkpoint in the work dir')
     parser.add_argument(
+        '--load-from',
+        help='start from the weights of this checkpoint (epoch 0, a new '
+        'optimizer); the config key load_from does the same')
+    add_non_strict_arg(parser)
+    parser.add_argument(
         '--no-validate', action='store_true',
         help='skip validation during training')
     parser.add_argument(
@@ -34,10 +41,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--no-persistent-workers', action='store_true',
         help='set persistent_workers=False in the dataloaders')
     add_common_args(parser)
-    return parse_cli_args(parser, argv)
+    args = parse_cli_args(parser, argv)
+    if args.resume is not None and args.load_from is not None:
+        parser.error('give --resume or --load-from, not both: --resume '
+                     'continues a run (weights, optimizer, epoch), '
+                     '--load-from starts a new one from the weights')
+    return args
 
 
-@exit_on_checkpoint_error
+@exit_on_input_error
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = load_config(args)
@@ -50,15 +62,22 @@ def main(argv=None) -> None:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         if not osp.isfile(args.resume):
-            raise FileNotFoundError(f'--resume checkpoint not found: '
-                                    f'{args.resume}')
+            raise MissingFileError(f'--resume checkpoint not found: '
+                                   f'{args.resume}')
         cfg.resume, cfg.load_from = True, args.resume
+    elif args.load_from is not None:
+        if not osp.isfile(args.load_from):
+            raise MissingFileError(f'--load-from checkpoint not found: '
+                                   f'{args.load_from}')
+        cfg.resume, cfg.load_from = False, args.load_from
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
-            raise ValueError('--auto-scale-lr needs auto_scale_lr.'
-                             'base_batch_size in the config')
+            raise InputOptionError('--auto-scale-lr needs auto_scale_lr.'
+                                   'base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
-    runner = Runner.from_cfg(cfg)
+    # A checkpoint to resume from or load must fit the model (as in
+    # tools/test.py); --non-strict keeps mmengine's warnings instead.
+    runner = (Runner if args.non_strict else StrictLoadRunner).from_cfg(cfg)
     check_class_counts(runner, 'train')
     runner.train()
 

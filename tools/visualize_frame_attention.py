@@ -27,6 +27,7 @@ from mmpretrain.registry import DATASETS  # noqa: E402
 import mmcma  # noqa: E402,F401  (registers the components)
 from mmcma.models.capabilities import model_capabilities  # noqa: E402
 from mmcma.visualization import plot_frame_attention, resolve_label  # noqa
+from mmcma.io.cli import add_debug_arg, exit_on_input_error  # noqa: E402
 
 
 def find_video(dataset, video_id: str) -> int:
@@ -88,9 +89,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='predictions listed in the title')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
+@exit_on_input_error
 def main(argv: Optional[List[str]] = None) -> None:
     """Entry point."""
     args = parse_args(argv)

@@ -2,12 +2,12 @@
 import argparse
 import ast
 import os
-import sys
 from typing import Any, Callable
 
 from mmengine.config import DictAction
 
-from ..compat import TRUST_ENV, CheckpointError
+from ..compat import TRUST_ENV
+from ..io.cli import add_debug_arg, exit_on_input_error
 from .errors import USER_ERRORS
 
 
@@ -92,7 +92,9 @@ def add_model_args(parser: argparse.ArgumentParser, rule: str) -> None:
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
-    """``--cfg-options key=value ...`` (:class:`ConfigOptions`)."""
+    """``--cfg-options key=value ...`` (:class:`ConfigOptions`), and
+    ``--debug`` (:func:`~mmcma.io.cli.add_debug_arg`)."""
+    add_debug_arg(parser)
     parser.add_argument(
         '--cfg-options', nargs='+', action=ConfigOptions,
         help="override config settings, key=value; values may be lists, "
@@ -108,15 +110,10 @@ def apply_trust(args: argparse.Namespace) -> None:
 
 
 def exit_on_user_error(main: Callable) -> Callable:
-    """Run ``main``; a bad file, option, config or checkpoint
-    (:data:`~mmcma.apis.errors.USER_ERRORS`, ``CheckpointError``) ends the
-    tool with its one-sentence message on stderr (``error: ...``, exit
-    status 1) instead of a traceback."""
-
-    def run(*args, **kwargs):
-        try:
-            return main(*args, **kwargs)
-        except (*USER_ERRORS, CheckpointError) as e:
-            sys.exit(f'error: {e}')
-
-    return run
+    """Run ``main``; a bad file, option, config or checkpoint (any
+    :class:`~mmcma.io.InputError`, ``CheckpointError`` among them, and
+    :data:`~mmcma.apis.errors.USER_ERRORS`) ends the tool with its
+    one-sentence message on stderr (``error: ...``, exit status 1) instead
+    of a traceback; ``--debug`` or ``MMCMA_DEBUG=1`` shows the traceback
+    (:func:`mmcma.io.cli.exit_on_input_error`)."""
+    return exit_on_input_error(main, also=USER_ERRORS)

@@ -2,17 +2,19 @@
 
 Every message is one sentence that names the file or option, the value and
 what is expected; ``tools/infer.py`` prints it on one line without a
-traceback (:data:`USER_ERRORS`). The types subclass ``ValueError`` and
+traceback (:data:`USER_ERRORS`). ``InferenceInputError`` is an
+:class:`mmcma.io.InputError`. The types subclass ``ValueError`` and
 ``TypeError`` (and ``FileNotFoundError`` for a missing input), so callers
 that catch those keep working.
 """
 from typing import Any, Tuple, Type
 
 from ..datasets.image_check import ImageLoadError
+from ..io import InputError
 from ..models.utils.label_rule import LabelRuleError
 
 
-class InferenceInputError(ValueError):
+class InferenceInputError(InputError):
     """An input file or a call option the inferencer cannot use."""
 
 

@@ -18,6 +18,8 @@ our pins), and ``torch.export`` cannot trace the label-state check of
 buffer's ``data_ptr``), which tracing evaluates once, as it should.
 """
 import json
+import os
+import os.path as osp
 import warnings
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -26,12 +28,36 @@ from mmengine.config import Config
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
+from ..io import InputOptionError
 from ..models.capabilities import model_capabilities
 from ..models.utils.label_rule import head_label_rule
 from .model import check_multilabel, class_names
 
 #: ONNX opset of the export (onnxruntime 1.31 runs up to 23).
 OPSET = 17
+#: Largest input side accepted (the trace runs a batch of two at this size).
+MAX_SIDE = 8192
+
+
+class ExportRefusedError(InputOptionError, NotImplementedError):
+    """A model whose class refuses ONNX export (``onnx_refusal``); also a
+    ``NotImplementedError``, as before."""
+
+
+def check_input_size(input_size: Sequence[int]) -> Tuple[int, int]:
+    """``(H, W)`` as ints, each in ``[1, MAX_SIDE]``.
+
+    Raises:
+        InputOptionError: naming the size and what is expected.
+    """
+    size = tuple(input_size)
+    if len(size) != 2 or not all(
+            isinstance(v, int) and not isinstance(v, bool)
+            and 1 <= v <= MAX_SIDE for v in size):
+        raise InputOptionError(
+            f'input size {size!r}: expected two whole numbers H W in '
+            f'[1, {MAX_SIDE}]')
+    return size
 
 
 class ProbabilityModel(nn.Module):
@@ -49,7 +75,7 @@ class ProbabilityModel(nn.Module):
         # right for the example batch only.
         reason = model_capabilities(model).onnx_refusal
         if reason:
-            raise NotImplementedError(
+            raise ExportRefusedError(
                 f'ONNX export of {type(model).__name__} is not supported: '
                 f'{reason}')
         self.model = model
@@ -134,16 +160,49 @@ def export_onnx(model: BaseModel,
 
     Returns:
         dict: The metadata written.
+
+    Raises:
+        ExportRefusedError: The model's class refuses export.
+        InputOptionError: An input size out of range, or one the model
+            cannot run on (too small for its strides), naming it.
+
+    Nothing is written (no file, no new folder) when it raises.
     """
-    import onnx  # optional dependency: pip install -e .[export]
+    import onnx  # noqa: F401  (optional: pip install -e .[export]; fail early)
 
     wrapper = ProbabilityModel(model).eval()
-    height, width = (int(s) for s in input_size)
+    height, width = check_input_size(input_size)
     dummy = torch.zeros(2, 3, height, width,
                         device=next(model.parameters()).device)
-    with torch.no_grad():
-        num_classes = wrapper(dummy).shape[1]
+    try:
+        with torch.no_grad():
+            num_classes = wrapper(dummy).shape[1]
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ''
+        raise InputOptionError(
+            f'input size {height} x {width}: the model cannot run on it '
+            f'({first}); give a larger --input-size, such as the test '
+            'pipeline\'s') from e
     selection = selection or head_label_rule(model.head)
+    folder = osp.dirname(osp.abspath(out_file))
+    new_folder = not osp.isdir(folder)
+    os.makedirs(folder, exist_ok=True)
+    try:
+        return _write_onnx(wrapper, dummy, out_file, opset,
+                           export_metadata(model, num_classes,
+                                           (height, width), selection))
+    except BaseException:
+        if osp.isfile(out_file):
+            os.remove(out_file)
+        if new_folder and not os.listdir(folder):
+            os.rmdir(folder)
+        raise
+
+
+def _write_onnx(wrapper: nn.Module, dummy: Tensor, out_file: str,
+                opset: int, meta: Dict[str, str]) -> Dict[str, str]:
+    """Trace ``wrapper`` on ``dummy`` into ``out_file`` with ``meta``."""
+    import onnx
     with warnings.catch_warnings():
         # The TorchScript exporter is deprecated in favour of dynamo=True
         # (see the module docstring); tracing warns about the Python bools
@@ -160,7 +219,6 @@ def export_onnx(model: BaseModel,
                           'probabilities': {0: 'batch'}},
             opset_version=opset)
     proto = onnx.load(out_file)
-    meta = export_metadata(model, num_classes, (height, width), selection)
     onnx.helper.set_model_props(proto, meta)
     onnx.checker.check_model(proto)
     onnx.save(proto, out_file)

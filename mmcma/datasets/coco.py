@@ -9,7 +9,9 @@ from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 from pycocotools.coco import COCO
 
-from .boxes import boxes_to_arrays, coco_bbox_to_xyxy
+from ..io import check_choice
+from .boxes import (BoxAnnotationError, box_sample, clip_to_image,
+                    coco_bbox_to_xyxy, coco_image_size)
 from .files import DataFileError, read_text, relative_path_problem
 from .image_check import NamedImageErrorsMixin
 
@@ -92,15 +94,13 @@ def _check_unique_field(ann_file: str, key: str, items: list, field: str,
 
 def _check_annotations(ann_file: str, annotations: list, image_ids: set,
                        cat_ids: set) -> None:
-    """Each annotation points to a known image and category; ``iscrowd``,
-    when given, is 0 or 1."""
-    for i, ann in enumerate(annotations):
-        if not isinstance(ann, dict):
-            _fail(ann_file, f'annotations[{i}] is not an object')
-        for field in ('image_id', 'category_id'):
-            if field not in ann:
-                _fail(ann_file, f'annotations[{i}] has no "{field}"')
-        ann_id = ann.get('id', f'#{i}')
+    """Each annotation has a unique integer ``id`` (pycocotools indexes
+    them) and points to a known image and category; ``iscrowd``, when
+    given, is 0 or 1."""
+    _check_items(ann_file, 'annotations', annotations,
+                 ('id', 'image_id', 'category_id'))
+    for ann in annotations:
+        ann_id = ann['id']
         for field, known, what in (('image_id', image_ids, 'image'),
                                    ('category_id', cat_ids, 'category')):
             if not _is_int(ann[field]) or ann[field] not in known:
@@ -207,12 +207,8 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
                  iscrowd: str = 'include',
                  with_boxes: bool = False,
                  **kwargs):
-        if class_order not in self.CLASS_ORDERS:
-            raise ValueError(f'class_order must be one of {self.CLASS_ORDERS},'
-                             f' got {class_order!r}')
-        if iscrowd not in self.ISCROWD:
-            raise ValueError(
-                f'iscrowd must be one of {self.ISCROWD}, got {iscrowd!r}')
+        check_choice('class_order', class_order, self.CLASS_ORDERS)
+        check_choice('iscrowd', iscrowd, self.ISCROWD)
         if isinstance(data_prefix, str):
             data_prefix = dict(img_path=data_prefix)
         self.class_order = class_order
@@ -244,8 +240,9 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
         names = tuple(c['name'] for c in cats)
         if self._metainfo.get('classes') is not None and \
                 tuple(self._metainfo['classes']) != names:
-            raise ValueError(
-                f'{self.ann_file}: the given classes {self._metainfo["classes"]}'
+            raise CocoAnnotationError(
+                f'{self.ann_file}: the given classes '
+                f'{self._metainfo["classes"]}'
                 f' differ from the categories of the json {names} (in '
                 f'{self.class_order!r} order)')
         self._metainfo['classes'] = names
@@ -268,8 +265,7 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
                 img_id=img_id,
                 gt_label=sorted(labels))
             if self.with_boxes:
-                sample['gt_bboxes'], sample['gt_bboxes_labels'] = \
-                    self._boxes(anns, cat_to_label)
+                sample.update(self._boxes(info, anns, cat_to_label))
             data_list.append(sample)
         if not data_list:
             _fail(self.ann_file, f'none of its {len(coco.imgs)} images has a '
@@ -277,16 +273,24 @@ class CocoMultiLabel(NamedImageErrorsMixin, MultiLabelDataset):
                   'drop_empty=False to keep images without labels')
         return data_list
 
-    def _boxes(self, anns: List[dict], cat_to_label: dict):
-        """``(K, 4)`` xyxy boxes and ``(K,)`` labels of ``anns``."""
-        boxes = [
-            coco_bbox_to_xyxy(
-                ann.get('bbox'),
-                f'{self.ann_file}: annotation {ann.get("id", "?")}')
-            for ann in anns
-        ]
-        return boxes_to_arrays(
-            boxes, [cat_to_label[ann['category_id']] for ann in anns])
+    def _boxes(self, info: dict, anns: List[dict], cat_to_label: dict):
+        """The box keys of an image's sample (:func:`box_sample`), each box
+        checked against the image's declared ``width`` and ``height``."""
+        size = coco_image_size(info, f'{self.ann_file}: image {info["id"]}')
+        boxes, ids = [], []
+        for ann in anns:
+            if not _is_int(ann.get('id')):
+                raise BoxAnnotationError(
+                    f'{self.ann_file}: an annotation of image {info["id"]} '
+                    f'has id {ann.get("id")!r}: with_boxes needs integer '
+                    'annotation ids to name the boxes')
+            where = f'{self.ann_file}: annotation {ann["id"]}'
+            boxes.append(clip_to_image(
+                coco_bbox_to_xyxy(ann.get('bbox'), where), size, where))
+            ids.append(ann['id'])
+        return box_sample(boxes,
+                          [cat_to_label[ann['category_id']] for ann in anns],
+                          ids, self.ann_file, size)
 
     def extra_repr(self) -> List[str]:
         return [

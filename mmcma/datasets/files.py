@@ -16,9 +16,12 @@ from typing import List, Optional
 
 from mmengine.fileio import get_local_path
 
+from ..io import InputFileError, MissingFileError
 
-class DataFileError(ValueError):
-    """A dataset file that cannot be read as the format it should be."""
+
+class DataFileError(InputFileError):
+    """A dataset file that cannot be read as the format it should be (an
+    :class:`~mmcma.io.InputFileError`, so a ``ValueError``)."""
 
 
 def read_text(path: str) -> str:
@@ -29,7 +32,8 @@ def read_text(path: str) -> str:
             :func:`mmengine.fileio.get_local_path` fetches.
 
     Raises:
-        FileNotFoundError: naming the path, if it does not exist.
+        MissingFileError: naming the path, if it does not exist (a
+            ``FileNotFoundError``).
         DataFileError: naming the path, if it is not UTF-8 text.
     """
     with get_local_path(path) as local:
@@ -37,7 +41,7 @@ def read_text(path: str) -> str:
             folder = osp.dirname(local)
             missing = (f' (its folder {folder} does not exist either)'
                        if folder and not osp.isdir(folder) else '')
-            raise FileNotFoundError(f'file not found: {path}{missing}')
+            raise MissingFileError(f'file not found: {path}{missing}')
         with open(local, 'rb') as f:
             raw = f.read()
     try:

@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..io import InputFileError, InputOptionError, TooLargeError
+
 #: Default pixel limit per image (width x height). 50 MP is above the photos
 #: of common cameras and far above the datasets here (COCO, VOC and NUS-WIDE
 #: images are under 1 MP); a decoded 50 MP RGB image takes 150 MB, before any
@@ -19,11 +21,12 @@ from PIL import Image
 DEFAULT_MAX_PIXELS = 50_000_000
 
 
-class ImageLoadError(RuntimeError):
-    """An image file of a dataset is missing or cannot be decoded."""
+class ImageLoadError(InputFileError, RuntimeError):
+    """An image file of a dataset is missing or cannot be decoded (an
+    :class:`~mmcma.io.InputFileError`, and a ``RuntimeError`` as before)."""
 
 
-class ImageTooLargeError(ImageLoadError):
+class ImageTooLargeError(ImageLoadError, TooLargeError):
     """An image has more pixels than the dataset's ``max_pixels``."""
 
 
@@ -118,8 +121,9 @@ class NamedImageErrorsMixin:
                 isinstance(max_pixels, bool)
                 or not isinstance(max_pixels, numbers.Real)
                 or not max_pixels > 0):
-            raise ValueError(f'max_pixels must be a positive number or None, '
-                             f'got {max_pixels!r}')
+            raise InputOptionError(
+                f'max_pixels must be a positive number or None, got '
+                f'{max_pixels!r}')
         self.max_pixels = max_pixels
         super().__init__(*args, **kwargs)
 

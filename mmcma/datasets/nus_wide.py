@@ -7,6 +7,7 @@ import numpy as np
 from mmpretrain.datasets import MultiLabelDataset
 from mmpretrain.registry import DATASETS
 
+from ..io import InputOptionError, MissingFileError
 from .files import DataFileError, read_lines, read_path_list
 from .image_check import NamedImageErrorsMixin
 
@@ -90,7 +91,8 @@ class NUSWIDE(NamedImageErrorsMixin, MultiLabelDataset):
                  drop_empty: bool = True,
                  **kwargs):
         if (label_dir is None) == (label_file is None):
-            raise ValueError('give exactly one of label_dir and label_file')
+            raise InputOptionError(
+                'give exactly one of label_dir and label_file')
         if isinstance(data_prefix, str):
             data_prefix = dict(img_path=data_prefix)
         join = (lambda p: p if p is None or osp.isabs(p) or not data_root
@@ -119,7 +121,7 @@ class NUSWIDE(NamedImageErrorsMixin, MultiLabelDataset):
             return self._label_rows(self.label_file, num_images,
                                     len(concepts))
         if '://' not in self.label_dir and not osp.isdir(self.label_dir):
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f'label folder not found: {self.label_dir}')
         return np.concatenate([
             self._label_rows(
@@ -140,8 +142,8 @@ class NUSWIDE(NamedImageErrorsMixin, MultiLabelDataset):
         if self._metainfo.get('classes') is None:
             self._metainfo['classes'] = tuple(concepts)
         elif tuple(self._metainfo['classes']) != tuple(concepts):
-            raise ValueError(f'{self.concepts_file}: concepts differ from '
-                             'the given classes')
+            raise DataFileError(f'{self.concepts_file}: concepts differ from '
+                                'the given classes')
         images = read_path_list(self.image_list)
         matrix = self._label_matrix(len(images), concepts)
         prefix = self.data_prefix.get('img_path', '')

@@ -6,7 +6,8 @@ from typing import List
 from mmpretrain.datasets import VOC
 from mmpretrain.registry import DATASETS
 
-from .boxes import boxes_to_arrays, voc_bndbox_to_xyxy, voc_image_size
+from ..io import InputOptionError, MissingFileError, check_choice
+from .boxes import box_sample, voc_bndbox_to_xyxy, voc_image_size
 from .files import DataFileError, read_path_list
 from .image_check import NamedImageErrorsMixin
 
@@ -56,9 +57,7 @@ class VOCMultiLabel(NamedImageErrorsMixin, VOC):
                  with_boxes: bool = False,
                  difficult_boxes: str = 'ignore',
                  **kwargs):
-        if difficult_boxes not in self.DIFFICULT_BOXES:
-            raise ValueError(f'difficult_boxes must be one of '
-                             f'{self.DIFFICULT_BOXES}, got {difficult_boxes!r}')
+        check_choice('difficult_boxes', difficult_boxes, self.DIFFICULT_BOXES)
         self.with_boxes = with_boxes
         self.difficult_boxes = difficult_boxes
         super().__init__(*args, **kwargs)
@@ -70,7 +69,7 @@ class VOCMultiLabel(NamedImageErrorsMixin, VOC):
         try:
             content = self.backend.get(xml_path)
         except FileNotFoundError as e:
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f'annotation file not found: {xml_path} (image {img_id!r} '
                 f'of {self.image_set_path})') from e
         try:
@@ -78,7 +77,8 @@ class VOCMultiLabel(NamedImageErrorsMixin, VOC):
         except ET.ParseError as e:
             raise DataFileError(f'{xml_path}: malformed xml ({e})') from e
         size = voc_image_size(root, xml_path) if self.with_boxes else None
-        labels, difficult, boxes, box_labels = set(), set(), [], []
+        labels, difficult = set(), set()
+        boxes, box_labels, box_ids = [], [], []
         for k, obj in enumerate(root.findall('object')):
             name = obj.findtext('name')
             if name is None or not name.strip():
@@ -100,11 +100,12 @@ class VOCMultiLabel(NamedImageErrorsMixin, VOC):
                 boxes.append(voc_bndbox_to_xyxy(
                     obj, size, f'{xml_path}: object {k} ({name})'))
                 box_labels.append(label)
+                box_ids.append(k)
         sample = dict(gt_label=sorted(labels),
                       gt_label_difficult=sorted(difficult))
         if size is not None:
-            sample['gt_bboxes'], sample['gt_bboxes_labels'] = \
-                boxes_to_arrays(boxes, box_labels)
+            sample.update(box_sample(boxes, box_labels, box_ids, xml_path,
+                                     size))
         return sample
 
     def load_data_list(self) -> List[dict]:
@@ -116,7 +117,7 @@ class VOCMultiLabel(NamedImageErrorsMixin, VOC):
             if self.ann_prefix is not None:
                 sample.update(self._read_annotation(img_id))
             elif self.with_boxes:
-                raise ValueError(
+                raise InputOptionError(
                     f'with_boxes=True needs the annotation folder '
                     f"(data_prefix['ann_path']) of {self.image_set_path}")
             else:

@@ -22,6 +22,8 @@ from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS, TRANSFORMS
 from mmpretrain.structures import DataSample
 
+from ..io import InputOptionError, MissingFileError, check_choice
+from .files import DataFileError
 from .youtube8m_records import (FEATURE_SIZES, SEGMENT_SIZE, decode_frames,
                                 dequantize, index_tfrecord, read_record)
 
@@ -32,14 +34,14 @@ def _read_label_subset(label_subset: Union[str, Sequence[int]]) -> np.ndarray:
         with open(label_subset, newline='') as f:
             reader = csv.DictReader(f)
             if 'Index' not in (reader.fieldnames or ()):
-                raise ValueError(f'{label_subset} has no "Index" column.')
+                raise DataFileError(f'{label_subset} has no "Index" column.')
             label_subset = [int(row['Index']) for row in reader]
     subset = np.asarray(label_subset, dtype=np.int64)
     if subset.ndim != 1 or len(subset) == 0 or (subset < 0).any():
-        raise ValueError('label_subset must be a non-empty list of '
-                         'non-negative label indices.')
+        raise InputOptionError('label_subset must be a non-empty list of '
+                               'non-negative label indices.')
     if len(np.unique(subset)) != len(subset):
-        raise ValueError('label_subset has repeated indices.')
+        raise InputOptionError('label_subset has repeated indices.')
     return subset
 
 
@@ -48,11 +50,11 @@ def _read_vocabulary(path: str, indices: np.ndarray) -> Tuple[str, ...]:
     with open(path, newline='') as f:
         reader = csv.DictReader(f)
         if not {'Index', 'Name'} <= set(reader.fieldnames or ()):
-            raise ValueError(f'{path} needs "Index" and "Name" columns.')
+            raise DataFileError(f'{path} needs "Index" and "Name" columns.')
         names = {int(row['Index']): row['Name'] for row in reader}
     missing = [int(i) for i in indices if int(i) not in names]
     if missing:
-        raise ValueError(f'{path} has no name for labels {missing[:10]}.')
+        raise DataFileError(f'{path} has no name for labels {missing[:10]}.')
     return tuple(names[int(i)] for i in indices)
 
 
@@ -131,15 +133,12 @@ class YouTube8MDataset(BaseDataset):
                  check_crc: bool = False,
                  pipeline: Sequence = (dict(type='PackYouTube8MInputs'), ),
                  **kwargs):
-        if modality not in ('rgb', 'audio', 'both'):
-            raise ValueError(f'modality must be rgb, audio or both, got '
-                             f'{modality!r}.')
-        if label_level not in ('video', 'segment'):
-            raise ValueError(f'label_level must be video or segment, got '
-                             f'{label_level!r}.')
+        check_choice('modality', modality, ('rgb', 'audio', 'both'))
+        check_choice('label_level', label_level, ('video', 'segment'))
         if max_frames < 1 or segment_size < 1 or int(num_classes) < 1:
-            raise ValueError('num_classes, max_frames and segment_size must '
-                             'be positive.')
+            raise InputOptionError(
+                'num_classes, max_frames and segment_size must '
+                'be positive.')
         self.num_classes = int(num_classes)
         self.check_crc = bool(check_crc)
         self.file_pattern = file_pattern
@@ -151,7 +150,7 @@ class YouTube8MDataset(BaseDataset):
                              _read_label_subset(label_subset))
         if self.label_subset is not None:
             if len(self.label_subset) != self.num_classes:
-                raise ValueError(
+                raise InputOptionError(
                     f'label_subset has {len(self.label_subset)} labels but '
                     f'num_classes is {self.num_classes}.')
             self._label_map = np.full(
@@ -161,7 +160,8 @@ class YouTube8MDataset(BaseDataset):
                     if self.label_subset is None else self.label_subset)
         if vocabulary_file is not None:
             if classes is not None:
-                raise ValueError('Give either classes or vocabulary_file.')
+                raise InputOptionError(
+                    'Give either classes or vocabulary_file.')
             classes = _read_vocabulary(vocabulary_file, original)
         elif classes is None:
             classes = tuple(str(i) for i in original)
@@ -172,8 +172,8 @@ class YouTube8MDataset(BaseDataset):
             pipeline=pipeline,
             **kwargs)
         if len(self.CLASSES) != self.num_classes:
-            raise ValueError(f'{len(self.CLASSES)} class names for '
-                             f'num_classes={self.num_classes}.')
+            raise InputOptionError(f'{len(self.CLASSES)} class names for '
+                                   f'num_classes={self.num_classes}.')
 
     @property
     def feature_dim(self) -> int:
@@ -186,10 +186,11 @@ class YouTube8MDataset(BaseDataset):
         """Check labels and map them into ``[0, num_classes)``."""
         labels = np.asarray(labels, dtype=np.int64)
         if (labels < 0).any():
-            raise ValueError(f'{where}: negative label in {labels.tolist()}.')
+            raise DataFileError(
+                f'{where}: negative label in {labels.tolist()}.')
         if self.label_subset is None:
             if (labels >= self.num_classes).any():
-                raise ValueError(
+                raise DataFileError(
                     f'{where}: label {int(labels.max())} is outside the '
                     f'vocabulary (num_classes={self.num_classes}).')
             return labels
@@ -207,7 +208,7 @@ class YouTube8MDataset(BaseDataset):
             hint = (f' Files below it match, e.g. {nested[0]}: set '
                     "file_pattern (e.g. 'train/*.tfrecord').") if nested \
                 else ''
-            raise FileNotFoundError(
+            raise MissingFileError(
                 f'No files match {self.file_pattern!r} under '
                 f'{self.data_root!r}.{hint}')
         entries = []
@@ -225,9 +226,10 @@ class YouTube8MDataset(BaseDataset):
                       "label_level='video'" if entries
                       and self.label_level == 'segment' else
                       'the files hold no records')
-            raise ValueError(f'No samples in the {len(paths)} files matching '
-                             f'{self.file_pattern!r} under {self.data_root!r}'
-                             f' ({len(entries)} records): {reason}.')
+            raise DataFileError(
+                f'No samples in the {len(paths)} files matching '
+                f'{self.file_pattern!r} under {self.data_root!r}'
+                f' ({len(entries)} records): {reason}.')
         return data_list
 
     def _warn_about_records(self, entries: List[dict]) -> None:
@@ -265,7 +267,7 @@ class YouTube8MDataset(BaseDataset):
             return []
         starts = entry['segment_start_times']
         if (starts < 0).any():
-            raise ValueError(f'{where}: negative segment start time.')
+            raise DataFileError(f'{where}: negative segment start time.')
         samples = []
         for start in np.unique(starts):
             rows = starts == start
@@ -297,7 +299,7 @@ class YouTube8MDataset(BaseDataset):
         if 'segment_start' in data_info:
             start = data_info['segment_start']
             if start + self.segment_size > len(codes):
-                raise ValueError(
+                raise DataFileError(
                     f'{where}: segment [{start}, {start + self.segment_size})'
                     f' exceeds the {len(codes)} frames of the video.')
             codes = codes[start:start + self.segment_size]

@@ -26,6 +26,8 @@ from google.protobuf.message import DecodeError
 from tfrecord import example_pb2
 from tfrecord.writer import TFRecordWriter
 
+from .files import DataFileError
+
 #: Bytes per frame of each YouTube-8M frame-level modality.
 FEATURE_SIZES = {'rgb': 1024, 'audio': 128}
 #: Range over which YouTube-8M quantises features to 8 bits.
@@ -153,8 +155,8 @@ def _record_header(f: BinaryIO, offset: int, file_size: int,
     """Read and check the header of the record at ``offset``; return length."""
     header = f.read(_HEADER_BYTES)
     if len(header) != _HEADER_BYTES:
-        raise ValueError(f'{where}: truncated record header at byte '
-                         f'{offset} (file size {file_size}).')
+        raise DataFileError(f'{where}: truncated record header at byte '
+                            f'{offset} (file size {file_size}).')
     length_bytes = header[:8]
     if TFRecordWriter.masked_crc(length_bytes) != header[8:]:
         hint = ''
@@ -162,13 +164,13 @@ def _record_header(f: BinaryIO, offset: int, file_size: int,
             hint = (' The file is gzip-compressed: decompress it first.'
                     if header.startswith(_GZIP_MAGIC) else
                     ' Is it a TFRecord file?')
-        raise ValueError(f'{where}: corrupt record header at byte {offset} '
-                         f'(length CRC mismatch).{hint}')
+        raise DataFileError(f'{where}: corrupt record header at byte {offset} '
+                            f'(length CRC mismatch).{hint}')
     (length, ) = struct.unpack('<Q', length_bytes)
     end = offset + _HEADER_BYTES + length + _FOOTER_BYTES
     if end > file_size:
-        raise ValueError(f'{where}: truncated record at byte {offset}: it '
-                         f'needs {end} bytes, the file has {file_size}.')
+        raise DataFileError(f'{where}: truncated record at byte {offset}: it '
+                            f'needs {end} bytes, the file has {file_size}.')
     return length
 
 
@@ -176,7 +178,7 @@ def _read_checked_data(f: BinaryIO, length: int, where: str) -> bytes:
     """Read the record data that starts at ``f`` and check its CRC."""
     data = f.read(length)
     if TFRecordWriter.masked_crc(data) != f.read(_FOOTER_BYTES):
-        raise ValueError(f'{where}: corrupt record data (CRC mismatch).')
+        raise DataFileError(f'{where}: corrupt record data (CRC mismatch).')
     return data
 
 
@@ -228,8 +230,8 @@ def _context_list(context: example_pb2.Features, key: str, kind: str,
     feature = context.feature[key]
     present = feature.WhichOneof('kind')
     if present is not None and present != kind:
-        raise ValueError(f'{where}: context feature {key!r} is {present}, '
-                         f'expected {kind}.')
+        raise DataFileError(f'{where}: context feature {key!r} is {present}, '
+                            f'expected {kind}.')
     return list(getattr(feature, kind).value)
 
 
@@ -239,11 +241,11 @@ def _parse_context(context_bytes: bytes, where: str) -> dict:
     try:
         context.ParseFromString(context_bytes)
     except (ValueError, DecodeError) as err:
-        raise ValueError(f'{where}: cannot decode the context ({err}).') \
+        raise DataFileError(f'{where}: cannot decode the context ({err}).') \
             from err
     video_id = _context_list(context, 'id', 'bytes_list', where)
     if not video_id:
-        raise ValueError(f'{where}: the context has no "id".')
+        raise DataFileError(f'{where}: the context has no "id".')
     labels = _context_list(context, 'labels', 'int64_list', where)
     segments = [
         _context_list(context, key, kind, where)
@@ -252,7 +254,7 @@ def _parse_context(context_bytes: bytes, where: str) -> dict:
     if any(s is not None for s in segments):
         if any(s is None for s in segments) or len(
                 {len(s) for s in segments}) != 1:
-            raise ValueError(
+            raise DataFileError(
                 f'{where}: segment_start_times, segment_labels and '
                 'segment_scores must all be present with equal lengths.')
         segments = [np.asarray(s) for s in segments]
@@ -298,8 +300,8 @@ def index_tfrecord(path: str, check_crc: bool = False) -> List[dict]:
                 context_bytes = (split_sequence_example(data)[0] if check_crc
                                  else _read_context_bytes(f, length))
             except ValueError as err:
-                raise ValueError(f'{where}: cannot decode the context '
-                                 f'({err}).') from err
+                raise DataFileError(f'{where}: cannot decode the context '
+                                    f'({err}).') from err
             entries.append(
                 dict(
                     file_path=path,
@@ -328,29 +330,29 @@ def decode_frames(record: bytes, modality: str, where: str) -> np.ndarray:
     try:
         example.ParseFromString(record)
     except DecodeError as err:
-        raise ValueError(f'{where}: cannot decode the record ({err}).') \
+        raise DataFileError(f'{where}: cannot decode the record ({err}).') \
             from err
     lists = example.feature_lists.feature_list
     parts = []
     for name in names:
         if name not in lists:
-            raise ValueError(f'{where}: no {name!r} feature list.')
+            raise DataFileError(f'{where}: no {name!r} feature list.')
         size = FEATURE_SIZES[name]
         frames = []
         for t, feature in enumerate(lists[name].feature):
             values = feature.bytes_list.value
             if len(values) != 1 or len(values[0]) != size:
                 got = [len(v) for v in values]
-                raise ValueError(f'{where}: {name!r} frame {t} must be one '
-                                 f'{size}-byte feature, got sizes {got}.')
+                raise DataFileError(f'{where}: {name!r} frame {t} must be one '
+                                    f'{size}-byte feature, got sizes {got}.')
             frames.append(values[0])
         parts.append(
             np.frombuffer(b''.join(frames), np.uint8).reshape(-1, size))
     if len({len(p) for p in parts}) != 1:
-        raise ValueError(f'{where}: rgb has {len(parts[0])} frames but '
-                         f'audio has {len(parts[1])}.')
+        raise DataFileError(f'{where}: rgb has {len(parts[0])} frames but '
+                            f'audio has {len(parts[1])}.')
     if len(parts[0]) == 0:
-        raise ValueError(f'{where}: the video has no frames.')
+        raise DataFileError(f'{where}: the video has no frames.')
     return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
 
 

@@ -11,6 +11,8 @@ from typing import Dict, Optional
 from mmengine.model import BaseModel, BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 
+from mmcma.io import InputOptionError
+
 #: The loops whose datasets feed each mode of the tools.
 LOOPS = dict(train=('train', 'val'), test=('test', ))
 
@@ -23,9 +25,9 @@ def bare_model(model: BaseModel) -> BaseModel:
     return model
 
 
-class ClassCountError(ValueError):
-    """Dataset, data preprocessor and head disagree on the number of classes.
-    """
+class ClassCountError(InputOptionError):
+    """Dataset, data preprocessor and head disagree on the number of classes
+    (an :class:`~mmcma.io.InputOptionError`, so a ``ValueError``)."""
 
 
 def class_count_problem(counts: Dict[str, Optional[int]]) -> Optional[str]:

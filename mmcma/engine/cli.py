@@ -1,11 +1,19 @@
-"""Command-line plumbing shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Command-line plumbing shared by the tools.
+
+Every tool wraps its ``main`` in :func:`~mmcma.io.cli.exit_on_input_error`
+(re-exported here): a bad file or option (:class:`~mmcma.io.InputError`,
+which includes :class:`~mmcma.compat.CheckpointError`) ends the tool with
+one line on stderr and exit status 1; ``--debug``
+(:func:`~mmcma.io.cli.add_debug_arg`, part of :func:`add_common_args`) or
+``MMCMA_DEBUG=1`` shows the full traceback.
+"""
 import argparse
 import os
 import os.path as osp
 import subprocess
 import sys
 from datetime import timedelta
-from typing import Callable, Dict, Mapping
+from typing import Dict, Mapping
 
 import torch
 from mmengine.config import Config, DictAction
@@ -15,7 +23,11 @@ from mmengine.runner import Runner
 from torch.nn.parallel import DistributedDataParallel
 
 from mmcma.compat import TRUST_ENV, CheckpointError
+from mmcma.io import InputError, MissingFileError
+from mmcma.io.cli import (DEBUG_ENV, add_debug_arg,  # noqa: F401 (exported)
+                          exit_on_input_error, one_line)
 
+from .pipeline_check import check_pipelines
 from .schedule_length import ScheduleError, rescale_schedule
 from .tool_options import disable_dataloader_options
 
@@ -47,6 +59,17 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         '--no-pin-memory', action='store_true',
         help='set pin_memory=False in the dataloaders')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_debug_arg(parser)
+
+
+def add_non_strict_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--non-strict``: load a checkpoint that does not fit the model
+    (:class:`StrictLoadRunner` is the default)."""
+    parser.add_argument(
+        '--non-strict', action='store_true',
+        help='load a checkpoint that does not fit the config: tensors with '
+        'no match keep their initial values (by default that is an error '
+        'naming the missing, unexpected and mis-shaped tensors)')
 
 
 def parse_cli_args(parser: argparse.ArgumentParser,
@@ -69,14 +92,16 @@ def load_config(args: argparse.Namespace) -> Config:
     (:func:`apply_cfg_options`), picks a work
     dir (``work_dirs/<config name>`` unless given), makes every dataloader
     consistent (``persistent_workers`` only with ``num_workers > 0``: mmengine
-    raises otherwise) and prepares distributed runs without a GPU
+    raises otherwise), checks every pipeline step's options by name
+    (:func:`~mmcma.engine.pipeline_check.check_pipelines`) and prepares
+    distributed runs without a GPU
     (:func:`setup_cpu_distributed`).
     """
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     if args.trust_checkpoint:
         os.environ[TRUST_ENV] = '1'
     if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
+        raise MissingFileError(f'config file not found: {args.config}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         apply_cfg_options(cfg, args.cfg_options)
@@ -95,6 +120,7 @@ def load_config(args: argparse.Namespace) -> Config:
     disable_dataloader_options(
         cfg, pin_memory=args.no_pin_memory,
         persistent_workers=getattr(args, 'no_persistent_workers', False))
+    check_pipelines(cfg)
     setup_cpu_distributed(cfg)
     return cfg
 
@@ -195,6 +221,23 @@ class StrictLoadRunner(Runner):
     they are a :class:`~mmcma.compat.CheckpointError` that names them.
     """
 
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        """mmengine's resume, with the model loaded strictly
+        (:meth:`load_checkpoint`) and a checkpoint that lacks what resuming
+        needs (``meta``, the optimizer's state for its parameters) refused
+        in one sentence instead of a ``KeyError`` deep in mmengine."""
+        try:
+            return super().resume(filename, *args, **kwargs)
+        except InputError:
+            raise
+        except (KeyError, ValueError) as e:
+            raise CheckpointError(
+                f'checkpoint {filename} cannot be resumed from with this '
+                f'config ({type(e).__name__}: {e}); resume only from a '
+                'checkpoint tools/train.py wrote for the same model and '
+                'optimizer, or start from its weights with --load-from') \
+                from e
+
     def load_checkpoint(self, filename: str, map_location='cpu',
                         strict: bool = True,
                         revise_keys=((r'^module.', ''), )):
@@ -233,14 +276,5 @@ def _summarize_mismatch(message: str, most: int = 5) -> str:
     return '; '.join(parts)
 
 
-def exit_on_checkpoint_error(main: Callable) -> Callable:
-    """Run ``main``; a :class:`CheckpointError` ends the tool with its message
-    (one line on stderr, exit status 1) instead of a traceback."""
-
-    def run(*args, **kwargs):
-        try:
-            return main(*args, **kwargs)
-        except CheckpointError as e:
-            sys.exit(f'error: {e}')
-
-    return run
+#: The former name (``CheckpointError`` is an ``InputError``).
+exit_on_checkpoint_error = exit_on_input_error

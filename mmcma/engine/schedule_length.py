@@ -30,6 +30,8 @@ from typing import List, Sequence
 
 from mmengine.config import Config
 
+from mmcma.io import InputOptionError
+
 #: mmengine's "until the end of training" (``mmengine.optim.scheduler``).
 _INF = 2**63 - 1
 #: Scheduler families (type name without ``LR`` / ``Momentum`` /
@@ -47,8 +49,9 @@ POSITION_FIELDS = {
 _SUFFIXES = ('ParamScheduler', 'WeightDecay', 'Momentum', 'LR')
 
 
-class ScheduleError(ValueError):
-    """A schedule that cannot follow a new ``train_cfg.max_epochs``."""
+class ScheduleError(InputOptionError):
+    """A schedule that cannot follow a new ``train_cfg.max_epochs`` (an
+    :class:`~mmcma.io.InputOptionError`, so a ``ValueError``)."""
 
 
 def scheduler_family(type_name: str) -> str:

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..io import InputOptionError
+
 NORMALIZATIONS = ('none', 'symmetric', 'released')
 
 Graph = TypeVar('Graph', np.ndarray, Tensor)
@@ -100,8 +102,9 @@ def normalize_graph(graph: Graph, normalization: str) -> Graph:
         return symmetric_normalization(graph)
     if normalization == 'released':
         return released_normalization(graph)
-    raise ValueError(f'normalization must be one of {NORMALIZATIONS}, got '
-                     f'{normalization!r}')
+    raise InputOptionError(
+        f'normalization must be one of {NORMALIZATIONS}, got '
+        f'{normalization!r}')
 
 
 def propagation_graph(graph: Graph, carried: str,
@@ -123,8 +126,8 @@ def propagation_graph(graph: Graph, carried: str,
     """
     for name, value in (('carried', carried), ('wanted', wanted)):
         if value is not None and value not in NORMALIZATIONS:
-            raise ValueError(f'{name} normalisation must be one of '
-                             f'{NORMALIZATIONS}, got {value!r}')
+            raise InputOptionError(f'{name} normalisation must be one of '
+                                   f'{NORMALIZATIONS}, got {value!r}')
     if wanted is None:
         wanted = carried if carried != 'none' else 'released'
     if carried == wanted:

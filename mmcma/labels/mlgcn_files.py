@@ -23,6 +23,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..io import InputFileError, InputOptionError
 from .graphs import GRAPH_NORMALIZATION, LabelCounts, build_label_graph
 from .state import LabelState
 from .vectors import check_embedding
@@ -43,8 +44,8 @@ def _unpickle(path: str, trust_pickle: bool):
     except UnicodeDecodeError:
         return pickle.loads(data, encoding='latin1')
     except Exception as e:
-        raise ValueError(f'{path}: not a readable pickle '
-                         f'({type(e).__name__}: {e})') from e
+        raise InputFileError(f'{path}: not a readable pickle '
+                             f'({type(e).__name__}: {e})') from e
 
 
 def _counts_array(value, path: str, name: str, ndim: int) -> np.ndarray:
@@ -52,14 +53,15 @@ def _counts_array(value, path: str, name: str, ndim: int) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as e:
-        raise ValueError(f'{path}: {name!r} is not numeric ({e})') from e
+        raise InputFileError(f'{path}: {name!r} is not numeric ({e})') from e
     if array.ndim != ndim:
-        raise ValueError(f'{path}: {name!r} must be {ndim}-D, got shape '
-                         f'{array.shape}')
+        raise InputFileError(f'{path}: {name!r} must be {ndim}-D, got shape '
+                             f'{array.shape}')
     if not np.isfinite(array).all() or (array < 0).any() or \
             (array != np.round(array)).any():
-        raise ValueError(f'{path}: {name!r} must hold counts (non-negative '
-                         'whole numbers)')
+        raise InputFileError(
+            f'{path}: {name!r} must hold counts (non-negative '
+            'whole numbers)')
     return array.astype(np.int64)
 
 
@@ -79,19 +81,21 @@ def read_mlgcn_adj(path: str, trust_pickle: bool = False) -> LabelCounts:
     """
     data = _unpickle(path, trust_pickle)
     if not isinstance(data, dict) or not {'adj', 'nums'} <= set(data):
-        raise ValueError(f'{path}: expected a dict with "adj" and "nums", '
-                         f'got {type(data).__name__}'
-                         + (f' with keys {sorted(data)}'
+        raise InputFileError(f'{path}: expected a dict with "adj" and "nums", '
+                             f'got {type(data).__name__}'
+                             + (f' with keys {sorted(data)}'
                             if isinstance(data, dict) else ''))
     adj = _counts_array(data['adj'], path, 'adj', 2)
     nums = _counts_array(data['nums'], path, 'nums', 1)
     n = len(nums)
     if adj.shape != (n, n):
-        raise ValueError(f'{path}: adj has shape {adj.shape}, nums has {n} '
-                         'labels')
+        raise InputFileError(
+            f'{path}: adj has shape {adj.shape}, nums has {n} '
+            'labels')
     if (adj != adj.T).any():
-        raise ValueError(f'{path}: adj is not symmetric; expected counts of '
-                         'images with both labels')
+        raise InputFileError(
+            f'{path}: adj is not symmetric; expected counts of '
+            'images with both labels')
     if np.diagonal(adj).any():
         warnings.warn(f'{path}: adj has a non-zero diagonal; it is ignored '
                       '(co-occurrences of distinct labels only, as in '
@@ -100,9 +104,9 @@ def read_mlgcn_adj(path: str, trust_pickle: bool = False) -> LabelCounts:
     np.fill_diagonal(co_counts, nums)
     if (co_counts > nums[:, None]).any():
         i, j = np.argwhere(co_counts > nums[:, None])[0]
-        raise ValueError(f'{path}: labels {i} and {j} occur together in '
-                         f'{co_counts[i, j]} images, label {i} in only '
-                         f'{nums[i]}')
+        raise InputFileError(f'{path}: labels {i} and {j} occur together in '
+                             f'{co_counts[i, j]} images, label {i} in only '
+                             f'{nums[i]}')
     return LabelCounts(num_images=0, counts=nums, co_counts=co_counts)
 
 
@@ -119,8 +123,8 @@ def read_mlgcn_vectors(path: str, num_labels: int,
     try:
         array = np.asarray(data, dtype=np.float32)
     except (TypeError, ValueError) as e:
-        raise ValueError(f'{path}: expected an (N, D) array, got '
-                         f'{type(data).__name__}') from e
+        raise InputFileError(f'{path}: expected an (N, D) array, got '
+                             f'{type(data).__name__}') from e
     return check_embedding(array, num_labels, None, path)
 
 
@@ -150,11 +154,12 @@ def mlgcn_label_state(classes: Sequence[str],
     """
     n = len(classes)
     if counts.num_labels != n:
-        raise ValueError(f'the counts have {counts.num_labels} labels, the '
-                         f'class list {n}')
+        raise InputOptionError(
+            f'the counts have {counts.num_labels} labels, the '
+            f'class list {n}')
     if num_images < counts.counts.max(initial=0):
-        raise ValueError(f'num_images={num_images} is below the largest '
-                         f'label count, {counts.counts.max()}')
+        raise InputOptionError(f'num_images={num_images} is below the largest '
+                               f'label count, {counts.counts.max()}')
     counts = LabelCounts(int(num_images), counts.counts, counts.co_counts)
     options = dict(kind='mlgcn', variant='released', t=0.4)
     options.update(graph or {})

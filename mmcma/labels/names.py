@@ -19,6 +19,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from ..io import InputFileError
+
 
 def name_words(name: str,
                synonyms: Optional[Mapping[str, str]] = None) -> List[str]:
@@ -47,17 +49,17 @@ def class_rows(path: str, stored: np.ndarray,
     """Row of ``path``'s array for each of ``classes``, matched by name.
 
     Raises:
-        ValueError: The names stored in ``path`` are not those of
+        InputFileError: The names stored in ``path`` are not those of
             ``classes`` (in any order), listing the differences.
     """
     stored = [str(c) for c in np.asarray(stored).reshape(-1)]
     wanted = [str(c) for c in classes]
     if len(set(stored)) != len(stored):
-        raise ValueError(f'{path}: its class names repeat')
+        raise InputFileError(f'{path}: its class names repeat')
     missing = [c for c in wanted if c not in stored]
     extra = [c for c in stored if c not in wanted]
     if missing or extra:
-        raise ValueError(
+        raise InputFileError(
             f'{path}: made for other classes: the data\'s {missing[:10]} '
             f'are not in it, its {extra[:10]} are not in the data')
     row = {name: i for i, name in enumerate(stored)}

@@ -13,14 +13,13 @@ import json
 import os
 import os.path as osp
 import warnings
-import zipfile
 from dataclasses import asdict, dataclass, fields
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
 from filelock import FileLock
 
-from ..npz_file import save_npz_atomic
+from ..io import ArrayFileError, read_npz, save_npz_atomic
 from .adjacency import NORMALIZATIONS
 from .graphs import GRAPH_NORMALIZATION, build_label_graph, label_counts
 from .knowledge import knowledge_digest
@@ -97,40 +96,75 @@ class LabelState:
         """Read a file written by :meth:`save` without pickle.
 
         Raises:
-            ValueError: Unreadable, truncated, missing arrays, inconsistent
-                shapes or non-finite values, naming the file.
+            MissingFileError: No such file.
+            ArrayFileError: Unreadable, truncated, over the size limit
+                (:mod:`mmcma.io.arrays`), missing arrays, arrays of another
+                kind, inconsistent shapes or non-finite values, naming the
+                file (a ``ValueError``).
         """
+        names = [f.name for f in fields(cls)]
+        values = read_npz(path, names, 'label state file')
+        missing = [name for name in names if name not in values]
+        if missing:
+            raise ArrayFileError(f'{path}: not a label state file, {missing} '
+                                 f'missing (it holds {sorted(values)})')
         try:
-            with np.load(path, allow_pickle=False) as data:
-                values = {f.name: data[f.name] for f in fields(cls)}
-        except (OSError, KeyError, ValueError, EOFError,
-                zipfile.BadZipFile) as e:
-            raise ValueError(f'{path}: not a readable label state file '
-                             f'({type(e).__name__}: {e})') from e
-        state = cls(
-            classes=values['classes'],
-            num_samples=int(values['num_samples']),
-            counts=values['counts'],
-            co_counts=values['co_counts'],
-            graph=values['graph'],
-            graph_normalization=str(values['graph_normalization']),
-            embedding=values['embedding'].astype(np.float32),
-            embedding_loss=float(values['embedding_loss']),
-            key=str(values['key']))
+            state = _state_from_arrays(cls, values)
+        except (TypeError, ValueError) as e:
+            raise ArrayFileError(f'{path}: not a label state file '
+                                 f'({type(e).__name__}: {e})') from e
         n = len(state.classes)
         square = ((0, 0), (n, n))
         if state.counts.shape != (n, ) or \
                 state.co_counts.shape not in square or \
                 state.graph.shape not in square or \
                 state.embedding.ndim != 2 or state.embedding.shape[0] != n:
-            raise ValueError(f'{path}: inconsistent array shapes')
+            raise ArrayFileError(
+                f'{path}: inconsistent array shapes (classes '
+                f'{state.classes.shape}, counts {state.counts.shape}, '
+                f'co_counts {state.co_counts.shape}, graph '
+                f'{state.graph.shape}, embedding {state.embedding.shape})')
         if not (np.isfinite(state.graph).all()
                 and np.isfinite(state.embedding).all()):
-            raise ValueError(f'{path}: non-finite values')
+            raise ArrayFileError(f'{path}: the graph or the embedding holds '
+                                 'NaN or infinite values')
         if state.graph_normalization not in NORMALIZATIONS:
-            raise ValueError(f'{path}: unknown graph normalisation '
-                             f'{state.graph_normalization!r}')
+            raise ArrayFileError(f'{path}: unknown graph normalisation '
+                                 f'{state.graph_normalization!r}')
         return state
+
+
+def _array(values: dict, name: str, kinds: str, ndim=None) -> np.ndarray:
+    """``values[name]``, refused unless its dtype kind is in ``kinds`` (and
+    it has ``ndim`` dimensions)."""
+    array = values[name]
+    if array.dtype.kind not in kinds or (ndim is not None
+                                         and array.ndim != ndim):
+        raise ValueError(f'{name!r} is a {array.ndim}-D {array.dtype} array'
+                         f'; expected {"a" if ndim is None else f"{ndim}-D"}'
+                         f' array of kind {kinds!r}')
+    return array
+
+
+def _state_from_arrays(cls, values: dict) -> 'LabelState':
+    """A :class:`LabelState` from a file's arrays, each of the kind and
+    rank :meth:`LabelState.save` writes (``ValueError`` otherwise)."""
+    counts = _array(values, 'counts', 'iu', 1)
+    co_counts = _array(values, 'co_counts', 'iu', 2)
+    num_samples = _array(values, 'num_samples', 'iu', 0)
+    if (counts < 0).any() or (co_counts < 0).any() or num_samples < 0:
+        raise ValueError('negative counts')
+    return cls(
+        classes=_array(values, 'classes', 'US', 1),
+        num_samples=int(num_samples),
+        counts=counts,
+        co_counts=co_counts,
+        graph=_array(values, 'graph', 'biuf', 2),
+        graph_normalization=str(_array(values, 'graph_normalization', 'US',
+                                       0)),
+        embedding=_array(values, 'embedding', 'biuf', 2).astype(np.float32),
+        embedding_loss=float(_array(values, 'embedding_loss', 'biuf', 0)),
+        key=str(_array(values, 'key', 'US', 0)))
 
 
 def label_state_key(labels: np.ndarray,

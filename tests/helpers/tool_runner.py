@@ -1,4 +1,6 @@
-"""Run the project's command-line tools in a subprocess, as a user would."""
+"""Run the project's command-line tools in a subprocess, as a user would,
+or in this process through their ``main``."""
+import importlib.util
 import os
 import subprocess
 import sys
@@ -40,3 +42,23 @@ def train_options(data_root: str, epochs: int) -> list:
         f'test_dataloader.dataset.data_root={data_root}',
         'train_dataloader.batch_size=8', 'default_hooks.logger.interval=1'
     ]
+
+
+def tool(name: str):
+    """The ``main`` of tools/NAME.py, loaded in this process."""
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def tool_error(name: str, *argv) -> str:
+    """Run tools/NAME.py in this process; return its one-line error (the
+    tool must end with ``SystemExit('error: ...')``)."""
+    import pytest
+    with pytest.raises(SystemExit) as exc:
+        tool(name)(list(argv))
+    message = str(exc.value.code)
+    assert message.startswith('error: ') and '\n' not in message, message
+    return message

@@ -9,7 +9,9 @@ import torch
 from mmengine.config import Config
 
 from tests.helpers.demo_models import CLASSES, CONFIGS, random_model, save_checkpoint
-from mmcma.apis.onnx_export import export_onnx, pipeline_input_size
+from mmcma.apis.onnx_export import (ExportRefusedError, export_onnx,
+                                    pipeline_input_size)
+from mmcma.io import InputOptionError
 from tests.helpers.tool_runner import ROOT, run_tool
 
 onnx = pytest.importorskip('onnx')
@@ -106,23 +108,56 @@ def test_export_tool(tmp_path):
     assert np.abs(got - probabilities(model, images)).max() <= 1e-4
     # A test pipeline that keeps the image size: it must be given.
     tool = runpy.run_path(os.path.join(ROOT, 'tools', 'export_onnx.py'))
-    with pytest.raises(SystemExit, match='give --input-size H W'):
+    with pytest.raises(SystemExit, match='error: .*give --input-size H W'):
         tool['main']([CONFIGS['mscma'], ckpt, '--out', str(out),
                       '--cfg-options', 'test_dataloader.dataset.pipeline=['
                       "dict(type='LoadImageFromFile'),"
                       "dict(type='PackInputs')]"])
+    with pytest.raises(SystemExit, match=r'error: input '
+                       r'size \(0, 64\): expected two whole numbers H W'):
+        tool['main']([CONFIGS['mscma'], ckpt, '--out', str(out),
+                      '--input-size', '0', '64'])
 
 
 def test_spatial_context_export_is_refused(tmp_path):
     model = random_model(CONFIGS['spatial-context'])
-    out = tmp_path / 'sc.onnx'
-    with pytest.raises(NotImplementedError, match='ONNX export of '
+    out = tmp_path / 'new' / 'sc.onnx'
+    with pytest.raises(ExportRefusedError, match='ONNX export of '
                        'SpatialContextClassifier is not supported: the '
                        'number of patches per image'):
         export_onnx(model, str(out), (64, 64))
-    assert not out.exists()
+    assert not (tmp_path / 'new').exists()  # no file, no empty folder
     ckpt = save_checkpoint(model, str(tmp_path / 'sc.pth'))
     tool = runpy.run_path(os.path.join(ROOT, 'tools', 'export_onnx.py'))
-    with pytest.raises(SystemExit, match='spatial-context.*not supported'):
+    with pytest.raises(SystemExit, match='error: ONNX '
+                       'export of SpatialContextClassifier is not supported'):
         tool['main']([CONFIGS['spatial-context'], ckpt, '--out', str(out),
                       '--input-size', '64', '64'])
+    assert not (tmp_path / 'new').exists()
+
+
+@pytest.mark.parametrize('size', [(0, 64), (64, -1), (64, 10**6), (64, 2.5),
+                                  (64, )])
+def test_invalid_export_size_is_named(tmp_path, size):
+    out = tmp_path / 'new' / 'cma.onnx'
+    with pytest.raises(InputOptionError, match=r'input size .*: expected two '
+                       r'whole numbers H W in \[1, 8192\]'):
+        export_onnx(random_model(CONFIGS['cma']), str(out), size)
+    assert not (tmp_path / 'new').exists()
+
+
+def test_size_the_model_cannot_run_is_named(tmp_path, monkeypatch):
+    """A size the network cannot take (a stride or kernel larger than the
+    input) is named, not left as a convolution error."""
+    model = random_model(CONFIGS['cma'])
+
+    def too_small(images):
+        raise RuntimeError('Calculated padded input size per channel: '
+                           '(1 x 1). Kernel size: (3 x 3).')
+
+    monkeypatch.setattr(model, 'extract_feat', too_small)
+    out = tmp_path / 'new' / 'cma.onnx'
+    with pytest.raises(InputOptionError, match='input size 1 x 1: the model '
+                       'cannot run on it .*Kernel size.*larger --input-size'):
+        export_onnx(model, str(out), (1, 1))
+    assert not (tmp_path / 'new').exists()

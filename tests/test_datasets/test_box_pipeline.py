@@ -15,7 +15,8 @@ from mmcma.datasets.transforms import crop_and_scale_boxes
 
 # Category 7 (zebra) comes before 2 (apple) by name but after it by id.
 COCO = dict(
-    images=[dict(id=1, file_name='a.png'), dict(id=2, file_name='b.png')],
+    images=[dict(id=1, file_name='a.png', width=64, height=64),
+            dict(id=2, file_name='b.png', width=64, height=64)],
     categories=[dict(id=7, name='zebra'), dict(id=2, name='apple')],
     annotations=[
         dict(id=1, image_id=1, category_id=7, bbox=[10, 20, 30, 40],
@@ -28,7 +29,7 @@ COCO = dict(
 def coco_dataset(tmp_path, annotations=None, **kwargs):
     (tmp_path / 'img').mkdir(exist_ok=True)
     for name in ('a.png', 'b.png'):
-        cv2.imwrite(str(tmp_path / 'img' / name), np.zeros((8, 8, 3)))
+        cv2.imwrite(str(tmp_path / 'img' / name), np.zeros((64, 64, 3)))
     data = dict(COCO, annotations=annotations or COCO['annotations'])
     (tmp_path / 'ann.json').write_text(json.dumps(data))
     return CocoMultiLabel(ann_file='ann.json', data_root=str(tmp_path),
@@ -278,3 +279,120 @@ def test_pack_inputs_refuses_boxes_outside_the_image():
     cropped = RandomResizedCrop(scale=8)(dict(sample(), img_path='x.png'))
     with pytest.raises(ValueError, match='outside the 8 x 8 image'):
         PackInputsWithBoxes()(cropped)
+
+
+# ------------------------------------------- boxes against the real image
+def test_coco_box_checked_against_the_declared_size(tmp_path):
+    # Up to one pixel past the 64 x 64 image: clipped to it.
+    near = [dict(id=4, image_id=1, category_id=7, bbox=[-0.5, 2, 65, 3])]
+    info = coco_dataset(tmp_path, annotations=near,
+                        with_boxes=True).get_data_info(0)
+    np.testing.assert_array_equal(info['gt_bboxes'], [[0, 2, 64, 5]])
+    np.testing.assert_array_equal(info['gt_bboxes_ids'], [4])
+    assert info['box_ann_shape'] == (64, 64)
+    assert info['box_ann_file'].endswith('ann.json')
+    for bbox in ([60, 0, 10, 10], [0, -3, 5, 5], [0, 0, 5, 70]):
+        far = [dict(id=9, image_id=1, category_id=7, bbox=bbox)]
+        with pytest.raises(BoxAnnotationError,
+                           match='ann.json: annotation 9: the box .* '
+                           'outside the 64 x 64 image'):
+            coco_dataset(tmp_path, annotations=far, with_boxes=True)
+        coco_dataset(tmp_path, annotations=far)  # labels only: loads
+
+
+@pytest.mark.parametrize('size', [{}, dict(width=0, height=8),
+                                  dict(width='8', height=8)])
+def test_coco_boxes_need_the_image_size(tmp_path, size):
+    data = dict(COCO, images=[dict(id=1, file_name='a.png', **size)],
+                annotations=COCO['annotations'][:1])
+    (tmp_path / 'img').mkdir()
+    (tmp_path / 'ann.json').write_text(json.dumps(data))
+    with pytest.raises(BoxAnnotationError,
+                       match='ann.json: image 1: width .* must be positive'):
+        CocoMultiLabel(ann_file='ann.json', data_root=str(tmp_path),
+                       data_prefix='img', with_boxes=True)
+
+
+PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackInputsWithBoxes')]
+
+
+def test_declared_size_checked_against_the_decoded_image(tmp_path):
+    # The xml declares 50 x 70; the image file is 60 x 70.
+    root = voc_tree(tmp_path, VOC_OBJECTS)
+    cv2.imwrite(str(root / 'JPEGImages/000005.jpg'),
+                np.zeros((70, 60, 3), np.uint8))
+    ds = voc_dataset(root, with_boxes=True, pipeline=PIPELINE)
+    with pytest.raises(BoxAnnotationError,
+                       match='000005.xml: declares the image .*000005.jpg '
+                       'as 50 x 70, but it decodes to 60 x 70'):
+        ds[0]
+    # Height and width swapped: the message suggests an EXIF rotation.
+    cv2.imwrite(str(root / 'JPEGImages/000005.jpg'),
+                np.zeros((50, 70, 3), np.uint8))
+    with pytest.raises(BoxAnnotationError, match='EXIF orientation'):
+        ds[0]
+    # COCO: the same check, before BoxRandomResizedCrop clips anything.
+    ds = coco_dataset(tmp_path, with_boxes=True, pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(type='BoxRandomResizedCrop', scale=32),
+        dict(type='PackInputsWithBoxes')])
+    ds[0]
+    cv2.imwrite(str(tmp_path / 'img' / 'a.png'), np.zeros((32, 64, 3)))
+    with pytest.raises(BoxAnnotationError,
+                       match='ann.json: declares .*a.png as 64 x 64, but '
+                       'it decodes to 64 x 32'):
+        ds[0]
+
+
+class FixedCrop(BoxRandomResizedCrop):
+    """The crop top 0, left 0, 10 high, 20 wide."""
+
+    def rand_crop_params(self, img):
+        self._last_crop = (0, 0, 10, 20)
+        return self._last_crop
+
+
+def test_crop_drops_and_counts_the_boxes_it_removes():
+    results = dict(img=np.zeros((20, 40, 3), np.uint8), img_shape=(20, 40),
+                   gt_bboxes=np.array([[0, 0, 10, 5], [30, 10, 40, 20],
+                                       [15, 2, 25, 8]], np.float32),
+                   gt_bboxes_labels=np.array([3, 1, 2]),
+                   gt_bboxes_ids=np.array([7, 8, 9]))
+    out = FixedCrop(scale=(10, 20))(results)  # resized to the same size
+    # The second box lies outside the crop: dropped with its label and id,
+    # counted; the third is clipped to the crop.
+    np.testing.assert_array_equal(out['gt_bboxes'],
+                                  [[0, 0, 10, 5], [15, 2, 20, 8]])
+    assert out['gt_bboxes_labels'].tolist() == [3, 2]
+    assert out['gt_bboxes_ids'].tolist() == [7, 9]
+    assert out['gt_bboxes_dropped'] == 1
+    packed = PackInputsWithBoxes()(out)['data_samples']
+    assert packed.metainfo['gt_bboxes_dropped'] == 1
+    assert packed.gt_bboxes.shape == (2, 4)
+
+
+def test_packing_drops_and_counts_empty_boxes():
+    # mmcv's CenterCrop clips a box it removes to an empty one.
+    # Crop x 10-30, y 5-15: the first two boxes become empty.
+    cropped = CenterCrop(crop_size=(20, 10))(dict(
+        sample(), gt_bboxes=np.array([[0, 0, 10, 5], [30, 10, 40, 20],
+                                      [12, 6, 18, 8]], np.float32),
+        gt_bboxes_labels=np.array([3, 1, 2]),
+        gt_bboxes_ids=np.array([5, 6, 7])))
+    packed = PackInputsWithBoxes()(cropped)['data_samples']
+    assert packed.metainfo['gt_bboxes_dropped'] == 2
+    np.testing.assert_array_equal(packed.gt_bboxes.numpy(), [[2, 1, 8, 3]])
+    assert packed.gt_bboxes_labels.tolist() == [2]
+    assert PackInputsWithBoxes()(sample())['data_samples'].metainfo[
+        'gt_bboxes_dropped'] == 0
+
+
+def test_box_outside_the_image_names_its_annotation():
+    results = dict(sample(), img_path='x.png',
+                   gt_bboxes=np.array([[0, 0, 5, 5], [0, 0, 50, 20]],
+                                      np.float32),
+                   gt_bboxes_labels=np.array([0, 1]),
+                   gt_bboxes_ids=np.array([3, 4]), box_ann_file='ann.json')
+    with pytest.raises(ValueError, match='x.png: gt_bboxes reach outside '
+                       r'.*ann.json: annotation 4\)'):
+        PackInputsWithBoxes()(results)

@@ -4,7 +4,6 @@ The tools are run in this process through their ``main`` (an error ends them
 with ``SystemExit(message)``, which Python prints as one line), and once in a
 subprocess, as a user runs them.
 """
-import importlib.util
 import os
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from mmpretrain.apis import get_model
 
 from mmcma.compat import TRUST_ENV, CheckpointError, load_local_checkpoint
 from mmcma.models.label_state import label_state_modules
-from tests.helpers.tool_runner import ROOT
+from tests.helpers.tool_runner import ROOT, tool, tool_error
 
 MSCMA = os.path.join(
     ROOT, 'configs/demo/mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
@@ -43,23 +42,6 @@ class FetchMethod:
     def __reduce__(self):
         from mmengine.logging.history_buffer import HistoryBuffer
         return getattr, (HistoryBuffer, 'update')
-
-
-def tool(name):
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
-
-
-def tool_error(name, *argv) -> str:
-    """Run tools/NAME.py in this process; return its one-line error."""
-    with pytest.raises(SystemExit) as exc:
-        tool(name)(list(argv))
-    message = str(exc.value.code)
-    assert message.startswith('error: ') and '\n' not in message, message
-    return message
 
 
 #: The ``scenes`` fixture's setting (tests/conftest.py).
@@ -261,3 +243,31 @@ def test_amp_without_gpu_is_clear(name, args, capsys):
     assert exc.value.code == 2
     error = capsys.readouterr().err
     assert '--amp (mixed precision) needs a CUDA GPU' in error
+
+
+@pytest.mark.parametrize('flag', ['--resume', '--load-from'])
+def test_train_refuses_a_checkpoint_of_another_model(tmp_path, scenes,
+                                                     mscma_ckpt, flag):
+    """tools/train.py loads strictly, as tools/test.py does: the MS-CMA
+    checkpoint does not fit the CMA config (before: warnings, then a
+    failure deep in the optimiser)."""
+    message = tool_error('train', CMA, flag, mscma_ckpt, '--work-dir',
+                         str(tmp_path / 'work'), *data_options(scenes))
+    assert f'checkpoint {mscma_ckpt} does not fit the config' in message
+    assert 'unexpected key in source state_dict: neck.extra_stage.' in message
+    assert '--non-strict' in message
+
+
+def test_resume_needs_a_training_checkpoint(tmp_path, scenes, mscma_ckpt):
+    """Weights alone fit the model but hold no epoch or optimiser state."""
+    message = tool_error('train', MSCMA, '--resume', mscma_ckpt, '--work-dir',
+                         str(tmp_path / 'work'), *data_options(scenes))
+    assert f'checkpoint {mscma_ckpt} cannot be resumed from' in message
+    assert '--load-from' in message
+
+
+def test_resume_and_load_from_exclude_each_other(capsys):
+    with pytest.raises(SystemExit) as exc:
+        tool('train')([MSCMA, '--resume', 'a.pth', '--load-from', 'b.pth'])
+    assert exc.value.code == 2
+    assert 'give --resume or --load-from, not both' in capsys.readouterr().err

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+from mmcma.io import InputOptionError
 from mmcma.labels.knowledge import (KnowledgeGraph, conceptnet_graph,
                              knowledge_graph, load_knowledge_graph,
                              read_assertions)
@@ -360,12 +361,19 @@ def test_file_class_mismatch_and_unreadable(tmp_path):
 
 
 def test_knowledge_options_are_checked():
-    with pytest.raises(ValueError, match='must be a dict with a type'):
+    with pytest.raises(InputOptionError, match='must be a dict with a type'):
         knowledge_graph(['a'], 'wordnet')
-    with pytest.raises(ValueError, match="unknown knowledge source 'kg'"):
+    with pytest.raises(InputOptionError,
+                       match="knowledge source type must be one of .*'kg'"):
         knowledge_graph(['a'], dict(type='kg'))
-    with pytest.raises(ValueError, match=r"unknown option\(s\) \['pth'\]"):
+    with pytest.raises(InputOptionError,
+                       match="knowledge source 'file': unknown option 'pth'"
+                       '; valid options: path'):
         knowledge_graph(['a'], dict(type='file', pth='x.npz'))
+    with pytest.raises(InputOptionError,
+                       match="knowledge source 'file': missing the option "
+                       "'path'"):
+        knowledge_graph(['a'], dict(type='file'))
 
 
 @pytest.mark.filterwarnings('ignore:.*malformed row')
@@ -421,5 +429,6 @@ def test_tool_argument_errors(tmp_path):
                                                            path='k.npz')
     assert graph_tool['knowledge_options']('cn.csv.gz')['type'] == \
         'conceptnet'
-    with pytest.raises(SystemExit, match="--knowledge must be 'wordnet'"):
+    with pytest.raises(InputOptionError,
+                       match="--knowledge must be 'wordnet'"):
         graph_tool['knowledge_options']('k.json')

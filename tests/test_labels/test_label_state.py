@@ -16,6 +16,7 @@ from mmpretrain.structures import DataSample
 import mmcma
 from mmcma.compat import load_local_checkpoint
 from mmcma.datasets import CocoMultiLabel, get_label_matrix
+from mmcma.io import InputOptionError
 from mmcma.labels import LabelState
 from mmcma.labels import state as state_module
 from mmcma.engine.hooks import LabelStateHook
@@ -233,9 +234,22 @@ def test_embedding_file_source(scenes, tmp_path):
             LabelStateHook(embedding=dict(type='file', path=path),
                            cache=False).before_train(
                                make_runner(scenes, tmp_path))
-    with pytest.raises(ValueError, match="unknown label embedding source"):
+    with pytest.raises(InputOptionError, match="label embedding source type "
+                       r"must be one of \('asge', .*got 'glovez'"):
         LabelStateHook(embedding=dict(type='glovez'),
                        cache=False).before_train(make_runner(scenes, tmp_path))
+    # Options checked by name: before, a TypeError from the source function.
+    for options, message in (
+            (dict(type='glove', synonym=dict(tv='tv')),
+             "label embedding source 'glove': unknown option 'synonym'; "
+             'valid options: synonyms'),
+            (dict(type='file'),
+             "label embedding source 'file': missing the option 'path'"),
+            (dict(type='asge', max_iter=3),
+             "label embedding source 'asge': unknown option 'max_iter'")):
+        with pytest.raises(InputOptionError, match=message):
+            LabelStateHook(embedding=options, cache=False).before_train(
+                make_runner(scenes, tmp_path))
 
 
 def test_class_count_mismatch(scenes, tmp_path):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import mmcma
+from mmcma.io import InputOptionError
 from mmcma.datasets import CocoMultiLabel, get_label_matrix
 from mmcma.labels import LabelState
 from mmcma.labels.mlgcn_files import read_mlgcn_adj
@@ -241,7 +242,7 @@ def test_cli_options_over_the_config_hook(scenes, tmp_path):
         embedding=dict(type='file', path='v.txt'))
     args = tool.parse_args([DATASET_CONFIG, '--out', 'x.npz',
                             '--embedding-options', 'path=v.txt'])
-    with pytest.raises(SystemExit, match='needs --embedding'):
+    with pytest.raises(InputOptionError, match='needs --embedding'):
         tool.label_state_options(Config.fromfile(DATASET_CONFIG), args)
 
 

@@ -14,9 +14,16 @@ MMDetection's):
   arrays, which the data preprocessor does not move to the device):
   :class:`PackInputsWithBoxes` packs them as tensors.
 
-Empty boxes (cropped away, or zero-sized in the annotations) are kept here,
-with their labels in step; the model ignores boxes smaller than its
-``min_box_size`` (:func:`mmcma.models.spatial_context.valid_gt`).
+Before the crop (:class:`BoxRandomResizedCrop`) and at packing, the image
+size the annotation file declared is compared with the decoded image
+(``ori_shape``, set by ``LoadImageFromFile``): a difference is a
+:class:`~mmcma.datasets.BoxAnnotationError` naming the annotation file and
+the image, since the boxes cannot be placed on that image. A box that a crop
+removes (zero width or height: cropped away, or zero-sized in the
+annotations) is dropped with its label and counted, never kept as an empty
+box: the count is the data sample's ``gt_bboxes_dropped`` metainfo (0 when
+none). The model also ignores boxes smaller than its ``min_box_size``
+(:func:`mmcma.models.spatial_context.valid_gt`).
 """
 from typing import Optional, Tuple
 
@@ -25,7 +32,79 @@ import torch
 from mmpretrain.datasets.transforms import PackInputs, RandomResizedCrop
 from mmpretrain.registry import TRANSFORMS
 
+from ..boxes import BORDER_TOLERANCE, BoxAnnotationError, box_name
+
 BOX_KEYS = ('gt_bboxes', 'gt_bboxes_labels')
+#: Per-box keys kept in step when boxes are dropped.
+PER_BOX_KEYS = BOX_KEYS + ('gt_bboxes_ids', )
+
+
+def check_declared_shape(results: dict) -> None:
+    """Refuse boxes whose annotation declared another image size than the
+    image decodes to (``box_ann_shape`` against ``ori_shape``, both
+    ``(height, width)``); nothing to check when either is absent.
+
+    Raises:
+        BoxAnnotationError: naming the annotation file, the image and both
+            sizes.
+    """
+    declared, decoded = results.get('box_ann_shape'), results.get(
+        'ori_shape')
+    if declared is None or decoded is None or \
+            tuple(declared) == tuple(decoded[:2]):
+        return
+    (height, width), (real_h, real_w) = declared, decoded[:2]
+    swapped = (' (height and width swapped: does an EXIF orientation tag '
+               'rotate it?)' if (height, width) == (real_w, real_h) else '')
+    raise BoxAnnotationError(
+        f'{results.get("box_ann_file")}: declares the image '
+        f'{results.get("img_path")} as {width} x {height}, but it decodes '
+        f'to {real_w} x {real_h}{swapped}: its boxes cannot be placed on '
+        'the image; correct the size in the annotation or the image file')
+
+
+def drop_empty_boxes(results: dict) -> int:
+    """Drop boxes of zero width or height with their labels (and ids), add
+    their number to ``results['gt_bboxes_dropped']``; return it."""
+    boxes = np.asarray(results['gt_bboxes'], dtype=np.float32)
+    keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    dropped = int((~keep).sum())
+    if dropped:
+        for key in PER_BOX_KEYS:
+            if results.get(key) is not None:
+                results[key] = np.asarray(results[key])[keep]
+    results['gt_bboxes_dropped'] = results.get('gt_bboxes_dropped',
+                                               0) + dropped
+    return dropped
+
+
+def checked_boxes(results: dict) -> bool:
+    """Check a sample's boxes as they reach a box step: both keys or none,
+    (K, 4) with (K,) labels, finite, declared size = decoded size
+    (:func:`check_declared_shape`). Returns whether it has boxes.
+
+    Raises:
+        ValueError: naming the sample's image (:class:`BoxAnnotationError`
+            for a size that disagrees).
+    """
+    present = [results.get(key) is not None for key in BOX_KEYS]
+    where = results.get('img_path', 'a sample')
+    if not any(present):
+        return False
+    if not all(present):
+        raise ValueError(f'{where}: gt_bboxes and gt_bboxes_labels come '
+                         'together, got only one of them')
+    boxes = np.asarray(results['gt_bboxes'])
+    labels = np.asarray(results['gt_bboxes_labels'])
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or labels.shape != (
+            boxes.shape[0], ):
+        raise ValueError(
+            f'{where}: gt_bboxes must be (K, 4) and gt_bboxes_labels (K,), '
+            f'got {tuple(boxes.shape)} and {tuple(labels.shape)}')
+    if not np.isfinite(boxes.astype(np.float64)).all():
+        raise ValueError(f'{where}: gt_bboxes holds NaN or infinite values')
+    check_declared_shape(results)
+    return True
 
 
 def crop_and_scale_boxes(boxes: np.ndarray, crop: Tuple[int, int, int, int],
@@ -69,50 +148,40 @@ class BoxRandomResizedCrop(RandomResizedCrop):
         return self._last_crop
 
     def transform(self, results: dict) -> dict:
-        """Crop and resize the image (parent), then the boxes."""
+        """Check the boxes (:func:`checked_boxes`), crop and resize the
+        image (parent), then the boxes; boxes cropped away are dropped and
+        counted (:func:`drop_empty_boxes`)."""
+        has_boxes = checked_boxes(results)
         results = super().transform(results)
-        if results.get('gt_bboxes') is not None:
+        if has_boxes:
             offset_h, offset_w, target_h, target_w = self._last_crop
             results['gt_bboxes'] = crop_and_scale_boxes(
                 results['gt_bboxes'], (offset_w, offset_h, target_w,
                                        target_h), results['img'].shape[:2])
+            drop_empty_boxes(results)
         return results
 
 
 def _box_tensors(results: dict) -> Optional[Tuple[torch.Tensor,
                                                    torch.Tensor]]:
     """``gt_bboxes`` (K, 4) float32 and ``gt_bboxes_labels`` (K,) int64 of a
-    sample as tensors, or None if it has no boxes."""
-    present = [key in results and results[key] is not None
-               for key in BOX_KEYS]
-    where = results.get('img_path', 'a sample')
-    if not any(present):
+    sample as tensors, checked (:func:`checked_boxes`,
+    :func:`check_boxes_inside`), empty ones dropped and counted; None if it
+    has no boxes."""
+    if not checked_boxes(results):
         return None
-    if not all(present):
-        raise ValueError(f'{where}: gt_bboxes and gt_bboxes_labels come '
-                         'together, got only one of them')
     boxes = torch.as_tensor(np.asarray(results['gt_bboxes']),
                             dtype=torch.float32)
-    labels = torch.as_tensor(np.asarray(results['gt_bboxes_labels']),
-                             dtype=torch.int64)
-    if boxes.dim() != 2 or boxes.shape[1] != 4 or labels.shape != (
-            boxes.shape[0], ):
-        raise ValueError(
-            f'{where}: gt_bboxes must be (K, 4) and gt_bboxes_labels (K,), '
-            f'got {tuple(boxes.shape)} and {tuple(labels.shape)}')
-    if not torch.isfinite(boxes).all():
-        raise ValueError(f'{where}: gt_bboxes holds NaN or infinite values')
-    check_boxes_inside(boxes, results.get('img_shape'), where)
-    return boxes, labels
-
-
-#: Pixels a box may reach past the image border before
-#: :func:`check_boxes_inside` refuses it (rounding in annotations).
-BORDER_TOLERANCE = 1.0
+    check_boxes_inside(boxes, results.get('img_shape'), results)
+    drop_empty_boxes(results)
+    return (torch.as_tensor(np.asarray(results['gt_bboxes']),
+                            dtype=torch.float32),
+            torch.as_tensor(np.asarray(results['gt_bboxes_labels']),
+                            dtype=torch.int64))
 
 
 def check_boxes_inside(boxes: torch.Tensor, img_shape: Optional[tuple],
-                       where: str) -> None:
+                       results: dict) -> None:
     """Refuse boxes that reach outside the image they are packed with.
 
     The geometric transforms that move boxes keep them inside the image
@@ -124,7 +193,8 @@ def check_boxes_inside(boxes: torch.Tensor, img_shape: Optional[tuple],
         boxes (Tensor): (K, 4) xyxy boxes.
         img_shape (tuple, optional): ``(h, w)`` of the image (no check if
             None).
-        where (str): Names the sample in the error.
+        results (dict): The sample, to name its image and the box's
+            annotation (:func:`~mmcma.datasets.boxes.box_name`).
 
     Raises:
         ValueError: if a box reaches more than :data:`BORDER_TOLERANCE`
@@ -137,10 +207,13 @@ def check_boxes_inside(boxes: torch.Tensor, img_shape: Optional[tuple],
     over = torch.cat([-boxes[:, :2], boxes[:, 2:]], dim=1) - \
         torch.cat([-limit[:2], limit[2:]])
     if (over > BORDER_TOLERANCE).any():
-        worst = boxes[over.max(dim=1).values.argmax()].tolist()
+        k = int(over.max(dim=1).values.argmax())
+        worst = boxes[k].tolist()
         raise ValueError(
-            f'{where}: gt_bboxes reach outside the {width:g} x {height:g} '
-            f'image (e.g. {[round(v, 1) for v in worst]}): a step moved the '
+            f'{results.get("img_path", "a sample")}: gt_bboxes reach outside '
+            f'the {width:g} x {height:g} image (e.g. '
+            f'{[round(v, 1) for v in worst]}, {box_name(results, k)}): a '
+            'step moved the '
             "image but not the boxes? mmpretrain's RandomResizedCrop, "
             'RandomCrop and ResizeEdge move the image only: use '
             "BoxRandomResizedCrop, or mmcv's Resize, RandomFlip, CenterCrop")
@@ -159,9 +232,11 @@ class PackInputsWithBoxes(PackInputs):
     """
 
     def transform(self, results: dict) -> dict:
-        packed = super().transform(results)
         boxes = _box_tensors(results)
+        packed = super().transform(results)
         if boxes is not None:
             for key, value in zip(BOX_KEYS, boxes):
                 packed['data_samples'].set_field(value, key)
+            packed['data_samples'].set_metainfo(
+                dict(gt_bboxes_dropped=results['gt_bboxes_dropped']))
         return packed

@@ -10,6 +10,7 @@ from typing import Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
 
+from ...io import check_choice, check_option_names, keyword_names
 from .counts import LabelCounts, LabelMatrix, label_counts
 from .ks import ks_graph
 from .statistical import conditional_graph, mlgcn_graph
@@ -54,7 +55,8 @@ def build_label_graph(labels: Union[LabelMatrix, LabelCounts],
         np.ndarray: ``(N, N)`` float64 graph.
 
     Raises:
-        ValueError: For an unknown kind or option, or invalid labels.
+        InputOptionError: For an unknown kind or option (a ``ValueError``).
+        ValueError: Invalid labels.
 
     Example:
         >>> import numpy as np
@@ -63,16 +65,11 @@ def build_label_graph(labels: Union[LabelMatrix, LabelCounts],
         array([[1. , 1. ],
                [0.5, 1. ]])
     """
-    if kind not in _GRAPH_BUILDERS:
-        raise ValueError(f'unknown graph kind {kind!r}; '
-                         f'choose one of {GRAPH_KINDS}')
+    check_choice('graph kind', kind, GRAPH_KINDS)
     builder = _GRAPH_BUILDERS[kind]
-    valid = tuple(p for p in inspect.signature(builder).parameters
-                  if p != 'classes')[1:]
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise ValueError(f'unknown option(s) {unknown} for kind {kind!r}; '
-                         f'valid options: {valid}')
+    valid = tuple(p for p in keyword_names(builder, skip=1)
+                  if p != 'classes')
+    check_option_names(options, valid, f'graph kind {kind!r}')
     counts = labels if isinstance(labels, LabelCounts) else label_counts(
         labels)
     if 'classes' in inspect.signature(builder).parameters:

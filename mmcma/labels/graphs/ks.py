@@ -32,6 +32,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ...io import InputOptionError
 from ..adjacency import check_adjacency, symmetric_normalization
 from ..knowledge import knowledge_graph
 from .counts import LabelCounts
@@ -41,8 +42,9 @@ from .statistical import mlgcn_graph
 def _check_fraction(value, name: str, upper: float = 1.0) -> float:
     if not (isinstance(value, numbers.Real) and not isinstance(value, bool)
             and 0 <= value <= upper):
-        raise ValueError(f'{name} must be a number in [0, {upper:g}], got '
-                         f'{value!r}')
+        raise InputOptionError(
+            f'{name} must be a number in [0, {upper:g}], got '
+            f'{value!r}')
     return float(value)
 
 
@@ -149,13 +151,13 @@ def ks_graph(counts: LabelCounts,
         np.ndarray: (N, N) float64, symmetric.
     """
     if classes is None or len(classes) != counts.num_labels:
-        raise ValueError(
+        raise InputOptionError(
             f"the 'ks' graph needs the names of the {counts.num_labels} "
             'classes (build_label_graph(..., classes=...)), got '
             f'{None if classes is None else len(classes)}')
     if knowledge is None:
-        raise ValueError("the 'ks' graph needs knowledge=dict(type="
-                         "'wordnet' | 'conceptnet' | 'file', ...)")
+        raise InputOptionError("the 'ks' graph needs knowledge=dict(type="
+                               "'wordnet' | 'conceptnet' | 'file', ...)")
     statistics = mlgcn_graph(counts, t, variant=variant)
     return ks_superimpose(statistics,
                           knowledge_graph(classes, knowledge).adjacency, lam,

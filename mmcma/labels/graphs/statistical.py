@@ -14,6 +14,7 @@ from typing import Optional
 
 import numpy as np
 
+from ...io import InputOptionError
 from .counts import LabelCounts
 
 MLGCN_VARIANTS = ('paper', 'released')
@@ -62,7 +63,7 @@ def conditional_graph(counts: LabelCounts,
         np.ndarray: ``(N, N)`` float64 graph with entries in ``[0, 1]``.
     """
     if not isinstance(symmetric, (bool, np.bool_)):
-        raise ValueError(f'symmetric must be a bool, got {symmetric!r}')
+        raise InputOptionError(f'symmetric must be a bool, got {symmetric!r}')
     graph = _divide_or_zero(counts.co_counts, counts.counts[None, :])
     if symmetric:
         graph = (graph + graph.T) / 2
@@ -106,14 +107,14 @@ def mlgcn_graph(counts: LabelCounts,
         np.ndarray: ``(N, N)`` float64 graph, not symmetric in general.
     """
     if variant not in MLGCN_VARIANTS:
-        raise ValueError(f'variant must be one of {MLGCN_VARIANTS}, '
-                         f'got {variant!r}')
+        raise InputOptionError(f'variant must be one of {MLGCN_VARIANTS}, '
+                               f'got {variant!r}')
     if p is None:
         p = _MLGCN_DEFAULT_P[variant]
     if not (_is_real(t) and 0 < t <= 1):
-        raise ValueError(f't must be a number in (0, 1], got {t!r}')
+        raise InputOptionError(f't must be a number in (0, 1], got {t!r}')
     if not (_is_real(p) and 0 <= p <= 1):
-        raise ValueError(f'p must be a number in [0, 1], got {p!r}')
+        raise InputOptionError(f'p must be a number in [0, 1], got {p!r}')
 
     conditional = _divide_or_zero(counts.co_counts, counts.counts[:, None])
     np.fill_diagonal(conditional, 0.0)

@@ -27,13 +27,15 @@ import json
 import math
 import os.path as osp
 import warnings
+import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
                            TimeElapsedColumn)
 
-from .graph_file import EdgeMax, KnowledgeGraph
+from ...io import InputFileError, MissingFileError, bounded_lines
+from .graph_file import EdgeMax, KnowledgeGraph, check_knowledge_arrays
 from ..names import CONCEPTNET_TERMS, Synonyms, knowledge_terms
 
 #: Relations that deny a link; left out unless ``relations`` names them.
@@ -43,6 +45,8 @@ NEGATIVE_RELATIONS = ('/r/Antonym', '/r/DistinctFrom', '/r/NotCapableOf',
 _ENGLISH = '/c/en/'
 #: Rows between two progress-bar updates.
 _PROGRESS_EVERY = 200_000
+#: Longest line read (ConceptNet's longest are a few KB).
+MAX_LINE_CHARS = 1 << 20
 #: Malformed line numbers kept for the report.
 _EXAMPLES = 5
 
@@ -96,7 +100,11 @@ def _weight(text: str) -> Optional[float]:
         return None
     if isinstance(weight, bool) or not isinstance(weight, (int, float)):
         return None
-    return float(weight) if math.isfinite(weight) and weight >= 0 else None
+    try:
+        weight = float(weight)  # a JSON integer can exceed any float
+    except OverflowError:
+        return None
+    return weight if math.isfinite(weight) and weight >= 0 else None
 
 
 def _open_text(path: str) -> Tuple[io.BufferedReader, io.TextIOWrapper]:
@@ -129,12 +137,13 @@ def read_assertions(path: str,
         assertion, and the :class:`ReadStats`.
 
     Raises:
-        FileNotFoundError: No such file.
-        ValueError: The file is not gzip although named ``.gz``.
+        MissingFileError: No such file.
+        InputFileError: The file is not gzip although named ``.gz``, or is
+            cut short.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'ConceptNet assertions file not found: '
-                                f'{path}')
+        raise MissingFileError(f'ConceptNet assertions file not found: '
+                               f'{path}')
     wanted = set(terms)
     keep = None if relations is None else {relation_uri(r)
                                            for r in relations}
@@ -147,7 +156,10 @@ def read_assertions(path: str,
         with raw, lines, bar:
             task = bar.add_task('read', total=osp.getsize(path))
             lineno = 0
-            for lineno, line in enumerate(lines, 1):
+            for lineno, line in enumerate(bounded_lines(
+                    lines, path, MAX_LINE_CHARS,
+                    'ConceptNet assertions (5 tab-separated fields a line)'),
+                    1):
                 if lineno % _PROGRESS_EVERY == 0:
                     bar.update(task, completed=raw.tell())
                 if line.count('\t') != 4:
@@ -176,10 +188,11 @@ def read_assertions(path: str,
                 found.append((relation, start, end, weight))
             stats.rows = lineno
             bar.update(task, completed=osp.getsize(path))
-    except (OSError, EOFError) as e:  # gzip.BadGzipFile is an OSError
-        raise ValueError(f'{path}: cannot read as '
-                         f'{"gzip " if path.endswith(".gz") else ""}text '
-                         f'({type(e).__name__}: {e})') from e
+    except (OSError, EOFError, zlib.error) as e:
+        # gzip.BadGzipFile (not gzip) is an OSError; a cut .gz an EOFError.
+        raise InputFileError(f'{path}: cannot read as '
+                             f'{"gzip " if path.endswith(".gz") else ""}text '
+                             f'({type(e).__name__}: {e})') from e
     return found, stats
 
 
@@ -206,8 +219,9 @@ def conceptnet_graph(classes: Sequence[str],
         paper's "uncovered labels").
 
     Raises:
-        ValueError: No assertion links two of the classes (naming the
-            file, what was read and the terms looked for).
+        InputFileError: No assertion links two of the classes (naming the
+            file, what was read and the terms looked for), or weights so
+            large that a label's degree overflows.
     """
     class_terms = {name: knowledge_terms(name, synonyms, CONCEPTNET_TERMS)
                    for name in classes}
@@ -226,7 +240,7 @@ def conceptnet_graph(classes: Sequence[str],
             for j in term_classes[end]:
                 edges.add(i, j, weight, relation)
     if not edges.adjacency.any():
-        raise ValueError(
+        raise InputFileError(
             f'{path}: no ConceptNet assertion links two of the '
             f'{len(classes)} classes ({stats.rows} rows read, '
             f'{stats.english} between English concepts, {stats.matched} '
@@ -234,8 +248,13 @@ def conceptnet_graph(classes: Sequence[str],
             'assertions dump (tab-separated: URI, relation, start, end, '
             f'JSON)? Terms looked for: {sorted(term_classes)[:20]}; map '
             "class names with synonyms=dict(name=['term', ...])")
-    return edges.graph(dict(
+    graph = edges.graph(dict(
         type='conceptnet', file=osp.basename(path),
         relations=sorted(relation_uri(r) for r in relations)
         if relations is not None else f'all but {list(NEGATIVE_RELATIONS)}',
         terms=class_terms, **asdict(stats)))
+    # Weights so large that a degree overflows, named here, not later as
+    # "NaN or inf" in a normalisation that cannot name the file.
+    check_knowledge_arrays(graph.classes, graph.adjacency, graph.relation,
+                           path)
+    return graph

@@ -15,13 +15,13 @@ The file is a plain ``.npz`` read without pickle:
 """
 import json
 import os.path as osp
-import zipfile
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
 
-from ...npz_file import save_npz_atomic
+from ...io import (ArrayFileError, InputFileError, MissingFileError,
+                   read_npz, save_npz_atomic)
 from ..adjacency import check_adjacency
 from ..names import class_rows
 
@@ -71,41 +71,54 @@ class KnowledgeGraph:
 
 def check_knowledge_arrays(classes: np.ndarray, adjacency: np.ndarray,
                            relation: np.ndarray, origin: str) -> None:
-    """Raise ``ValueError`` naming ``origin`` unless the arrays form a valid
-    knowledge graph (shapes, finite, non-negative, symmetric within
+    """Raise :class:`~mmcma.io.InputFileError` (a ``ValueError``) naming
+    ``origin`` unless the arrays form a valid knowledge graph (shapes,
+    finite, non-negative, degrees finite, symmetric within
     :data:`SYMMETRY_TOLERANCE`, zero diagonal, a relation on every edge)."""
     classes, adjacency = np.asarray(classes), np.asarray(adjacency)
     relation = np.asarray(relation)
     n = classes.shape[0] if classes.ndim == 1 else -1
     if n < 1:
-        raise ValueError(f'{origin}: classes must be a non-empty 1-D array '
-                         f'of names, got shape {classes.shape}')
+        raise InputFileError(
+            f'{origin}: classes must be a non-empty 1-D array '
+            f'of names, got shape {classes.shape}')
     if len(set(classes.tolist())) != n:
-        raise ValueError(f'{origin}: its class names repeat')
+        raise InputFileError(f'{origin}: its class names repeat')
     if not np.issubdtype(adjacency.dtype, np.number):
-        raise ValueError(f'{origin}: adjacency must hold numbers, got '
-                         f'{adjacency.dtype}')
-    adjacency = check_adjacency(adjacency, f'{origin}: adjacency')
+        raise InputFileError(f'{origin}: adjacency must hold numbers, got '
+                             f'{adjacency.dtype}')
+    try:
+        adjacency = check_adjacency(adjacency, f'{origin}: adjacency')
+    except ValueError as e:
+        raise InputFileError(str(e)) from None
+    with np.errstate(over='ignore'):
+        degrees = adjacency.sum(axis=1)
+    if not np.isfinite(degrees).all():
+        raise InputFileError(
+            f'{origin}: adjacency weights are so large (largest '
+            f'{adjacency.max():.3g}) that a label\'s degree overflows; '
+            'expected weights such as ConceptNet\'s (about 0.1 to 20) or '
+            'WordNet similarities in [0, 1]')
     if adjacency.shape != (n, n):
-        raise ValueError(f'{origin}: adjacency must be ({n}, {n}) for {n} '
-                         f'classes, got shape {adjacency.shape}')
+        raise InputFileError(f'{origin}: adjacency must be ({n}, {n}) for {n} '
+                             f'classes, got shape {adjacency.shape}')
     if np.diagonal(adjacency).any():
-        raise ValueError(f'{origin}: adjacency has a non-zero diagonal; a '
-                         'label is not its own neighbour in A_K')
+        raise InputFileError(f'{origin}: adjacency has a non-zero diagonal; a '
+                             'label is not its own neighbour in A_K')
     scale = max(1.0, float(adjacency.max()))
     asymmetry = float(np.abs(adjacency - adjacency.T).max())
     if asymmetry > SYMMETRY_TOLERANCE * scale:
-        raise ValueError(f'{origin}: adjacency is not symmetric (largest '
-                         f'|A - A^T| {asymmetry:.3g}); relations count in '
-                         'both directions')
+        raise InputFileError(f'{origin}: adjacency is not symmetric (largest '
+                             f'|A - A^T| {asymmetry:.3g}); relations count in '
+                             'both directions')
     if relation.shape != (n, n):
-        raise ValueError(f'{origin}: relation must have shape ({n}, {n}), '
-                         f'got {relation.shape}')
+        raise InputFileError(f'{origin}: relation must have shape ({n}, {n}), '
+                             f'got {relation.shape}')
     unnamed = (adjacency > 0) & (relation == '')
     if unnamed.any():
         i, j = np.argwhere(unnamed)[0]
-        raise ValueError(f'{origin}: the edge {classes[i]!r} - '
-                         f'{classes[j]!r} has no relation name')
+        raise InputFileError(f'{origin}: the edge {classes[i]!r} - '
+                             f'{classes[j]!r} has no relation name')
 
 
 def load_knowledge_graph(path: str,
@@ -124,34 +137,32 @@ def load_knowledge_graph(path: str,
         KnowledgeGraph: With an exactly symmetric adjacency.
 
     Raises:
-        FileNotFoundError: No such file.
-        ValueError: Unreadable, missing arrays, or invalid (see
+        MissingFileError: No such file.
+        InputFileError: Unreadable or over the size limit
+            (:func:`mmcma.io.read_npz`), missing arrays, or invalid (see
             :func:`check_knowledge_arrays`), or other class names (listing
             the differences).
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'knowledge graph file not found: {path}')
+        raise MissingFileError(f'knowledge graph file not found: {path}')
     keys = ('classes', 'adjacency', 'relation', 'source')
-    try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError('a single array, not an .npz archive')
-        with data:
-            missing = [k for k in keys if k not in data.files]
-            values = {k: data[k] for k in keys if k in data.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f'{path}: not a readable .npz file of plain arrays '
-                         f'({type(e).__name__}: {e})') from e
+    values = read_npz(path, keys, 'knowledge graph file')
+    missing = [k for k in keys if k not in values]
     if missing:
-        raise ValueError(f'{path}: not a knowledge graph file, {missing} '
-                         f'missing (it holds {sorted(values)})')
+        raise ArrayFileError(f'{path}: not a knowledge graph file, {missing} '
+                             f'missing (it holds {sorted(values)})')
+    for key, kinds in (('classes', 'US'), ('relation', 'US'),
+                       ('source', 'US')):
+        if values[key].dtype.kind not in kinds:
+            raise ArrayFileError(f'{path}: {key!r} must hold strings, got '
+                                 f'{values[key].dtype}')
     check_knowledge_arrays(values['classes'], values['adjacency'],
                            values['relation'], path)
     try:
         source = json.loads(str(values['source']))
     except json.JSONDecodeError as e:
-        raise ValueError(f'{path}: its source metadata is not JSON '
-                         f'({e})') from e
+        raise InputFileError(f'{path}: its source metadata is not JSON '
+                             f'({e})') from e
     stored = values['classes'].astype(str)
     adjacency = values['adjacency'].astype(np.float64)
     relation = values['relation'].astype(str)

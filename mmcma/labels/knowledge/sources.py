@@ -12,9 +12,9 @@
 the label-state cache is not reused after the file changed.
 """
 import hashlib
-import inspect
 from typing import Callable, Dict, Optional, Sequence
 
+from ...io import InputOptionError, check_call_options, check_choice
 from .conceptnet import conceptnet_graph
 from .graph_file import KnowledgeGraph, load_knowledge_graph
 from .wordnet import wordnet_graph
@@ -35,15 +35,13 @@ KNOWLEDGE_SOURCES: Dict[str, Callable[..., KnowledgeGraph]] = {
 
 def _split(options: Optional[dict]):
     if not isinstance(options, dict) or 'type' not in options:
-        raise ValueError(
+        raise InputOptionError(
             'knowledge must be a dict with a type, one of '
             f"{sorted(KNOWLEDGE_SOURCES)}, e.g. dict(type='wordnet') or "
             f"dict(type='file', path='graph.npz'); got {options!r}")
     options = dict(options)
     kind = options.pop('type')
-    if kind not in KNOWLEDGE_SOURCES:
-        raise ValueError(f'unknown knowledge source {kind!r}: choose from '
-                         f'{sorted(KNOWLEDGE_SOURCES)}')
+    check_choice('knowledge source type', kind, sorted(KNOWLEDGE_SOURCES))
     return kind, options
 
 
@@ -52,16 +50,14 @@ def knowledge_graph(classes: Sequence[str],
     """The knowledge graph over ``classes`` that ``options`` names.
 
     Raises:
-        ValueError: Not a dict with a known ``type``, an unknown option, or
-            what the source raises.
+        InputOptionError: Not a dict with a known ``type``, or an unknown
+            option (a ``ValueError``).
+        ValueError: What the source raises.
     """
     kind, options = _split(options)
     source = KNOWLEDGE_SOURCES[kind]
-    valid = tuple(inspect.signature(source).parameters)[1:]
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise ValueError(f'unknown option(s) {unknown} for the {kind!r} '
-                         f'knowledge source; valid options: {valid}')
+    check_call_options(source, options, f'knowledge source {kind!r}',
+                       skip=1)
     return source(classes, **options)
 
 

@@ -32,6 +32,7 @@ person-potted plant (organism), and nothing else
 """
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 
+from ...io import InputError, InputOptionError
 from .graph_file import EdgeMax, KnowledgeGraph
 from ..names import WORDNET_SYNSETS, knowledge_terms
 from .wordnet_data import load_wordnet
@@ -67,7 +68,7 @@ def class_synsets(wordnet, classes: Sequence[str],
             synset = nouns[0]
         found.append(synset)
     if problems:
-        raise ValueError(
+        raise InputError(
             'WordNet knowledge graph: ' + '; '.join(problems) + ". Give each "
             "a noun synset with synsets=dict(name='word.n.01')")
     return found
@@ -157,11 +158,12 @@ def wordnet_graph(classes: Sequence[str],
                         ('min_similarity', min_similarity)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not 0 <= value <= 1:
-            raise ValueError(f'{name} must be a number in [0, 1], got '
-                             f'{value!r}')
+            raise InputOptionError(f'{name} must be a number in [0, 1], got '
+                                   f'{value!r}')
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or \
             max_steps < 0:
-        raise ValueError(f'max_steps must be an int >= 0, got {max_steps!r}')
+        raise InputOptionError(
+            f'max_steps must be an int >= 0, got {max_steps!r}')
     wordnet = load_wordnet()
     nodes = class_synsets(wordnet, classes, synsets)
     steps = [hypernym_steps(s) for s in nodes]

@@ -28,6 +28,10 @@ import warnings
 
 from filelock import FileLock
 
+from ...io import InputFileError, MissingFileError
+
+#: WordNet's root noun; every WordNet 3.0 database has it.
+ROOT_SYNSET = 'entity.n.01'
 #: Environment variable naming the folder with the WordNet database files.
 WORDNET_DIR_ENV = 'MMCMA_WORDNET_DIR'
 #: Where Debian's ``wordnet-base`` installs the database.
@@ -85,8 +89,9 @@ def source_folder():
     data is tried).
 
     Raises:
-        FileNotFoundError: ``$MMCMA_WORDNET_DIR`` or the Debian folder lacks
+        MissingFileError: ``$MMCMA_WORDNET_DIR`` or the Debian folder lacks
             database files (all missing ones are named).
+        InputFileError: Some of them are empty (named).
     """
     folder = os.environ.get(WORDNET_DIR_ENV)
     if not folder:
@@ -96,9 +101,15 @@ def source_folder():
     missing = [f for f in DATABASE_FILES
                if not osp.isfile(osp.join(folder, f))]
     if missing:
-        raise FileNotFoundError(
+        raise MissingFileError(
             f'WordNet database incomplete in {folder}: {missing} missing '
             f'(index.sense comes with wordnet-sense-index); {INSTALL_HINT}')
+    empty = [f for f in DATABASE_FILES
+             if osp.getsize(osp.join(folder, f)) == 0]
+    if empty:
+        raise InputFileError(
+            f'WordNet database in {folder} has empty files {empty}: expected '
+            f'the WordNet 3.0 database; {INSTALL_HINT}')
     return folder
 
 
@@ -179,7 +190,21 @@ def load_wordnet():
         ImportError: nltk is missing (how to install it).
         FileNotFoundError: No database, or an incomplete one (how to
             install it).
+        InputFileError: A database with empty files or without WordNet's
+            root noun (how to install it).
     """
     _import_nltk()
     folder = source_folder()
-    return _reader(None if folder is None else nltk_layout(folder))
+    data_dir = None if folder is None else nltk_layout(folder)
+    try:  # the root of every noun: a database without it is no WordNet
+        reader = _reader(data_dir)
+        reader.synset(ROOT_SYNSET)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # noqa: BLE001  (nltk raises several types)
+        where = folder or "nltk's data path"
+        raise InputFileError(
+            f'WordNet database in {where} is empty '
+            f'or damaged: its root noun {ROOT_SYNSET} cannot be read '
+            f'({type(e).__name__}: {e}); {INSTALL_HINT}') from e
+    return reader

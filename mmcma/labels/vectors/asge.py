@@ -18,6 +18,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
                            TextColumn, TimeElapsedColumn)
 from torch import Tensor
 
+from ...io import InputOptionError
 from .asge_loss import (ASGETarget, column_sampler, evaluate_asge_loss,
                         summed_asge_loss)
 from .asge_net import ASGENet
@@ -90,20 +91,22 @@ def _resolve_alpha(alpha: Union[float, str, None], num_labels: int,
     :data:`AUTO_ALPHA` (see :func:`fit_asge`)."""
     if isinstance(alpha, str):
         if alpha != 'auto':
-            raise ValueError("alpha must be 'auto', None or a finite number, "
-                             f'got {alpha!r}')
+            raise InputOptionError(
+                "alpha must be 'auto', None or a finite number, "
+                f'got {alpha!r}')
         return None if num_labels <= embed_dim else AUTO_ALPHA
     if alpha is not None and not 0 < alpha <= 1:
-        raise ValueError(f"alpha must be 'auto', None or in (0, 1], got "
-                         f'{alpha}')
+        raise InputOptionError(f"alpha must be 'auto', None or in (0, 1], got "
+                               f'{alpha}')
     return alpha
 
 
 def _make_optimizer(name: str, params, lr: Optional[float]):
     """Build ``'adam'`` or ``'sgd'`` (momentum 0.9, as in the paper)."""
     if name not in DEFAULT_LR:
-        raise ValueError(f'optimizer must be one of {tuple(DEFAULT_LR)}, '
-                         f'got {name!r}')
+        raise InputOptionError(
+            f'optimizer must be one of {tuple(DEFAULT_LR)}, '
+            f'got {name!r}')
     lr = DEFAULT_LR[name] if lr is None else lr
     if name == 'sgd':
         return torch.optim.SGD(params, lr=lr, momentum=0.9)
@@ -288,11 +291,12 @@ def fit_asge(adjacency: Union[np.ndarray, Tensor],
     """
     adjacency = _validate_adjacency(adjacency)
     if max_iters < 1 or patience < 1 or tol < 0:
-        raise ValueError('max_iters and patience must be >= 1 and tol >= 0, '
-                         f'got {max_iters}, {patience}, {tol}')
+        raise InputOptionError(
+            'max_iters and patience must be >= 1 and tol >= 0, '
+            f'got {max_iters}, {patience}, {tol}')
     if num_sampled is not None and num_sampled < 1:
-        raise ValueError(f'num_sampled must be None or >= 1, got '
-                         f'{num_sampled}')
+        raise InputOptionError(f'num_sampled must be None or >= 1, got '
+                               f'{num_sampled}')
     num_labels = adjacency.shape[0]
     alpha = _resolve_alpha(alpha, num_labels, embed_dim)
     hidden_dims = (embed_dim, embed_dim) if hidden_dims is None else tuple(

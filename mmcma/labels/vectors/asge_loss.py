@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...io import InputOptionError
+
 REDUCTIONS = ('sum', 'mean')
 # Cosine similarities of zero embeddings are computed as 0 (never NaN).
 COSINE_EPS = 1e-12
@@ -65,8 +67,8 @@ def asge_loss(embeddings: Tensor,
         Tensor: Scalar loss.
     """
     if reduction not in REDUCTIONS:
-        raise ValueError(f'reduction must be one of {REDUCTIONS}, '
-                         f'got {reduction!r}')
+        raise InputOptionError(f'reduction must be one of {REDUCTIONS}, '
+                               f'got {reduction!r}')
     num_labels = embeddings.shape[0]
     if embeddings.dim() != 2 or adjacency.shape != (num_labels, num_labels):
         raise ValueError('expected embeddings (N, D) and adjacency (N, N), '
@@ -174,7 +176,7 @@ class ASGETarget:
             symmetric = graph if is_symmetric else (graph + graph.T) / 2
             return cls(symmetric=_to_device(symmetric, device), **common)
         if alpha <= 0:
-            raise ValueError(f'alpha must be positive, got {alpha}')
+            raise InputOptionError(f'alpha must be positive, got {alpha}')
         if sp.issparse(graph):
             related = sp.csr_matrix(graph.multiply(graph >= alpha))
         else:

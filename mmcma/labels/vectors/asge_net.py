@@ -9,6 +9,8 @@ from typing import Optional, Sequence
 import torch
 from torch import Tensor, nn
 
+from ...io import InputOptionError
+
 # Final activations of ASGENet: softmax over the units (default) or ReLU.
 FINAL_ACTIVATIONS = {'softmax': partial(nn.Softmax, dim=1), 'relu': nn.ReLU}
 # Initial scale of the BatchNorm before the softmax: random labels start
@@ -53,11 +55,12 @@ class ASGENet(nn.Module):
             raise ValueError(f'ASGE needs at least 2 labels, got {num_labels}')
         dims = (num_labels, *hidden_dims, embed_dim)
         if min(dims[1:]) < 1:
-            raise ValueError(f'layer sizes must be positive, got {dims[1:]}')
+            raise InputOptionError(
+                f'layer sizes must be positive, got {dims[1:]}')
         if final_activation not in FINAL_ACTIVATIONS:
-            raise ValueError('final_activation must be one of '
-                             f'{tuple(FINAL_ACTIVATIONS)}, got '
-                             f'{final_activation!r}')
+            raise InputOptionError('final_activation must be one of '
+                                   f'{tuple(FINAL_ACTIVATIONS)}, got '
+                                   f'{final_activation!r}')
         self.num_labels = num_labels
         self.final_activation = final_activation
         activations = [nn.ReLU() for _ in hidden_dims]

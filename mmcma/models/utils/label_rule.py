@@ -16,11 +16,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ...io import InputOptionError
+
 #: ``{'thr': t}`` or ``{'topk': k}``: one rule, ready for ``**`` passing.
 LabelRule = Dict[str, Union[float, int]]
 
 
-class LabelRuleError(ValueError):
+class LabelRuleError(InputOptionError):
     """A threshold or top-k that no label selection can use."""
 
 
