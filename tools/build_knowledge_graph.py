@@ -25,6 +25,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from mmengine.config import Config, DictAction  # noqa: E402
 
 import mmcma  # noqa: E402,F401
+from mmcma.io.cli import ConfigOptions  # noqa: E402
 from mmcma.datasets.from_config import train_class_names  # noqa: E402
 from mmcma.labels.knowledge import KnowledgeGraph, knowledge_graph  # noqa: E402
 from mmcma.engine.cli import (add_debug_arg,  # noqa: E402
@@ -53,7 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', help='output .npz (default: print only)')
     parser.add_argument('--top', type=int, default=15,
                         help='strongest pairs to print')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptions,
                         help='override config keys')
     add_debug_arg(parser)
     return parser.parse_args(argv)

@@ -31,6 +31,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 
 import mmcma  # noqa: E402,F401
+from mmcma.io.cli import ConfigOptions  # noqa: E402
 from mmcma.datasets import get_label_matrix  # noqa: E402
 from mmcma.datasets.from_config import build_train_dataset  # noqa: E402
 from mmcma.labels.vectors import EMBEDDING_SOURCES  # noqa: E402
@@ -68,7 +69,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="embedding size (default: with --embedding the source's own "
         "size, else what the config's model asks for)")
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=ConfigOptions,
         help='override config keys')
     add_debug_arg(parser)
     return parser.parse_args(argv)
@@ -87,10 +88,15 @@ def label_state_options(cfg: Config, args: argparse.Namespace) -> dict:
     """Graph and embedding options: the config's hook, then the flags.
 
     ``--embedding`` with another source than the hook's drops the hook's
-    source options (they belong to that source).
+    source options (they belong to that source); likewise ``--graph kind=``
+    with another kind than the hook's drops the hook's graph options.
     """
     options = hook_options(cfg)
-    options['graph'] = {**options.get('graph', {}), **args.graph}
+    graph = dict(options.get('graph', {}))
+    if 'kind' in args.graph and args.graph['kind'] != graph.get(
+            'kind', 'conditional'):
+        graph = {}
+    options['graph'] = {**graph, **args.graph}
     if args.knowledge is not None:
         options['graph']['knowledge'] = knowledge_options(args.knowledge)
     embedding = options.get('embedding')

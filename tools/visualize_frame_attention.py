@@ -19,12 +19,13 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmpretrain.apis import get_model  # noqa: E402
 from mmpretrain.registry import DATASETS  # noqa: E402
 
 import mmcma  # noqa: E402,F401  (registers the components)
+from mmcma.io.cli import ConfigOptions  # noqa: E402
 from mmcma.models.capabilities import model_capabilities  # noqa: E402
 from mmcma.visualization import plot_frame_attention, resolve_label  # noqa
 from mmcma.io.cli import add_debug_arg, exit_on_input_error  # noqa: E402
@@ -87,7 +88,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='dataloader whose dataset holds the video')
     parser.add_argument('--topk', type=int, default=3,
                         help='predictions listed in the title')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=ConfigOptions,
                         help='override config settings')
     add_debug_arg(parser)
     return parser.parse_args(argv)

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Dict, Mapping
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.registry import MODEL_WRAPPERS
 from mmengine.runner import Runner
@@ -24,8 +24,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from mmcma.compat import TRUST_ENV, CheckpointError
 from mmcma.io import InputError, MissingFileError
-from mmcma.io.cli import (DEBUG_ENV, add_debug_arg,  # noqa: F401 (exported)
-                          exit_on_input_error, one_line)
+from mmcma.io.cli import (DEBUG_ENV, ConfigOptions,  # noqa: F401 (exported)
+                          add_debug_arg, exit_on_input_error, one_line)
 
 from .pipeline_check import check_pipelines
 from .schedule_length import ScheduleError, rescale_schedule
@@ -38,9 +38,11 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=ConfigOptions,
         help='override config keys, e.g. train_cfg.max_epochs=2 '
-        'optim_wrapper.optimizer.lr=0.1 (no spaces inside a value)')
+        'optim_wrapper.optimizer.lr=0.1 (no spaces inside a value); values '
+        "may be lists, tuples and dicts, e.g. key=\"dict(type='Resize',"
+        "scale=(96,96))\"")
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

@@ -9,7 +9,7 @@ import pytest
 from mmengine.config import DictAction
 
 from mmcma.apis import MultiLabelInferencer, init_model
-from mmcma.apis.cli import ConfigOptions, config_value
+from mmcma.io.cli import ConfigOptions, config_value
 from mmcma.datasets.synthetic_scenes import generate
 from tests.helpers.demo_models import CONFIGS, random_model, save_checkpoint
 from tests.helpers.tool_runner import ROOT
@@ -107,3 +107,23 @@ def test_visualize_attention_errors_in_one_line(tmp_path):
     tool['main']([CONFIGS['mscma'], mscma, image, '--out',
                   str(tmp_path / 'a.png'), '--labels', 'boat', '3'])
     assert (tmp_path / 'a.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_train_and_test_tools_read_dict_values():
+    """tools/train.py and tools/test.py parse ``dict(...)`` option values
+    (mmengine's parser recursed until RecursionError on them)."""
+    import argparse
+
+    from mmcma.engine.cli import add_common_args
+    parser = argparse.ArgumentParser()
+    add_common_args(parser)
+    args = parser.parse_args([
+        '--cfg-options',
+        "test_dataloader.dataset.pipeline.1=dict(type='Resize',scale=(96,96))",
+        'train_cfg.max_epochs=2'
+    ])
+    assert args.cfg_options == {
+        'test_dataloader.dataset.pipeline.1':
+        dict(type='Resize', scale=(96, 96)),
+        'train_cfg.max_epochs': 2
+    }

@@ -240,6 +240,11 @@ def test_cli_options_over_the_config_hook(scenes, tmp_path):
     assert tool.label_state_options(cfg, args) == dict(
         graph=dict(kind='mlgcn', variant='released', t=0.5),
         embedding=dict(type='file', path='v.txt'))
+    # Another kind drops the hook's ML-GCN options (variant, t).
+    args = tool.parse_args([DEMO, '--out', 'x.npz', '--graph',
+                            'kind=conditional'])
+    assert tool.label_state_options(cfg, args)['graph'] == dict(
+        kind='conditional')
     args = tool.parse_args([DATASET_CONFIG, '--out', 'x.npz',
                             '--embedding-options', 'path=v.txt'])
     with pytest.raises(InputOptionError, match='needs --embedding'):
