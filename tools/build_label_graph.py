@@ -34,6 +34,7 @@ import mmcma  # noqa: E402,F401
 from mmcma.io.cli import ConfigOptions  # noqa: E402
 from mmcma.datasets import get_label_matrix  # noqa: E402
 from mmcma.datasets.from_config import build_train_dataset  # noqa: E402
+from mmcma.labels.graphs import graph_option_names  # noqa: E402
 from mmcma.labels.vectors import EMBEDDING_SOURCES  # noqa: E402
 from mmcma.labels import compute_label_state, describe  # noqa: E402
 from mmcma.models import label_state_requirements  # noqa: E402
@@ -89,13 +90,16 @@ def label_state_options(cfg: Config, args: argparse.Namespace) -> dict:
 
     ``--embedding`` with another source than the hook's drops the hook's
     source options (they belong to that source); likewise ``--graph kind=``
-    with another kind than the hook's drops the hook's graph options.
+    with another kind than the hook's drops the hook's graph options that
+    the new kind does not take (``variant`` and ``t`` carry over from
+    ``'mlgcn'`` to ``'ks'``, ``p`` does not).
     """
     options = hook_options(cfg)
     graph = dict(options.get('graph', {}))
     if 'kind' in args.graph and args.graph['kind'] != graph.get(
             'kind', 'conditional'):
-        graph = {}
+        accepted = graph_option_names(args.graph['kind'])
+        graph = {k: v for k, v in graph.items() if k in accepted}
     options['graph'] = {**graph, **args.graph}
     if args.knowledge is not None:
         options['graph']['knowledge'] = knowledge_options(args.knowledge)

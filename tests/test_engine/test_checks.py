@@ -80,9 +80,14 @@ def cli_options(scenes, work_dir):
 
 
 @pytest.mark.slow
-def test_tools_check_before_running(scenes, tmp_path):
+def test_tools_check_before_running(scenes, tmp_path, monkeypatch):
     # Both tools stop at the check, before any training step or before the
-    # (here fake) checkpoint is read.
+    # (here fake) checkpoint is read. By default the user sees one line ...
+    with pytest.raises(SystemExit, match='^error: The number of classes '
+                       'disagrees: .*model.head.num_classes = 10;'):
+        load_tool('train').main([CONFIG, *cli_options(scenes, tmp_path)])
+    # ... and the typed error with MMCMA_DEBUG=1.
+    monkeypatch.setenv('MMCMA_DEBUG', '1')
     with pytest.raises(ClassCountError, match='model.head.num_classes = 10'):
         load_tool('train').main([CONFIG, *cli_options(scenes, tmp_path)])
     assert not any(name.endswith('.pth') for name in os.listdir(tmp_path))

@@ -240,11 +240,16 @@ def test_cli_options_over_the_config_hook(scenes, tmp_path):
     assert tool.label_state_options(cfg, args) == dict(
         graph=dict(kind='mlgcn', variant='released', t=0.5),
         embedding=dict(type='file', path='v.txt'))
-    # Another kind drops the hook's ML-GCN options (variant, t).
+    # Another kind drops the hook's ML-GCN options it does not take ...
     args = tool.parse_args([DEMO, '--out', 'x.npz', '--graph',
                             'kind=conditional'])
     assert tool.label_state_options(cfg, args)['graph'] == dict(
         kind='conditional')
+    # ... but keeps those the new kind takes: KS builds A_S from them.
+    args = tool.parse_args([DEMO, '--out', 'x.npz', '--graph', 'kind=ks',
+                            'lam=0.6'])
+    assert tool.label_state_options(cfg, args)['graph'] == dict(
+        kind='ks', variant='released', t=0.4, lam=0.6)
     args = tool.parse_args([DATASET_CONFIG, '--out', 'x.npz',
                             '--embedding-options', 'path=v.txt'])
     with pytest.raises(InputOptionError, match='needs --embedding'):

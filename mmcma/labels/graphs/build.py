@@ -32,6 +32,14 @@ GRAPH_NORMALIZATION: Dict[str, str] = {
 }
 
 
+def graph_option_names(kind: str) -> tuple:
+    """The option names graph kind ``kind`` accepts (its builder's
+    keyword arguments, without ``classes``)."""
+    check_choice('graph kind', kind, GRAPH_KINDS)
+    return tuple(p for p in keyword_names(_GRAPH_BUILDERS[kind], skip=1)
+                 if p != 'classes')
+
+
 def build_label_graph(labels: Union[LabelMatrix, LabelCounts],
                       kind: str = 'conditional',
                       classes: Optional[Sequence[str]] = None,
@@ -65,10 +73,8 @@ def build_label_graph(labels: Union[LabelMatrix, LabelCounts],
         array([[1. , 1. ],
                [0.5, 1. ]])
     """
-    check_choice('graph kind', kind, GRAPH_KINDS)
+    valid = graph_option_names(kind)
     builder = _GRAPH_BUILDERS[kind]
-    valid = tuple(p for p in keyword_names(builder, skip=1)
-                  if p != 'classes')
     check_option_names(options, valid, f'graph kind {kind!r}')
     counts = labels if isinstance(labels, LabelCounts) else label_counts(
         labels)
