@@ -113,6 +113,15 @@ def ks_lambda(cfg):
     return None
 
 
+def embedding_source(cfg):
+    """The label-state hook's embedding source type ('asge' by default),
+    or None without the hook."""
+    for hook in cfg.get('custom_hooks', []):
+        if hook.type == 'LabelStateHook':
+            return (hook.get('embedding') or {}).get('type', 'asge')
+    return None
+
+
 def dummy_inputs(cfg):
     """Images (2, 3, 64, 64), or frame features (2, D, 40) for video."""
     if cfg.model.type == 'VideoClassifier':
@@ -192,8 +201,12 @@ def test_name_matches_contents(path):
     algo = {
         'linear': head.type == 'MultiLabelLinearClsHead',
         'cma': head.type == 'CMAHead' and head.get('attention') != 'self',
-        'mscma': (head.type == 'MSCMAHead'
-                  and head.get('attention') != 'self'),
+        'mscma': (head.type == 'MSCMAHead' and head.get('attention') != 'self'
+                  and embedding_source(cfg) != 'word2vec'),
+        # MS-CMA's embedding ablation: skip-gram vectors instead of ASGE.
+        'w2v-mscma': (head.type == 'MSCMAHead'
+                      and head.get('attention') != 'self'
+                      and embedding_source(cfg) == 'word2vec'),
         'selfattn': head.get('attention') == 'self',
         'mlgcn': gcn and not cfg.model.backbone.get('stages'),
         # KSSNet over the KS graph; its ablations with the statistical
