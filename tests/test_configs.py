@@ -24,7 +24,7 @@ DEMO = os.path.join(
     CONFIG_DIR, 'demo/mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py')
 
 # {algo}_{backbone}_{N}xb{B}-[{recipe}-]{epochs}e_{data}[-{size}px].py
-NAME = re.compile(r'^(?P<algo>[a-z-]+)_(?P<backbone>[a-z0-9-]+)_'
+NAME = re.compile(r'^(?P<algo>[a-z][a-z0-9-]*)_(?P<backbone>[a-z0-9-]+)_'
                   r'(?P<gpus>\d+)xb(?P<batch>\d+)-'
                   r'(?:(?P<recipe>[a-z0-9-]+)-)?(?P<epochs>\d+)e_'
                   r'(?P<data>[a-z0-9-]+?)(?:-(?P<size>\d+)px)?\.py$')
@@ -113,6 +113,15 @@ def ks_lambda(cfg):
     return None
 
 
+def embedding_source(cfg):
+    """The label-state hook's embedding source type ('asge' by default),
+    or None without the hook."""
+    for hook in cfg.get('custom_hooks', []):
+        if hook.type == 'LabelStateHook':
+            return (hook.get('embedding') or {}).get('type', 'asge')
+    return None
+
+
 def dummy_inputs(cfg):
     """Images (2, 3, 64, 64), or frame features (2, D, 40) for video."""
     if cfg.model.type == 'VideoClassifier':
@@ -185,16 +194,28 @@ def test_name_matches_contents(path):
            and cfg.model.backbone.type == 'LateralGCNBackbone')
     kssnet = gcn and bool(cfg.model.backbone.get('stages'))
     lam = ks_lambda(cfg)
+    # KSSNet's GCN depth (its Table 4): 4 layers, or 2 / 3 with the first
+    # layers and their lateral connections deleted.
+    depth = len(cfg.model.backbone.get('gcn', {}).get('channels', ()))
+    stages = len(cfg.model.backbone.get('stages') or ())
     algo = {
         'linear': head.type == 'MultiLabelLinearClsHead',
         'cma': head.type == 'CMAHead' and head.get('attention') != 'self',
-        'mscma': (head.type == 'MSCMAHead'
-                  and head.get('attention') != 'self'),
+        'mscma': (head.type == 'MSCMAHead' and head.get('attention') != 'self'
+                  and embedding_source(cfg) != 'word2vec'),
+        # MS-CMA's embedding ablation: skip-gram vectors instead of ASGE.
+        'w2v-mscma': (head.type == 'MSCMAHead'
+                      and head.get('attention') != 'self'
+                      and embedding_source(cfg) == 'word2vec'),
         'selfattn': head.get('attention') == 'self',
         'mlgcn': gcn and not cfg.model.backbone.get('stages'),
         # KSSNet over the KS graph; its ablations with the statistical
         # graph (lambda = 1) or the knowledge graph (lambda = 0) alone.
-        'kssnet': kssnet and lam is not None and 0 < lam < 1,
+        'kssnet': kssnet and lam is not None and 0 < lam < 1 and depth == 4,
+        'kssnet-gcn2': (kssnet and lam is not None and 0 < lam < 1
+                        and depth == 2 and stages == 1),
+        'kssnet-gcn3': (kssnet and lam is not None and 0 < lam < 1
+                        and depth == 3 and stages == 2),
         'kssnet-stat': kssnet and lam == 1,
         'kssnet-knowledge': kssnet and lam == 0,
         'spatial-context': (cfg.model.type == 'SpatialContextClassifier'

@@ -254,7 +254,8 @@ def compute_label_state(labels: np.ndarray,
         dim = requirements['embedding'][1]  # None: the source's own size
         vectors, loss = make_label_embedding(
             adjacency if need_graph else None, classes,
-            None if dim is None else int(dim), embedding, progress)
+            None if dim is None else int(dim), embedding, progress,
+            labels=labels)
     return LabelState(
         classes=np.asarray(list(classes), dtype=str),
         num_samples=int(counts.num_images),

@@ -10,20 +10,18 @@ classifier training, and frozen.
 """
 import math
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
-                           TextColumn, TimeElapsedColumn)
 from torch import Tensor
 
 from ...io import InputOptionError
 from .asge_loss import (ASGETarget, column_sampler, evaluate_asge_loss,
                         summed_asge_loss)
 from .asge_net import ASGENet
+from .fit_utils import progress_bar, torch_threads
 
 # Learning rates used when ``lr`` is not given, per optimiser. SGD's is the
 # paper's (momentum 0.9, lr 0.01 on the summed loss).
@@ -115,29 +113,6 @@ def _make_optimizer(name: str, params, lr: Optional[float]):
     return torch.optim.Adam(params, lr=lr)
 
 
-def _progress_bar(enabled: bool) -> Progress:
-    """A rich progress bar showing the current mean loss."""
-    return Progress(
-        TextColumn('[bold]ASGE'),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn('loss {task.fields[loss]:.3e}'),
-        TimeElapsedColumn(),
-        disable=not enabled)
-
-
-@contextmanager
-def _torch_threads(num_threads: Optional[int]) -> Iterator[None]:
-    """Temporarily set PyTorch's intra-op thread count (None: unchanged)."""
-    previous = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _optimise(net: ASGENet, target: ASGETarget,
               columns: Iterator[Optional[Tensor]],
               optim: torch.optim.Optimizer, max_iters: int, patience: int,
@@ -154,7 +129,7 @@ def _optimise(net: ASGENet, target: ASGETarget,
     history: List[float] = []
     best_loss, best_embeddings = math.inf, None
     reference, stalled = math.inf, 0
-    with _progress_bar(progress) as bar:
+    with progress_bar('ASGE', progress) as bar:
         task = bar.add_task('fit', total=max_iters, loss=math.nan)
         for step in range(max_iters):
             optim.zero_grad(set_to_none=True)
@@ -304,7 +279,7 @@ def fit_asge(adjacency: Union[np.ndarray, Tensor],
     hidden_dims = (embed_dim, embed_dim) if hidden_dims is None else tuple(
         hidden_dims)
 
-    with _torch_threads(num_threads):
+    with torch_threads(num_threads):
         net = ASGENet(num_labels, embed_dim, hidden_dims, final_activation)
         net.reset_parameters(torch.Generator().manual_seed(seed))
         net.to(device).train()

@@ -13,12 +13,15 @@ A source is chosen by the ``embedding`` options of the label state (the
 - ``dict(type='file', path=..., synonyms=None)``: an (N, D) array from
   ``.npy`` or ``.npz`` (an ``.npz`` with ``classes`` has its rows matched to
   the class list by name), or the class names looked up in a GloVe/word2vec text file
-  (``.txt``, ``.vec``, optionally ``.gz``), validated where it enters.
+  (``.txt``, ``.vec``, optionally ``.gz``), validated where it enters;
+- ``dict(type='word2vec', **fit_options)``: skip-gram vectors learned from
+  the training label sets read as sentences (MS-CMA's W2V-MS-CMA ablation,
+  :func:`~mmcma.labels.vectors.word2vec.fit_word2vec`).
 
 ``glove`` and ``sentence`` need the optional packages of
 ``pip install 'mmcma[vectors]'``; nothing is downloaded at run time.
 """
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -27,6 +30,7 @@ from ...io import (InputFileError, InputOptionError, check_call_options,
                    read_array_file)
 from ..names import class_rows
 from .asge import fit_asge
+from .word2vec import fit_word2vec
 from .word_vectors import (glove_label_vectors, sentence_label_vectors,
                            text_file_label_vectors)
 
@@ -117,21 +121,49 @@ def load_embedding_file(path: str,
     return check_embedding(array, num_labels, embed_dim, path)
 
 
-def _asge_source(graph: Optional[np.ndarray], classes: Sequence[str],
-                 embed_dim: Optional[int], progress: bool,
-                 **options) -> SourceResult:
-    if embed_dim is not None:
-        options['embed_dim'] = embed_dim
-    result = fit_asge(graph, progress=progress, **options)
+class SourceInputs(NamedTuple):
+    """What every embedding source is given besides its options.
+
+    Attributes:
+        graph (np.ndarray, optional): (N, N) label graph
+            (:data:`SOURCES_NEEDING_GRAPH`).
+        labels (np.ndarray, optional): (S, N) training label matrix
+            (:data:`SOURCES_NEEDING_LABELS`).
+        classes (Sequence[str]): N class names.
+        embed_dim (int, optional): D; None: the source's own size.
+        progress (bool): Show a progress bar while fitting.
+    """
+
+    graph: Optional[np.ndarray]
+    labels: Optional[np.ndarray]
+    classes: Sequence[str]
+    embed_dim: Optional[int]
+    progress: bool
+
+
+def _fitted_size(inputs: SourceInputs, options: dict) -> dict:
+    """``options`` with the model's embedding size, if it asks for one."""
+    if inputs.embed_dim is not None:
+        options['embed_dim'] = inputs.embed_dim
+    return options
+
+
+def _asge_source(inputs: SourceInputs, **options) -> SourceResult:
+    result = fit_asge(inputs.graph, progress=inputs.progress,
+                      **_fitted_size(inputs, options))
     return result.embeddings, float(result.loss)
 
 
-def _file_source(graph: Optional[np.ndarray],
-                 classes: Sequence[str],
-                 embed_dim: Optional[int],
-                 progress: bool,
+def _word2vec_source(inputs: SourceInputs, **options) -> SourceResult:
+    result = fit_word2vec(inputs.labels, progress=inputs.progress,
+                          **_fitted_size(inputs, options))
+    return result.embeddings, float(result.loss)
+
+
+def _file_source(inputs: SourceInputs,
                  path: str,
                  synonyms: Optional[Dict[str, str]] = None) -> SourceResult:
+    classes, embed_dim = inputs.classes, inputs.embed_dim
     if path.endswith(TEXT_VECTOR_SUFFIXES):
         vectors = text_file_label_vectors(path, classes, synonyms)
         return check_embedding(vectors, len(classes), embed_dim,
@@ -144,33 +176,33 @@ def _file_source(graph: Optional[np.ndarray],
                                classes), float('nan')
 
 
-def _glove_source(graph: Optional[np.ndarray],
-                  classes: Sequence[str],
-                  embed_dim: Optional[int],
-                  progress: bool,
+def _glove_source(inputs: SourceInputs,
                   synonyms: Optional[Dict[str, str]] = None) -> SourceResult:
-    return glove_label_vectors(classes, synonyms), float('nan')
+    return glove_label_vectors(inputs.classes, synonyms), float('nan')
 
 
-def _sentence_source(graph: Optional[np.ndarray],
-                     classes: Sequence[str],
-                     embed_dim: Optional[int],
-                     progress: bool,
+def _sentence_source(inputs: SourceInputs,
                      synonyms: Optional[Dict[str, str]] = None,
                      device: str = 'cpu') -> SourceResult:
-    return sentence_label_vectors(classes, synonyms, device), float('nan')
+    return sentence_label_vectors(inputs.classes, synonyms,
+                                  device), float('nan')
 
 
-#: Embedding sources by ``type``: (graph, classes, embed_dim, progress,
-#: **options) -> (embedding, loss). ``embed_dim`` None means the source's
-#: own size. :data:`SOURCES_NEEDING_GRAPH` says which use the graph.
+#: Embedding sources by ``type``: (SourceInputs, **options) -> (embedding,
+#: loss). :data:`SOURCES_NEEDING_GRAPH` say which use the graph,
+#: :data:`SOURCES_NEEDING_LABELS` which the training label matrix.
 EMBEDDING_SOURCES: Dict[str, Callable[..., SourceResult]] = {
     'asge': _asge_source,
     'file': _file_source,
     'glove': _glove_source,
     'sentence': _sentence_source,
+    'word2vec': _word2vec_source,
 }
 SOURCES_NEEDING_GRAPH = ('asge', )
+SOURCES_NEEDING_LABELS = ('word2vec', )
+#: The functions whose keyword options fitted sources take (all but the
+#: ones the source fills: the input, ``embed_dim``, ``progress``).
+FIT_FUNCTIONS = {'asge': fit_asge, 'word2vec': fit_word2vec}
 
 
 def split_source_options(options: Optional[dict]) -> Tuple[str, dict]:
@@ -186,7 +218,9 @@ def make_label_embedding(graph: Optional[np.ndarray],
                          classes: Sequence[str],
                          embed_dim: Optional[int],
                          options: Optional[dict] = None,
-                         progress: bool = True) -> SourceResult:
+                         progress: bool = True,
+                         labels: Optional[np.ndarray] = None
+                         ) -> SourceResult:
     """Label embeddings (N, D) from the source that ``options`` names.
 
     Args:
@@ -197,6 +231,8 @@ def make_label_embedding(graph: Optional[np.ndarray],
             (ASGE: its default).
         options (dict, optional): ``dict(type=..., **source_options)``.
         progress (bool): Show a progress bar while fitting.
+        labels (np.ndarray, optional): (S, N) training label matrix
+            (sources in :data:`SOURCES_NEEDING_LABELS` need it).
 
     Returns:
         tuple: Validated float32 embeddings (N, D) and the final fitting
@@ -204,16 +240,19 @@ def make_label_embedding(graph: Optional[np.ndarray],
     """
     kind, options = split_source_options(options)
     what = f'label embedding source {kind!r}'
-    check_call_options(EMBEDDING_SOURCES[kind], options, what, skip=4)
-    if kind == 'asge':  # its options are fit_asge's
+    check_call_options(EMBEDDING_SOURCES[kind], options, what, skip=1)
+    if kind in FIT_FUNCTIONS:  # their options are the fit function's
         check_option_names(options, [
-            name for name in keyword_names(fit_asge, skip=1)
+            name for name in keyword_names(FIT_FUNCTIONS[kind], skip=1)
             if name not in ('embed_dim', 'progress')], what)
     if kind in SOURCES_NEEDING_GRAPH and graph is None:
         raise ValueError(f'the {kind!r} embedding source needs the label '
                          'graph')
-    embedding, loss = EMBEDDING_SOURCES[kind](graph, classes, embed_dim,
-                                              progress, **options)
+    if kind in SOURCES_NEEDING_LABELS and labels is None:
+        raise ValueError(f'the {kind!r} embedding source needs the '
+                         'training label matrix')
+    inputs = SourceInputs(graph, labels, classes, embed_dim, progress)
+    embedding, loss = EMBEDDING_SOURCES[kind](inputs, **options)
     if kind != 'file':  # files are checked (and named) as they are read
         embedding = check_embedding(embedding, len(classes), embed_dim,
                                     f'{kind} label embeddings')
