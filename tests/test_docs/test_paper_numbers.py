@@ -5,7 +5,7 @@ A quote is a citation (docs/paper_numbers.yml, header)::
 
     <paper> <table> "<row>" (<dataset>): <metric> <value>[, ...]
 
-in a config's ``# paper:`` header line, or in a "paper" column of a markdown
+in a config's ``# paper:`` comment line, or in a "paper" column of a markdown
 table (docs/*.md, README.md, configs/README.md).
 """
 import glob
@@ -67,15 +67,10 @@ def check_citations(text: str, numbers: Dict[Key, float],
     return count, errors
 
 
-def header_lines(path: str) -> List[str]:
-    """The comment lines above a config's first statement."""
-    lines = []
+def comment_lines(path: str) -> List[str]:
+    """A config's comment lines (the header and any further down)."""
     with open(path) as f:
-        for line in f:
-            if not line.startswith('#'):
-                break
-            lines.append(line.rstrip('\n'))
-    return lines
+        return [line.strip() for line in f if line.lstrip().startswith('#')]
 
 
 def config_quotes(lines: List[str]) -> Tuple[List[str], List[str]]:
@@ -160,7 +155,7 @@ def test_config_quotes_match_the_papers():
     total, errors = 0, []
     for path in _configs():
         count, found = check_config(osp.relpath(path, ROOT),
-                                    header_lines(path), numbers)
+                                    comment_lines(path), numbers)
         total, errors = total + count, errors + found
     assert not errors, '\n'.join(errors)
     assert total >= 40  # the parser finds the quotes

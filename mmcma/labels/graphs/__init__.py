@@ -11,6 +11,7 @@ __all__ = [
     'GRAPH_KINDS', 'GRAPH_NORMALIZATION', 'build_label_graph',
     'graph_option_names', 'LabelCounts',
     'LabelMatrix', 'label_counts', 'SUPERIMPOSED_NORMS', 'drop_self_loops',
-    'ks_graph', 'ks_superimpose', 'normalize_superimposed', 'self_weight', 'superimpose', 'threshold',
+    'ks_graph', 'ks_superimpose', 'normalize_superimposed', 'self_weight',
+    'superimpose', 'threshold',
     'MLGCN_VARIANTS', 'conditional_graph', 'mlgcn_graph'
 ]
