@@ -56,9 +56,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest tests -q
 
-# Everything but the tests marked slow (tool subprocesses, trainings).
+# Everything but the tests marked slow (tool runs, trainings, bombs) and the
+# fuzz suite: a quick check while working (make test runs everything).
 test-fast: install
-	$(BIN)/python -m pytest tests -q -m "not slow"
+	$(BIN)/python -m pytest tests -q -m "not slow and not fuzz"
 
 # Video: generate YouTube-8M-format records, train CMA-SNet, print GAP / Hit@1 / PERR / mAP.
 VIDEO_CONFIG ?= configs/video/cma_snet-w64_1xb32-coslr-20e_yt8m-demo.py

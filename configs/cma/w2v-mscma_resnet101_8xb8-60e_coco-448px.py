@@ -4,8 +4,9 @@
 # mmcma's skip-gram (mmcma/labels/vectors/word2vec.py: exact softmax over
 # the 80 labels, 256-d, the model's size) learns them before training.
 # Everything else as mscma_resnet101_8xb8-60e_coco-448px.py.
-# Paper (MS-CMA, AAAI 2020, Table 3 "W2V-MS-CMA", proceedings page 12714):
-# 82.5 mAP on MS-COCO (ASGE-based MS-CMA: 83.8); Table 3 prints mAP only.
+# paper: MS-CMA Table 3 "W2V-MS-CMA" (MS-COCO): mAP 82.5
+# paper: MS-CMA Table 3 "MS-CMA" (MS-COCO): mAP 83.8
+# (Table 3 prints mAP only; the second line is the ASGE-based model.)
 _base_ = ['./mscma_resnet101_8xb8-60e_coco-448px.py']
 custom_hooks = [
     dict(

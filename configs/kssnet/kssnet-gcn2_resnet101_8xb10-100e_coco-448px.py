@@ -5,9 +5,10 @@
 # 2048) classifies (one lateral connection; res2 and res3 get none).
 # Everything else as kssnet_resnet101_8xb10-100e_coco-448px.py (KS graph,
 # recipe).
-# Paper (KSSNet, AAAI 2020, Table 4, "KSSNet (2 layers)", ResNet101): 82.9
-# mAP on MS-COCO (3 layers 83.5, 4 layers 83.7); Table 4 prints mAP only.
-# Page: the seeds text of the paper carries no page numbers.
+# paper: KSSNet Table 4 "KSSNet (2 layers)" (MS-COCO): mAP 82.9
+# paper: KSSNet Table 4 "KSSNet (3 layers)" (MS-COCO): mAP 83.5
+# paper: KSSNet Table 4 "KSSNet (4 layers)" (MS-COCO): mAP 83.7
+# (Table 4 prints mAP only, with a ResNet101 backbone.)
 _base_ = ['./kssnet_resnet101_8xb10-100e_coco-448px.py']
 model = dict(
     backbone=dict(gcn=dict(channels=(1024, 2048)), stages=('layer3', )))

@@ -169,6 +169,7 @@ def test_tool_refuses_pickled_code_in_one_line(tmp_path, scenes):
     assert not target.exists()
 
 
+@pytest.mark.slow
 def test_bad_files_one_sentence(tmp_path, scenes, mscma_ckpt):
     random_bytes = tmp_path / 'random.pth'
     random_bytes.write_bytes(
@@ -245,6 +246,7 @@ def test_amp_without_gpu_is_clear(name, args, capsys):
     assert '--amp (mixed precision) needs a CUDA GPU' in error
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('flag', ['--resume', '--load-from'])
 def test_train_refuses_a_checkpoint_of_another_model(tmp_path, scenes,
                                                      mscma_ckpt, flag):
@@ -258,6 +260,7 @@ def test_train_refuses_a_checkpoint_of_another_model(tmp_path, scenes,
     assert '--non-strict' in message
 
 
+@pytest.mark.slow
 def test_resume_needs_a_training_checkpoint(tmp_path, scenes, mscma_ckpt):
     """Weights alone fit the model but hold no epoch or optimiser state."""
     message = tool_error('train', MSCMA, '--resume', mscma_ckpt, '--work-dir',

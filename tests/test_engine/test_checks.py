@@ -39,6 +39,7 @@ def test_class_count_problem():
                               'dataset = 12, head = 10;')
 
 
+@pytest.mark.slow
 def test_consistent_config_passes(scenes, tmp_path):
     runner = build_runner(scenes, tmp_path)
     check_class_counts(runner, 'train')
@@ -52,6 +53,7 @@ def test_consistent_config_passes(scenes, tmp_path):
     ({'data_preprocessor.num_classes': 10},
      'the data preprocessor num_classes = 10'),
 ])
+@pytest.mark.slow
 def test_mismatch_names_the_three_counts(scenes, tmp_path, overrides, wrong):
     runner = build_runner(scenes, tmp_path, **overrides)
     with pytest.raises(ClassCountError) as info:

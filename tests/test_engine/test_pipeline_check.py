@@ -19,6 +19,7 @@ def cfg():
     return Config.fromfile(DEMO)
 
 
+@pytest.mark.slow
 def test_every_shipped_config_passes():
     init_default_scope('mmpretrain')
     folder = os.path.join(ROOT, 'configs')

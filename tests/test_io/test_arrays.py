@@ -58,6 +58,7 @@ def traced_peak(read):
     return None, None
 
 
+@pytest.mark.slow
 def test_bomb_is_small_on_disk(bombs):
     assert os.path.getsize(bombs['adjacency']) < 1_000_000
 
@@ -70,6 +71,7 @@ def test_bomb_is_small_on_disk(bombs):
     ('embeddings', read_array_file),
 ], ids=['read_npz', 'label_state', 'knowledge_graph', 'embedding_file',
         'read_array_file'])
+@pytest.mark.slow
 def test_bomb_refused_before_decompressing(bombs, member, reader):
     bomb = bombs[member]
     error, peak = traced_peak(lambda: reader(bomb))

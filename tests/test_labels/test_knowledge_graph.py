@@ -187,6 +187,7 @@ def test_wordnet_voc_edges(voc_wordnet):
     np.testing.assert_array_equal(graph.adjacency, graph.adjacency.T)
 
 
+@pytest.mark.slow
 def test_wordnet_rules(wordnet):
     graph = knowledge_graph(
         ['dog', 'canine', 'car', 'car door', 'tree', 'forest'],

@@ -345,6 +345,7 @@ def _tiny_model(head):
          neck_in=64,
          extra_stage=None),
 ])
+@pytest.mark.slow
 def test_image_classifier_integration(head):
     torch.manual_seed(0)  # one thread: tests/conftest.py
     model = _tiny_model(dict(num_classes=5, embed_dim=8, **head))

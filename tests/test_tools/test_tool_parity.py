@@ -140,6 +140,7 @@ def test_out_item_metrics_holds_the_metrics(plain_run):
         pytest.approx(expected * present.mean(), abs=1e-3)
 
 
+@pytest.mark.slow
 def test_show_dir_writes_a_figure_per_interval(plain_run):
     show = plain_run['root'] / 'show'
     assert sorted(os.listdir(show)) == [

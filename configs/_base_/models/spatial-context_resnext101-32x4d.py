@@ -2,13 +2,16 @@
 # no public code), 448 px, 80 labels. What the slides fix: ResNeXt-101 -> a
 # 4-level FPN; two patch generators (object patches; context patches expanded
 # around them); four processors (location regressor, smooth-L1; patch
-# classifier, BCE; object- and context-branch label predictors, BCE); image
-# scores from the patches. Everything else is this project's design
-# (docs/spatial_context.md): an RPN for the object patches, context patches 2x
-# about the centre, 7x7 RoIAlign and a 1024-wide two-layer MLP per branch,
-# objectness x mean of the two branches' label probabilities, max over the
-# patches, image-level BCE. Configs using it set the data preprocessor's
-# pad_size_divisor=32 (anchors and RoI levels come from the input size).
+# classifier, BCE; object- and context-branch label predictors, BCE).
+# Everything else is this project's design (docs/spatial_context.md): C2-C5
+# into the FPN (the slides: "the feature maps from the last convolutional
+# layer are used as the input of FPN"; C2-C5 as the FPN paper builds its
+# pyramid), image scores from the patches, an RPN for the object patches,
+# context patches 2x about the centre, 7x7 RoIAlign and a 1024-wide
+# two-layer MLP per branch, objectness x mean of the two branches' label
+# probabilities, max over the patches, image-level BCE. Configs using it set
+# the data preprocessor's pad_size_divisor=32 (anchors and RoI levels come
+# from the input size).
 model = dict(
     type='SpatialContextClassifier',
     backbone=dict(
