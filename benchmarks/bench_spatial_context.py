@@ -4,9 +4,12 @@ Builds two models on the same ResNet:
 
 * ``linear``: mmpretrain's ``ImageClassifier``, last stage, global average
   pooling + ``MultiLabelLinearClsHead`` (the baseline);
-* ``spatial-context``: :class:`SpatialContextClassifier`, all four stages +
-  FPN + RPN object patches + context patches + RoI branches (the paper
-  configs' head, anchors and RoI levels scaled to the image size);
+* ``spatial-context``: :class:`SpatialContextClassifier` as the paper
+  configs build it (``configs/_base_/models/spatial-context_*``: its FPN,
+  RPN, RoI and MLP sizes), anchors and RoI levels scaled to the image size;
+* with ``--old``, also ``spatial-context (before)``: the model as this
+  benchmark built it before the cheaper paper defaults (256-channel FPN,
+  RPN on all four levels, 7x7x256 RoIs, 1024-wide MLPs);
 
 and times, interleaved within every repetition (the order rotates, so load
 drift on a shared machine hits both alike), one training step (forward,

@@ -4,11 +4,13 @@
 # around them); four processors (location regressor, smooth-L1; patch
 # classifier, BCE; object- and context-branch label predictors, BCE); image
 # scores from the patches. Everything else is this project's design
-# (docs/spatial_context.md): an RPN for the object patches, context patches 2x
-# about the centre, 7x7 RoIAlign and a 1024-wide two-layer MLP per branch,
-# objectness x mean of the two branches' label probabilities, max over the
-# patches, image-level BCE. Configs using it set the data preprocessor's
-# pad_size_divisor=32 (anchors and RoI levels come from the input size).
+# (docs/spatial_context.md): a 128-channel FPN, an RPN on P3-P5 for the object
+# patches, context patches 2x about the centre, 7x7 RoIAlign of a 64-channel
+# reduction of the pyramid and a 512-wide two-layer MLP per branch (sizes
+# chosen for cost), objectness x mean of the two branches' label
+# probabilities, max over the patches, image-level BCE. Configs using it set
+# the data preprocessor's pad_size_divisor=32 (anchors and RoI levels come
+# from the input size).
 model = dict(
     type='SpatialContextClassifier',
     backbone=dict(
@@ -42,11 +44,13 @@ model = dict(
             post_nms_top_n=dict(training=512, testing=300),
             head=dict(levels=(1, 2, 3))),
         roi_size=7,
+        sampling_ratio=1,
         # FPN eq. 1's 224 px at 800 px, scaled to 448 px.
         canonical_scale=128,
-        # RoIs pooled from a 64-channel 1x1 conv of the pyramid.
+        # RoIs pooled from a 64-channel 1x1 conv of the pyramid, one sample
+        # per bin, then 512-wide MLPs (cost: docs/spatial_context.md).
         roi_channels=64,
-        hidden_channels=1024,
+        hidden_channels=512,
         context_scale=2.0,
         num_samples=512,
         positive_fraction=0.25,
