@@ -1,10 +1,9 @@
 # Demo: the two-branch spatial-context network on the embedded synthetic
 # scenes, CPU-sized: a narrow ResNet-18 (16 base channels, from scratch, all
 # four stages) -> 4-level FPN (32 channels; P2-P5 are 16, 8, 4, 2 px maps at
-# 64 px) -> RPN object patches (32 per image, a 16-wide head) + context
-# patches (2x about the centre) -> 4x4 RoI features of 16 channels (one
-# sample per bin: RoIAlign's backward was the largest cost on the CPU), a
-# 128-wide MLP per branch -> the four
+# 64 px) -> RPN object patches (32 per image) + context patches (2x about the
+# centre) -> 4x4 RoI features (one sample per bin: RoIAlign's backward was
+# the largest cost on the CPU), a 128-wide MLP per branch -> the four
 # processors; at test time the label predictors classify the regressed
 # boxes (refine='test', the default with boxes). About 5 CPU-minutes for 24
 # epochs with one thread (docs/spatial_context.md).
@@ -36,15 +35,11 @@ model = dict(
             aspect_ratios=(0.5, 1.0, 2.0),
             num_samples=128,
             pre_nms_top_n=dict(training=300, testing=300),
-            post_nms_top_n=dict(training=32, testing=32),
-            # A 16-wide 3x3 conv in the RPN head (torchvision's keeps 32).
-            head=dict(channels=16)),
+            post_nms_top_n=dict(training=32, testing=32)),
         roi_size=4,
         sampling_ratio=1,
         canonical_scale=32,
         hidden_channels=128,
-        # RoIs pooled from a 16-channel 1x1 conv of the pyramid.
-        roi_channels=16,
         context_scale=2.0,
         num_samples=64,
         loss=dict(type='ClassImbalanceBCELoss', beta=0.0)),

@@ -288,6 +288,7 @@ def test_spatial_context_patches_drawn_and_reported(images, checkpoints,
                                                                patches=2)
 
 
+@pytest.mark.slow
 def test_tensorboard_snippet_of_the_readme(images, checkpoints, tmp_path):
     """README (TensorBoard): a visualizer config without ``name`` (mmengine
     builds visualizers with ``get_instance(name, ...)``) sends every
