@@ -104,7 +104,8 @@ def main() -> None:
         infer_total = inference(model, inputs)
     train, infer = stage_times(train_prof, names), stage_times(
         infer_prof, names)
-    print(f'{"before" if args.old else "paper defaults"}: ResNet-{args.depth}, {args.img_size} px, batch '
+    model_name = 'before' if args.old else 'paper defaults'
+    print(f'{model_name}: ResNet-{args.depth}, {args.img_size} px, batch '
           f'{args.batch_size}, {args.threads} threads; forward CPU ms per '
           'stage (nested stages are inside their parents)')
     print('| stage | training forward (ms) | inference (ms) |')

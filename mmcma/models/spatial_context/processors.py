@@ -35,7 +35,8 @@ def pooled_image_features(pyramid: ImagePyramid) -> Tensor:
     return torch.stack(rows)
 
 
-def split_groups(feats: Tensor, groups: Sequence[List[Tensor]]) -> List[Tensor]:
+def split_groups(feats: Tensor,
+                 groups: Sequence[List[Tensor]]) -> List[Tensor]:
     """Undo the per-image concatenation of :meth:`PatchBranches.pool`.
 
     Args:
