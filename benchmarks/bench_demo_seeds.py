@@ -29,6 +29,8 @@ CONFIGS = {
     'ML-GCN': 'configs/demo/mlgcn_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
     'KSSNet': 'configs/demo/'
     'kssnet_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
+    'spatial-context': 'configs/demo/'
+    'spatial-context_resnet18-w16_1xb16-coslr-24e_scenes-64px.py',
 }
 METRICS = {
     'mAP': 'multi-label/mAP',

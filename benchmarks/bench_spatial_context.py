@@ -4,9 +4,12 @@ Builds two models on the same ResNet:
 
 * ``linear``: mmpretrain's ``ImageClassifier``, last stage, global average
   pooling + ``MultiLabelLinearClsHead`` (the baseline);
-* ``spatial-context``: :class:`SpatialContextClassifier`, all four stages +
-  FPN + RPN object patches + context patches + RoI branches (the paper
-  configs' head, anchors and RoI levels scaled to the image size);
+* ``spatial-context``: :class:`SpatialContextClassifier` as the paper
+  configs build it (``configs/_base_/models/spatial-context_*``: its FPN,
+  RPN, RoI and MLP sizes), anchors and RoI levels scaled to the image size;
+* with ``--old``, also ``spatial-context (before)``: the model as this
+  benchmark built it before the cheaper paper defaults (256-channel FPN,
+  RPN on all four levels, 7x7x256 RoIs, 1024-wide MLPs);
 
 and times, interleaved within every repetition (the order rotates, so load
 drift on a shared machine hits both alike), one training step (forward,
@@ -21,6 +24,7 @@ Example::
         --batch-size 4 --reps 5 --threads 2
 """
 import argparse
+import copy
 import os.path as osp
 import statistics
 import sys
@@ -29,6 +33,7 @@ from functools import partial
 from typing import Dict, List
 
 import torch
+from mmengine.config import Config
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
@@ -37,6 +42,9 @@ import mmcma  # noqa: F401  (registers the models)
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from bench_heads import count_params, interleaved  # noqa: E402
 
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+PAPER_MODEL = osp.join(ROOT, 'configs', '_base_', 'models',
+                       'spatial-context_resnext101-32x4d.py')
 STAGE_CHANNELS = {
     18: (64, 128, 256, 512),
     34: (64, 128, 256, 512),
@@ -45,39 +53,102 @@ STAGE_CHANNELS = {
 }
 
 
-def model_configs(depth: int, num_classes: int, img_size: int,
-                  post_nms: int) -> Dict[str, dict]:
-    """The two models; the spatial head as in the paper configs, its
-    anchors and canonical RoI scale scaled from 448 px to ``img_size``."""
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that pick the models and the load."""
+    parser.add_argument('--depth', type=int, default=50)
+    parser.add_argument('--img-size', type=int, default=224)
+    parser.add_argument('--batch-size', type=int, default=4)
+    parser.add_argument('--num-classes', type=int, default=80)
+    parser.add_argument('--post-nms', type=int, default=300,
+                        help='object patches per image (train and test)')
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--old', action='store_true',
+                        help='also the spatial model as it was before the '
+                        'cheaper paper defaults')
+
+
+def parse_model_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse, then set the threads and the seed."""
+    args = parser.parse_args()
+    if args.img_size % 32:
+        raise SystemExit('--img-size must be a multiple of 32')
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    return args
+
+
+def _scaled(sizes, scale: float) -> tuple:
+    return tuple(tuple(round(s * scale) for s in level) for level in sizes)
+
+
+def paper_spatial_model(depth: int, num_classes: int, img_size: int,
+                        post_nms: int) -> dict:
+    """The paper configs' model (``configs/_base_/models/spatial-context_*``:
+    its neck width, levels and head) on a ResNet of ``depth``, anchors and
+    canonical RoI scale scaled from 448 px to ``img_size``, ``post_nms``
+    object patches per image in training and at test."""
+    model = copy.deepcopy(Config.fromfile(PAPER_MODEL).model.to_dict())
     scale = img_size / 448
-    sizes = tuple((round(s * scale), round(2 * s * scale))
-                  for s in (16, 32, 64, 128))
-    channels = STAGE_CHANNELS[depth]
-    return {
+    indices = tuple(model['backbone']['out_indices'])
+    head = model['head']
+    head.update(num_classes=num_classes, num_samples=post_nms,
+                canonical_scale=round(head['canonical_scale'] * scale))
+    generator = head['patch_generator']
+    generator.update(anchor_sizes=_scaled(generator['anchor_sizes'], scale),
+                     post_nms_top_n=dict(training=post_nms, testing=post_nms))
+    return dict(
+        type='SpatialContextClassifier',
+        backbone=dict(type='ResNet', depth=depth, out_indices=indices),
+        neck=dict(model['neck'],
+                  in_channels=[STAGE_CHANNELS[depth][i] for i in indices]),
+        head=head)
+
+
+def main_branch_spatial_model(depth: int, num_classes: int, img_size: int,
+                              post_nms: int) -> dict:
+    """The spatial model this benchmark timed before the cheaper paper
+    defaults (4 levels of 256 channels, torchvision's RPN head on all of
+    them, 7x7 RoIs of 256 channels, 1024-wide MLPs)."""
+    scale = img_size / 448
+    return dict(
+        type='SpatialContextClassifier',
+        backbone=dict(type='ResNet', depth=depth, out_indices=(0, 1, 2, 3)),
+        neck=dict(type='FeaturePyramidNeck',
+                  in_channels=STAGE_CHANNELS[depth], out_channels=256),
+        head=dict(type='SpatialContextHead',
+                  num_classes=num_classes,
+                  in_channels=256,
+                  patch_generator=dict(
+                      type='RPNPatchGenerator',
+                      anchor_sizes=_scaled(((16, 32), (32, 64), (64, 128),
+                                            (128, 256)), scale),
+                      post_nms_top_n=dict(training=post_nms,
+                                          testing=post_nms)),
+                  canonical_scale=round(128 * scale),
+                  num_samples=post_nms))
+
+
+def model_configs(args: argparse.Namespace) -> Dict[str, dict]:
+    """The linear baseline, the paper configs' spatial model and, with
+    ``args.old``, the spatial model as it was timed before."""
+    depth, num_classes, img_size, post_nms = (args.depth, args.num_classes,
+                                              args.img_size, args.post_nms)
+    configs = {
         'linear':
         dict(type='ImageClassifier',
              backbone=dict(type='ResNet', depth=depth, out_indices=(3, )),
              neck=dict(type='GlobalAveragePooling'),
              head=dict(type='MultiLabelLinearClsHead',
                        num_classes=num_classes,
-                       in_channels=channels[-1])),
+                       in_channels=STAGE_CHANNELS[depth][-1])),
         'spatial-context':
-        dict(type='SpatialContextClassifier',
-             backbone=dict(type='ResNet', depth=depth,
-                           out_indices=(0, 1, 2, 3)),
-             neck=dict(type='FeaturePyramidNeck', in_channels=channels,
-                       out_channels=256),
-             head=dict(type='SpatialContextHead',
-                       num_classes=num_classes,
-                       in_channels=256,
-                       patch_generator=dict(
-                           type='RPNPatchGenerator',
-                           anchor_sizes=sizes,
-                           post_nms_top_n=dict(training=post_nms,
-                                               testing=post_nms)),
-                       canonical_scale=round(128 * scale),
-                       num_samples=post_nms)),
+        paper_spatial_model(depth, num_classes, img_size, post_nms),
     }
+    if getattr(args, 'old', False):
+        configs['spatial-context (before)'] = main_branch_spatial_model(
+            depth, num_classes, img_size, post_nms)
+    return configs
 
 
 def random_samples(batch: int, num_classes: int,
@@ -128,26 +199,13 @@ def summary(times: Dict[str, List[float]]) -> Dict[str, tuple]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--depth', type=int, default=50)
-    parser.add_argument('--img-size', type=int, default=224)
-    parser.add_argument('--batch-size', type=int, default=4)
-    parser.add_argument('--num-classes', type=int, default=80)
-    parser.add_argument('--post-nms', type=int, default=300,
-                        help='object patches per image (train and test)')
+    add_model_arguments(parser)
     parser.add_argument('--reps', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args()
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    if args.img_size % 32:
-        raise SystemExit('--img-size must be a multiple of 32')
+    args = parse_model_args(parser)
     models = {
         name: MODELS.build(cfg)
-        for name, cfg in model_configs(args.depth, args.num_classes,
-                                       args.img_size, args.post_nms).items()
+        for name, cfg in model_configs(args).items()
     }
     inputs = torch.randn(args.batch_size, 3, args.img_size, args.img_size)
     samples = random_samples(args.batch_size, args.num_classes,

@@ -290,14 +290,17 @@ def test_training_refines_only_in_cascade(batch, refine, label_pass):
     data = model.data_preprocessor(batch, True)
     calls = []
     branches = model.head.branches
-    locate, label_logits = branches.locate, branches.label_logits
-    branches.locate = lambda p, boxes: calls.append(('locate', boxes)) or \
-        locate(p, boxes)
-    branches.label_logits = lambda p, patches, feats=None: calls.append(
-        ('labels', patches.object_boxes)) or label_logits(p, patches, feats)
+    pool = branches.pool
+    # Every RoIAlign call, with the object boxes it pools (its first group):
+    # the object branch always pools the proposals first; the label
+    # predictors' pass is the last call, with the context patches.
+    branches.pool = lambda p, *groups: calls.append(groups) or pool(
+        p, *groups)
     losses = model(data['inputs'], data['data_samples'], mode='loss')
     assert torch.isfinite(sum(losses.values()))
-    (_, located), (_, labelled) = calls
+    located, labelled = calls[0][0], calls[-1][0]
+    assert len(calls) == (2 if label_pass else 1)
+    assert len(calls[-1]) == 2  # object and context patches in one call
     sizes = [s.img_shape[:2] for s in data['data_samples']]
     for boxes, seen, size in zip(located, labelled, sizes):
         want = moved_by_hand(boxes, size) if label_pass else boxes

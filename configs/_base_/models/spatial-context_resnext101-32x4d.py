@@ -6,9 +6,10 @@
 # Everything else is this project's design (docs/spatial_context.md): C2-C5
 # into the FPN (the slides: "the feature maps from the last convolutional
 # layer are used as the input of FPN"; C2-C5 as the FPN paper builds its
-# pyramid), image scores from the patches, an RPN for the object patches,
-# context patches 2x about the centre, 7x7 RoIAlign and a 1024-wide
-# two-layer MLP per branch, objectness x mean of the two branches' label
+# pyramid), image scores from the patches, a 128-channel FPN, an RPN on P3-P5
+# for the object patches, context patches 2x about the centre, 7x7 RoIAlign
+# of a 64-channel reduction of the pyramid and a 512-wide two-layer MLP per
+# branch (sizes chosen for cost), objectness x mean of the two branches' label
 # probabilities, max over the patches, image-level BCE. Configs using it set
 # the data preprocessor's pad_size_divisor=32 (anchors and RoI levels come
 # from the input size).
@@ -29,23 +30,29 @@ model = dict(
     neck=dict(
         type='FeaturePyramidNeck',
         in_channels=(256, 512, 1024, 2048),
-        out_channels=256),
+        out_channels=128),
     head=dict(
         type='SpatialContextHead',
         num_classes=80,
-        in_channels=256,
-        # Faster R-CNN's anchors (32-512 px at 800 px) scaled to 448 px, two
-        # sizes an octave apart on each of P2-P5.
+        in_channels=128,
+        # Anchors of 16-256 px on P3-P5 (Faster R-CNN's 32-512 px at 800 px,
+        # scaled to 448 px, spread over three levels): the RPN head skips P2,
+        # where its 3x3 conv cost as much as the rest of the head together.
         patch_generator=dict(
             type='RPNPatchGenerator',
-            anchor_sizes=((16, 32), (32, 64), (64, 128), (128, 256)),
+            anchor_sizes=((16, 32), (48, 96), (128, 256)),
             aspect_ratios=(0.5, 1.0, 2.0),
             pre_nms_top_n=dict(training=2000, testing=1000),
-            post_nms_top_n=dict(training=512, testing=300)),
+            post_nms_top_n=dict(training=512, testing=300),
+            head=dict(levels=(1, 2, 3))),
         roi_size=7,
+        sampling_ratio=1,
         # FPN eq. 1's 224 px at 800 px, scaled to 448 px.
         canonical_scale=128,
-        hidden_channels=1024,
+        # RoIs pooled from a 64-channel 1x1 conv of the pyramid, one sample
+        # per bin, then 512-wide MLPs (cost: docs/spatial_context.md).
+        roi_channels=64,
+        hidden_channels=512,
         context_scale=2.0,
         num_samples=512,
         positive_fraction=0.25,

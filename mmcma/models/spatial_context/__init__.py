@@ -14,7 +14,8 @@ from .box_ops import (decode_boxes, encode_boxes, expand_boxes,
                       pyramid_strides, regress_boxes, valid_gt)
 from .classifier import SpatialContextClassifier, image_sizes
 from .fpn import FeaturePyramidNeck
-from .generators import AnchorPatchGenerator, RPNPatchGenerator
+from .generators import (AnchorPatchGenerator, NarrowRPNHead,
+                         RPNPatchGenerator)
 from .head import SpatialContextHead
 from .losses import (label_predictor_loss, location_loss,
                      patch_classifier_loss)
@@ -30,7 +31,8 @@ __all__ = [
     'encode_boxes', 'expand_boxes', 'pyramid_strides', 'regress_boxes',
     'valid_gt',
     'SpatialContextClassifier', 'image_sizes', 'FeaturePyramidNeck',
-    'AnchorPatchGenerator', 'RPNPatchGenerator', 'SpatialContextHead',
+    'AnchorPatchGenerator', 'NarrowRPNHead', 'RPNPatchGenerator',
+    'SpatialContextHead',
     'label_predictor_loss', 'location_loss', 'patch_classifier_loss',
     'PatchBranches', 'pooled_image_features', 'match_patches', 'patch_targets', 'sample_patches',
     'GroundTruth', 'ImagePyramid', 'LossWeights', 'PatchOutputs',

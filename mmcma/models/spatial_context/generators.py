@@ -13,11 +13,11 @@ Two registered choices, both returning :class:`Proposals`:
 Patch generator 2 (context patches) is :func:`~.box_ops.expand_boxes`.
 """
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
-from torch import Tensor
+from torch import Tensor, nn
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.rpn import RegionProposalNetwork, RPNHead
@@ -44,6 +44,47 @@ def _anchor_generator(sizes: Sequence[Sequence[int]],
     return AnchorGenerator(sizes, (tuple(aspect_ratios), ) * len(sizes))
 
 
+class NarrowRPNHead(nn.Module):
+    """An RPN head whose 3x3 convs are ``channels`` wide.
+
+    torchvision's ``RPNHead`` keeps the pyramid's width in its 3x3 conv,
+    which on the finest level costs as much as the FPN's own 3x3 conv
+    there; this head maps ``in_channels`` to ``channels`` in the first conv
+    (then ``conv_depth - 1`` more at that width, each with a ReLU), and
+    scores and regresses with 1x1 convs as torchvision's. Weights drawn as
+    torchvision's: N(0, 0.01), zero biases.
+
+    Args:
+        in_channels (int): Channels of the pyramid levels.
+        num_anchors (int): Anchors per position.
+        channels (int): Width of the 3x3 convs.
+        conv_depth (int): Number of 3x3 convs.
+    """
+
+    def __init__(self, in_channels: int, num_anchors: int, channels: int,
+                 conv_depth: int = 1):
+        super().__init__()
+        layers = []
+        for i in range(conv_depth):
+            layers += [nn.Conv2d(in_channels if i == 0 else channels,
+                                 channels, 3, padding=1),
+                       nn.ReLU(inplace=True)]
+        self.conv = nn.Sequential(*layers)
+        self.cls_logits = nn.Conv2d(channels, num_anchors, 1)
+        self.bbox_pred = nn.Conv2d(channels, 4 * num_anchors, 1)
+        for layer in self.modules():
+            if isinstance(layer, nn.Conv2d):
+                nn.init.normal_(layer.weight, std=0.01)
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, maps: List[Tensor]) -> Tuple[List[Tensor],
+                                                   List[Tensor]]:
+        """Per level: objectness (B, A, H, W) and offsets (B, 4A, H, W)."""
+        feats = [self.conv(m) for m in maps]
+        return ([self.cls_logits(f) for f in feats],
+                [self.bbox_pred(f) for f in feats])
+
+
 @MODELS.register_module()
 class RPNPatchGenerator(BaseModule):
     """Object patches from a region proposal network (Faster R-CNN's RPN).
@@ -67,6 +108,12 @@ class RPNPatchGenerator(BaseModule):
             ``dict(training=..., testing=...)``.
         nms_iou (float): NMS threshold.
         conv_depth (int): 3x3 convs in the head.
+        head (dict, optional): Cheaper heads. ``channels``: width of the
+            3x3 convs (:class:`NarrowRPNHead`; None, the default:
+            ``in_channels``, torchvision's ``RPNHead``). ``levels``: the
+            pyramid levels (0 = finest) that carry anchors and run the
+            head, one per entry of ``anchor_sizes`` (None: all of them;
+            leaving out the finest level saves most of the head's cost).
         init_cfg (dict, optional): Initialisation config (torchvision's head
             already draws N(0, 0.01) weights).
     """
@@ -88,16 +135,29 @@ class RPNPatchGenerator(BaseModule):
                                                        testing=300),
                  nms_iou: float = 0.7,
                  conv_depth: int = 1,
+                 head: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if len({len(s) for s in anchor_sizes}) != 1:
             raise ValueError('every level needs the same number of anchor '
                              f'sizes (a shared head), got {anchor_sizes}')
+        head = dict(head or {})
+        unknown = set(head) - {'channels', 'levels'}
+        if unknown:
+            raise ValueError(f'RPNPatchGenerator head takes channels and '
+                             f'levels, got {sorted(unknown)}')
+        levels = head.get('levels')
+        self.levels = None if levels is None else tuple(levels)
+        if self.levels is not None and len(self.levels) != len(anchor_sizes):
+            raise ValueError(f'head levels {self.levels} and anchor_sizes '
+                             f'{anchor_sizes} must have the same length')
         anchors = _anchor_generator(anchor_sizes, aspect_ratios)
+        num_anchors = anchors.num_anchors_per_location()[0]
         self.rpn = RegionProposalNetwork(
             anchors,
-            RPNHead(in_channels, anchors.num_anchors_per_location()[0],
-                    conv_depth=conv_depth),
+            RPNHead(in_channels, num_anchors, conv_depth=conv_depth)
+            if head.get('channels') is None else NarrowRPNHead(
+                in_channels, num_anchors, head['channels'], conv_depth),
             fg_iou_thresh=fg_iou,
             bg_iou_thresh=bg_iou,
             batch_size_per_image=num_samples,
@@ -115,7 +175,11 @@ class RPNPatchGenerator(BaseModule):
             raise ValueError(
                 'RPNPatchGenerator learns from ground-truth boxes: training '
                 'needs them (use AnchorPatchGenerator without boxes)')
-        maps = OrderedDict((str(i), m) for i, m in enumerate(pyramid.maps))
+        levels = self.levels or range(len(pyramid.maps))
+        if max(levels) >= len(pyramid.maps):
+            raise ValueError(f'head levels {tuple(levels)} exceed the '
+                             f'{len(pyramid.maps)} pyramid levels')
+        maps = OrderedDict((str(i), pyramid.maps[i]) for i in levels)
         targets = None if gts is None else [dict(boxes=g.boxes) for g in gts]
         boxes, losses = self.rpn(_image_list(pyramid), maps, targets)
         return Proposals([b.detach() for b in boxes], losses)

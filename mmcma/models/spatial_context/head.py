@@ -71,8 +71,9 @@ class SpatialContextHead(MultiLabelClsHead):
             ``in_channels``) or :class:`AnchorPatchGenerator`.
         num_levels (int): Pyramid levels.
         roi_size, sampling_ratio, canonical_scale, canonical_level,
-        hidden_channels: RoI features and branch heads
-            (:class:`PatchBranches`).
+        hidden_channels, roi_channels: RoI features and branch heads
+            (:class:`PatchBranches`; ``roi_channels``, default None: no
+            channel reduction before RoIAlign).
         context_scale (float): Side-length factor of the context patches
             about the object patch's centre (patch generator 2).
         box_supervision (bool): Train the four processors (and an RPN)
@@ -134,6 +135,7 @@ class SpatialContextHead(MultiLabelClsHead):
                  canonical_scale: int = 224,
                  canonical_level: int = 4,
                  hidden_channels: int = 1024,
+                 roi_channels: Optional[int] = None,
                  context_scale: float = 2.0,
                  box_supervision: bool = True,
                  min_box_size: float = 1.0,
@@ -191,7 +193,7 @@ class SpatialContextHead(MultiLabelClsHead):
         self.branches = PatchBranches(num_classes, in_channels, num_levels,
                                       roi_size, sampling_ratio,
                                       canonical_scale, canonical_level,
-                                      hidden_channels)
+                                      hidden_channels, roi_channels)
         if image_branch is not None and image_branch not in IMAGE_COMBINE:
             raise ValueError(f'image_branch must be None or one of '
                              f'{sorted(IMAGE_COMBINE)}, got {image_branch!r}')
