@@ -6,6 +6,7 @@ document that share their setups share a workspace and run in document
 order, as a reader would run them: a block first runs the ones above it.
 """
 import os
+import sys
 import shutil
 
 import pytest
@@ -160,3 +161,22 @@ def test_block_runs_without_unexplained_warnings(block: Block, run_in_order):
         f'{block.id} printed warnings the user cannot act on (fix the '
         'cause, or list the action in ACTIONABLE_WARNINGS):\n' +
         '\n'.join(warnings))
+
+
+def test_run_block_fails_on_a_failing_line(tmp_path):
+    """A python block that raises and a bash block whose middle command
+    fails both fail (``bash -e``); what they print comes back."""
+    raising = Block('x.md', 1, 'python',
+                    'print("before")\nraise SystemExit(3)\n', mode='run')
+    with pytest.raises(AssertionError, match='exit 3'):
+        run_block(raising, str(tmp_path))
+    failing = Block('x.md', 2, 'bash', 'echo one\nfalse\necho two\n',
+                    mode='run')
+    with pytest.raises(AssertionError, match='one') as exc:
+        run_block(failing, str(tmp_path))
+    assert 'two' not in str(exc.value)
+    shimmed = Block('x.md', 3, 'bash', 'pip install x\n'
+                    'python -c "import sys; print(sys.prefix)"\n', mode='run')
+    output = run_block(shimmed, str(tmp_path))
+    assert 'ci: not run: pip install x' in output
+    assert output.splitlines()[-1] == sys.prefix
