@@ -32,13 +32,16 @@ DEMO = 'demo/mscma_resnet18-w16_1xb16-coslr-24e_scenes-64px.py'
 
 def readme_snippet(name: str) -> str:
     """The code block between ``<!-- snippet: name -->`` and
-    ``<!-- /snippet -->`` in README.md."""
-    text = open(README, encoding='utf-8').read()
-    match = re.search(
-        rf'<!-- snippet: {re.escape(name)} -->\s*```python\n(.*?)```\s*'
-        r'<!-- /snippet -->', text, re.S)
-    assert match, f'README.md has no snippet {name!r}'
-    return match.group(1)
+    ``<!-- /snippet -->`` in README.md or a page of docs/."""
+    pages = [README] + sorted(glob.glob(os.path.join(ROOT, 'docs', '*.md')))
+    for page in pages:
+        text = open(page, encoding='utf-8').read()
+        match = re.search(
+            rf'<!-- snippet: {re.escape(name)} -->\s*```python\n(.*?)```\s*'
+            r'<!-- /snippet -->', text, re.S)
+        if match:
+            return match.group(1)
+    raise AssertionError(f'no page of README.md or docs/ has snippet {name!r}')
 
 
 def write(path, text: str) -> str:
@@ -317,9 +320,10 @@ def test_mmcma_scope_needs_the_import_first(tmp_path):
                           cwd=str(tmp_path), capture_output=True, text=True)
     assert proc.stderr.strip().splitlines()[-1] == (
         'AssertionError: mmengine does not support to load mmcma config.')
-    readme = open(README, encoding='utf-8').read()
+    page = open(os.path.join(ROOT, 'docs', 'troubleshooting.md'),
+                encoding='utf-8').read()
     assert '`AssertionError: mmengine does not support to load mmcma ' \
-        'config.`' in readme.replace('\n  ', ' ')
+        'config.`' in page.replace('\n  ', ' ')
     proc = subprocess.run([sys.executable, '-c', 'import mmcma; ' + read],
                           env=env, cwd=str(tmp_path), capture_output=True,
                           text=True)

@@ -1,5 +1,5 @@
 # ResNet-101 + linear multi-label head on MS-COCO 2014 at 448 px.
-# Paper (MS-CMA, AAAI 2020, Table 2 "ResNet-101"): 79.9 mAP.
+# paper: MS-CMA Table 3 "ResNet-101 (2016)" (MS-COCO): mAP 79.9
 _base_ = [
     '../_base_/models/linear_resnet101.py',
     '../_base_/datasets/coco_bs8_448.py',

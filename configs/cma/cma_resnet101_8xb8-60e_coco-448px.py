@@ -1,5 +1,5 @@
 # CMA (single scale) on MS-COCO 2014 at 448 px, ResNet-101, ASGE embeddings.
-# Paper (MS-CMA, AAAI 2020, Table 3 "CMA"): 82.8 mAP.
+# paper: MS-CMA Table 3 "CMA" (MS-COCO): mAP 82.8
 _base_ = [
     '../_base_/models/cma_resnet101.py',
     '../_base_/datasets/coco_bs8_448.py',

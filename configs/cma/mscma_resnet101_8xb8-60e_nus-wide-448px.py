@@ -1,6 +1,6 @@
 # MS-CMA on NUS-WIDE (81 concepts) at 448 px, ResNet-101; the class-imbalance
 # loss with beta = 0.4 (label frequencies p_k set by the LabelStateHook).
-# Paper (MS-CMA, AAAI 2020, Table 5): 61.4 mAP.
+# paper: MS-CMA Table 2 "MS-CMA" (NUS-WIDE): mAP 61.4, CF1 60.5, OF1 73.8
 _base_ = [
     '../_base_/models/mscma_resnet101.py',
     '../_base_/datasets/nus-wide_bs8_448.py',

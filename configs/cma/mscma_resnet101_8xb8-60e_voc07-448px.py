@@ -1,5 +1,6 @@
 # MS-CMA on PASCAL VOC 2007 at 448 px, ResNet-101.
-# The MS-CMA paper reports no VOC number (ML-GCN: 94.0 mAP, SPEC section 10).
+# The MS-CMA paper reports no VOC number; for comparison, ML-GCN on VOC:
+# paper: ML-GCN README "Ours" (VOC 2007): mAP 94.0
 _base_ = [
     '../_base_/models/mscma_resnet101.py',
     '../_base_/datasets/voc_bs8_448.py',

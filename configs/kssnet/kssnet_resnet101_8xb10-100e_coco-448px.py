@@ -3,10 +3,11 @@
 # (multi-scale crop + flip), Adam lr 0.01, weight decay 1e-4, batch 80
 # (8 x 10), 100 epochs; 4-layer GCN 256-512-1024-2048, lateral connections
 # into res2-res4, KS graph (lambda 0.4, tau 0.02, eta 0.4).
-# Paper (KSSNet, AAAI 2020, Table 1): 83.7 mAP (CP 84.6, CR 73.2, CF1 77.2,
-# OP 87.8, OR 76.2, OF1 81.5); statistical graph only 83.1, knowledge graph
-# only 81.0 (Table 3). With GloVe 6B 50-d vectors and WordNet as A_K here:
-# not measured (no GPU).
+# paper: KSSNet Table 1 "KSSNet" (MS-COCO): mAP 83.7, CP 84.6, CR 73.2,
+#   CF1 77.2, OP 87.8, OR 76.2, OF1 81.5
+# paper: KSSNet Table 3 "KSSNet (statistical graph)" (MS-COCO): mAP 83.1
+# paper: KSSNet Table 3 "KSSNet (knowledge graph)" (MS-COCO): mAP 81.0
+# With GloVe 6B 50-d vectors and WordNet as A_K here: not measured (no GPU).
 _base_ = [
     '../_base_/models/kssnet_resnet101.py',
     '../_base_/datasets/coco_bs8_448.py',

@@ -1,7 +1,9 @@
 # KSSNet on PASCAL VOC 2007 at 448 px, ResNet-101, the paper's COCO recipe
 # (Adam lr 0.01, weight decay 1e-4, batch 80, 100 epochs; ML-GCN's
-# preprocessing). Paper: not reported on VOC (ML-GCN: 94.0 mAP). Difficult
-# labels: as configs/mlgcn/mlgcn_resnet101_1xb16-20e_voc07-448px.py.
+# preprocessing). Difficult labels: as
+# configs/mlgcn/mlgcn_resnet101_1xb16-20e_voc07-448px.py. KSSNet reports no
+# VOC number; for comparison, ML-GCN on VOC:
+# paper: ML-GCN README "Ours" (VOC 2007): mAP 94.0
 _base_ = [
     '../_base_/models/kssnet_resnet101.py',
     '../_base_/datasets/voc_bs8_448.py',

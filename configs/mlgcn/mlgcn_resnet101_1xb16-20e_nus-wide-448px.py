@@ -1,6 +1,9 @@
 # ML-GCN on NUS-WIDE (81 concepts) at 448 px, ResNet-101, the released
 # recipe (the released code has no NUS-WIDE script; the COCO one's settings).
-# Paper (ML-GCN, CVPR 2019): 62.5 mAP (the repository's updated table: 62.8).
+# The CVPR 2019 paper has no NUS-WIDE experiment; the released README's
+# "Update" table does (62.5; one README revision, 0c4673e, shows 62.8;
+# docs/paper_numbers.yml):
+# paper: ML-GCN README "Ours" (NUS-WIDE): mAP 62.5
 _base_ = [
     '../_base_/models/mlgcn_resnet101.py',
     '../_base_/datasets/nus-wide_bs8_448.py',

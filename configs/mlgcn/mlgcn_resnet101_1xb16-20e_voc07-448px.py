@@ -1,5 +1,6 @@
 # ML-GCN on PASCAL VOC 2007 at 448 px, ResNet-101, the released recipe.
-# Paper (ML-GCN, CVPR 2019): 94.0 mAP. The graph counts positives only
+# paper: ML-GCN README "Ours" (VOC 2007): mAP 94.0
+# The graph counts positives only
 # (difficult = absent, as ML-GCN's graph); unlike the released training
 # loss, which counts difficult labels as positives, VOCMultiLabel (as
 # mmpretrain's VOC) gives them to the loss as negatives and leaves them out

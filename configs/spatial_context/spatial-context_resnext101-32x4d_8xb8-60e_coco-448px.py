@@ -1,6 +1,8 @@
 # The two-branch spatial-context-aware network (ICASSP 2022, arXiv 2111.12296)
-# on MS-COCO 2014, 448 px. Paper: mAP 86.0, CF1 80.3, OF1 83.2 (P-C 84.0,
-# R-C 77.5, P-O 85.9, R-O 80.6). No run of ours yet.
+# on MS-COCO 2014, 448 px. No run of ours yet. The slides' P-C, R-C, F1-C,
+# P-O, R-O, F1-O are CP, CR, CF1, OP, OR, OF1:
+# paper: spatial-context slides "The Proposed" (MS-COCO): mAP 86.0,
+#   CF1 80.3, OF1 83.2, CP 84.0, CR 77.5, OP 85.9, OR 80.6
 # Model: ImageNet ResNeXt-101 32x4d (mmpretrain's resnext101-32x4d_8xb32_in1k)
 # + FPN + the spatial-context head (_base_/models/spatial-context_*.py and
 # docs/spatial_context.md). Recipe (ours: the slides give none; the MS-CMA

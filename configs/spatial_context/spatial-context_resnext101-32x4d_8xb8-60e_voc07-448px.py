@@ -1,6 +1,7 @@
 # The two-branch spatial-context-aware network (ICASSP 2022, arXiv 2111.12296)
-# on PASCAL VOC 2007 trainval / test, 448 px. Paper: mAP 95.3. No run of ours
-# yet. Model and recipe: the COCO config's, with 20 labels; the object boxes
+# on PASCAL VOC 2007 trainval / test, 448 px. No run of ours yet.
+# paper: spatial-context slides "The Proposed" (VOC 2007): mAP 95.3
+# Model and recipe: the COCO config's, with 20 labels; the object boxes
 # come from the VOC xml files (VOCMultiLabel(with_boxes=True)), difficult
 # objects left out as they are left out of the image-level labels.
 _base_ = [

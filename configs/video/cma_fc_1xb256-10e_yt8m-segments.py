@@ -1,7 +1,7 @@
 # CMA-FC on YouTube-8M Segments: two per-frame FC layers (1024, 512) instead
 # of SNet; everything else as CMA-SNet.
-# Paper (MS-CMA, AAAI 2020, Table 4): Hit@1 85.4, PERR 79.5, mAP 50.7,
-# GAP 82.3.
+# paper: MS-CMA Table 4 "CMA-FC" (YouTube-8M Segments): Hit@1 85.4,
+#   PERR 79.5, mAP 50.7, GAP 82.3
 _base_ = ['./cma_snet_1xb256-10e_yt8m-segments.py']
 model = dict(
     backbone=dict(

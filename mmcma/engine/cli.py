@@ -148,7 +148,7 @@ def apply_cfg_options(cfg: Config, options: dict) -> None:
         sys.exit(f'error: {e}')
     if lines:
         print_log(f'train_cfg.max_epochs {old} -> {new}, the schedule '
-                  'follows (README, "Shorter runs"): ' + '; '.join(lines),
+                  'follows (docs/usage.md, "Shorter runs"): ' + '; '.join(lines),
                   logger='current')
 
 

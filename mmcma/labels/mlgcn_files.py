@@ -1,6 +1,7 @@
 """Read ML-GCN's released label files into mmcma's plain arrays.
 
-ML-GCN (Chen et al., CVPR 2019) ships two pickles per dataset:
+ML-GCN (Chen et al., *Multi-Label Image Recognition with Graph Convolutional
+Networks*, CVPR 2019) ships two pickles per dataset:
 
 - ``{data}_adj.pkl``: a dict with ``adj`` (N, N), the number of training
   images with both labels i and j (i != j; the diagonal is 0), and ``nums``

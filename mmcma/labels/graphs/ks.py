@@ -12,7 +12,10 @@ equation:
    graph is symmetrised first, ``(A + A^T) / 2``, so that one degree per
    label is defined);
 2. superimposed, ``A = lam A'_S + (1 - lam) A'_K`` (eq. 2,
-   :func:`superimpose`);
+   :func:`superimpose`), and "the resulted new adjacency matrix is
+   normalized" (the sentence before eq. 2): the same normalisation,
+   ``superimposed_norm='symmetric'`` (the default); ``'none'`` skips it
+   (what mmcma did before, :data:`SUPERIMPOSED_NORMS`);
 3. thresholded, entries ``< tau`` set to 0 (eq. 3, :func:`threshold`);
 4. self-weighted, ``A_KS = eta A_tau + (1 - eta) I`` (eq. 4,
    :func:`self_weight`);
@@ -32,11 +35,17 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ...io import InputOptionError
+from ...io import InputOptionError, check_choice
 from ..adjacency import check_adjacency, symmetric_normalization
 from ..knowledge import knowledge_graph
 from .counts import LabelCounts
 from .statistical import mlgcn_graph
+
+
+#: What follows eq. 2: ``'symmetric'`` normalises the superimposed graph
+#: (``D^-1/2 A D^-1/2``, the paper's text), ``'none'`` leaves it as the
+#: weighted average.
+SUPERIMPOSED_NORMS = ('symmetric', 'none')
 
 
 def _check_fraction(value, name: str, upper: float = 1.0) -> float:
@@ -73,6 +82,27 @@ def superimpose(statistics: np.ndarray, knowledge: np.ndarray,
     return lam * statistics + (1 - lam) * knowledge
 
 
+def normalize_superimposed(graph: np.ndarray,
+                           superimposed_norm: str = 'symmetric'
+                           ) -> np.ndarray:
+    """The normalisation after eq. 2 ("the resulted new adjacency matrix
+    is normalized").
+
+    Args:
+        graph (np.ndarray): (N, N) superimposed graph ``A`` of eq. 2.
+        superimposed_norm (str): ``'symmetric'`` (``D^-1/2 A D^-1/2``,
+            as ``A'_S`` and ``A'_K``) or ``'none'`` (``A`` unchanged).
+
+    Returns:
+        np.ndarray: (N, N) float64.
+    """
+    check_choice('superimposed_norm', superimposed_norm, SUPERIMPOSED_NORMS)
+    graph = np.asarray(graph, dtype=np.float64)
+    if superimposed_norm == 'none':
+        return graph
+    return symmetric_normalization(graph)
+
+
 def threshold(graph: np.ndarray, tau: float) -> np.ndarray:
     """Eq. 3: entries ``< tau`` set to 0 (the diagonal included)."""
     tau = _check_fraction(tau, 'tau', upper=float('inf'))
@@ -91,7 +121,8 @@ def ks_superimpose(statistics: np.ndarray,
                    knowledge: np.ndarray,
                    lam: float = 0.4,
                    tau: float = 0.02,
-                   eta: float = 0.4) -> np.ndarray:
+                   eta: float = 0.4,
+                   superimposed_norm: str = 'symmetric') -> np.ndarray:
     """The normalised KS graph ``A'_KS`` from ``A_S`` and ``A_K``.
 
     Defaults are the paper's MS-COCO values; Charades used ``lam=0.6``,
@@ -106,13 +137,17 @@ def ks_superimpose(statistics: np.ndarray,
         lam (float): Eq. 2's weight of the statistics, in [0, 1].
         tau (float): Eq. 3's threshold, >= 0.
         eta (float): Eq. 4's weight of the neighbours, in [0, 1].
+        superimposed_norm (str): After eq. 2, ``'symmetric'`` (the
+            paper) or ``'none'`` (:func:`normalize_superimposed`).
 
     Returns:
         np.ndarray: (N, N) float64 ``A'_KS``, symmetric, finite.
     """
-    superimposed = superimpose(
-        symmetric_normalization(drop_self_loops(statistics)),
-        symmetric_normalization(drop_self_loops(knowledge)), lam)
+    check_choice('superimposed_norm', superimposed_norm, SUPERIMPOSED_NORMS)
+    superimposed = normalize_superimposed(
+        superimpose(symmetric_normalization(drop_self_loops(statistics)),
+                    symmetric_normalization(drop_self_loops(knowledge)),
+                    lam), superimposed_norm)
     return symmetric_normalization(
         self_weight(threshold(superimposed, tau), eta))
 
@@ -124,7 +159,8 @@ def ks_graph(counts: LabelCounts,
              tau: float = 0.02,
              eta: float = 0.4,
              t: float = 0.4,
-             variant: str = 'paper') -> np.ndarray:
+             variant: str = 'paper',
+             superimposed_norm: str = 'symmetric') -> np.ndarray:
     """KSSNet's normalised KS graph ``A'_KS`` (the GCN uses it as is).
 
     ``A_S`` is ML-GCN's graph (:func:`mlgcn_graph` with ``t`` and
@@ -133,7 +169,8 @@ def ks_graph(counts: LabelCounts,
     (:func:`mmcma.labels.knowledge.knowledge_graph`).
     :func:`ks_superimpose` takes their neighbours (ML-GCN's
     self-loops are dropped: eq. 4 sets the KS graph's own), symmetrises,
-    normalises, superimposes, thresholds and self-weights them. ML-GCN's
+    normalises, superimposes (and normalises the sum, unless
+    ``superimposed_norm='none'``), thresholds and self-weights them. ML-GCN's
     ``p`` only scales the neighbours, which the normalisation undoes, so it
     is not an option here. Defaults: the paper's MS-COCO values
     ``lam=0.4, tau=0.02, eta=0.4``.
@@ -146,6 +183,8 @@ def ks_graph(counts: LabelCounts,
             **options)``.
         lam, tau, eta (float): Eq. 2-4 of the paper.
         t, variant: Options of :func:`mlgcn_graph`.
+        superimposed_norm (str): ``'symmetric'`` (default, the paper's
+            normalisation after eq. 2) or ``'none'``.
 
     Returns:
         np.ndarray: (N, N) float64, symmetric.
@@ -158,7 +197,8 @@ def ks_graph(counts: LabelCounts,
     if knowledge is None:
         raise InputOptionError("the 'ks' graph needs knowledge=dict(type="
                                "'wordnet' | 'conceptnet' | 'file', ...)")
+    check_choice('superimposed_norm', superimposed_norm, SUPERIMPOSED_NORMS)
     statistics = mlgcn_graph(counts, t, variant=variant)
     return ks_superimpose(statistics,
                           knowledge_graph(classes, knowledge).adjacency, lam,
-                          tau, eta)
+                          tau, eta, superimposed_norm)

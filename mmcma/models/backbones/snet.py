@@ -1,4 +1,6 @@
-"""SNet: the squeezing network over frame features (MS-CMA, video).
+"""SNet: the squeezing network over frame features (the video model of
+*Cross-Modality Attention with Semantic Graph Embedding for Multi-Label
+Classification*, AAAI 2020).
 
 Padding never reaches valid outputs. Inputs are batches of frame features
 (B, D, T) padded to a common T, with a boolean mask (B, T) of valid frames.

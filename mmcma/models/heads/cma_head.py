@@ -1,4 +1,5 @@
-"""Cross-modality attention (CMA) head, eq. 7-10 of MS-CMA.
+"""Cross-modality attention (CMA) head, eq. 7-10 of *Cross-Modality Attention
+with Semantic Graph Embedding for Multi-Label Classification* (MS-CMA, AAAI 2020).
 
 The tensor math lives in module-level functions; :class:`CMABranch` holds the
 parameters of one scale and :class:`CMAHead` adds the mmpretrain plumbing

@@ -1,4 +1,6 @@
-"""Multi-scale cross-modality attention (MS-CMA) head, eq. 11."""
+"""Multi-scale cross-modality attention (MS-CMA) head, eq. 11 of
+*Cross-Modality Attention with Semantic Graph Embedding for Multi-Label
+Classification* (AAAI 2020)."""
 from typing import Dict, List, Optional, Sequence
 
 import torch

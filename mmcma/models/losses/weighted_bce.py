@@ -1,4 +1,6 @@
-r"""Class-imbalance weighted binary cross-entropy (MS-CMA, eq. 12).
+r"""Class-imbalance weighted binary cross-entropy (eq. 12 of *Cross-Modality
+Attention with Semantic Graph Embedding for Multi-Label Classification*, AAAI
+2020).
 
 .. math::
 

@@ -1,4 +1,6 @@
-"""Cross-modality transformer (CMT) neck of CMA / MS-CMA."""
+"""Cross-modality transformer (CMT) neck of CMA / MS-CMA (*Cross-Modality
+Attention with Semantic Graph Embedding for Multi-Label Classification*, AAAI
+2020)."""
 from typing import List, Optional, Sequence, Tuple, Union
 
 from mmcv.cnn import ConvModule, build_conv_layer, build_norm_layer

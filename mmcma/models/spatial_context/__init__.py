@@ -1,4 +1,5 @@
-"""Two-branch spatial-context-aware network (ICASSP 2022, seed 003).
+"""Two-branch network of *Spatial-context-aware deep neural network for
+multi-label image classification* (ICASSP 2022; known from its slides).
 
 Feature extractor (any backbone + :class:`FeaturePyramidNeck`), two patch
 generators (:class:`RPNPatchGenerator` or :class:`AnchorPatchGenerator`;

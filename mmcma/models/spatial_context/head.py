@@ -112,7 +112,8 @@ class SpatialContextHead(MultiLabelClsHead):
             (a linear layer on :func:`~.processors.pooled_image_features`)
             whose logits join the pooled patch score as
             :data:`~.aggregation.IMAGE_COMBINE` names (``'sum'``,
-            ``'mean'``). None (default): the patches alone, as the slides.
+            ``'mean'``). None (default): the patches alone (the slides
+            describe no image-level branch).
             Meant for the weakly supervised mode (docs/spatial_context.md).
         loss_weights (dict, optional): Fields of :class:`LossWeights`
             (``image``, ``location``, ``patch``, ``object_label``,

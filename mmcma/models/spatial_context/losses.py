@@ -1,4 +1,5 @@
-"""Losses of the four patch processors (slides of the method, seed 003).
+"""Losses of the four patch processors of *Spatial-context-aware deep neural
+network for multi-label image classification* (ICASSP 2022 slides).
 
 Each takes the processor's raw output and the :class:`PatchTargets` fields
 of the same patches and returns a scalar. A loss with no patch to average
