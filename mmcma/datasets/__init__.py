@@ -10,7 +10,6 @@ from .transforms import (BoxRandomResizedCrop, MultiScaleCrop,
                          PackInputsWithBoxes)
 from .voc import VOCMultiLabel
 from .youtube8m import PackYouTube8MInputs, YouTube8MDataset
-from .youtube8m_generator import generate_youtube8m
 from .youtube8m_records import dequantize, quantize
 
 __all__ = [
@@ -22,3 +21,13 @@ __all__ = [
     'coco_bbox_to_xyxy', 'voc_bndbox_to_xyxy', 'BoxRandomResizedCrop',
     'PackInputsWithBoxes'
 ]
+
+
+def __getattr__(name: str):
+    """``generate_youtube8m`` on first use: importing the generator with the
+    package would make ``python -m mmcma.datasets.youtube8m_generator``
+    warn that the module was imported before it ran."""
+    if name == 'generate_youtube8m':
+        from .youtube8m_generator import generate_youtube8m
+        return generate_youtube8m
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
