@@ -8,8 +8,9 @@ once its inputs are built, so "added MiB" is what the measured step itself
 needs and "peak MiB" the process's peak resident memory during the step:
 
 * ``graph <kind>``: :func:`mmcma.labels.build_label_graph` from the sparse
-  label matrix (the dense float64 graph, or with ``--sparse-graph`` rows also
-  the sparse one, :func:`mmcma.labels.sparse_label_graph`);
+  label matrix (the dense float64 graph), and ``graph mlgcn/sparse``:
+  :func:`mmcma.labels.graphs.sparse_mlgcn_graph`, the same graph as a
+  scipy CSR matrix;
 * ``asge``: :func:`mmcma.labels.fit_asge` with its defaults on the
   conditional graph; "note" gives the fraction of all-zero embeddings;
 * ``step <head>``: one training step (forward, loss, backward, SGD step) of
@@ -133,10 +134,11 @@ def run_row(row: str, args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     labels = synthetic_labels(args.images, args.labels, args.seed)
     if row.startswith('graph'):
-        from mmcma.labels import build_label_graph
+        from mmcma.labels.graphs import build_label_graph, sparse_mlgcn_graph
         kind = row.split()[1]
-        result, graph = _measured(lambda: build_label_graph(labels, kind),
-                                  None)
+        build = (sparse_mlgcn_graph if kind == 'mlgcn/sparse' else
+                 lambda labels: build_label_graph(labels, kind))
+        result, graph = _measured(lambda: build(labels), None)
         nnz = graph.nnz if hasattr(graph, 'nnz') else np.count_nonzero(graph)
         result['note'] = f'{nnz / graph.shape[0]:.1f} non-zeros per row'
         return result
@@ -204,8 +206,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument('--heads', nargs='*', default=list(HEADS),
                         choices=HEADS)
     parser.add_argument('--graphs', nargs='*',
-                        default=['conditional', 'mlgcn'],
-                        help="graph rows: kind, or kind/sparse")
+                        default=['conditional', 'mlgcn', 'mlgcn/sparse'],
+                        help="graph rows: a kind of build_label_graph, or "
+                        "'mlgcn/sparse' (sparse_mlgcn_graph)")
     parser.add_argument('--skip-asge', action='store_true')
     parser.add_argument('--asge-iters', type=int, default=None,
                         help="ASGE's max_iters (default: fit_asge's)")

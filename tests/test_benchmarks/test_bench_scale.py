@@ -27,7 +27,8 @@ def test_tiny_run_prints_a_finite_table():
     rows = [line.split(' | ') for line in text.splitlines()
             if line.startswith('| ') and not line.startswith('| row')]
     assert [r[0] for r in rows] == [
-        '| graph conditional', '| graph mlgcn', '| asge', '| step linear',
+        '| graph conditional', '| graph mlgcn', '| graph mlgcn/sparse',
+        '| asge', '| step linear',
         '| step cma', '| step ms-cma', '| step ml-gcn', '| step kssnet']
     for cells in rows:
         assert len(cells) == 7
@@ -38,4 +39,5 @@ def test_tiny_run_prints_a_finite_table():
     steps = [r for r in rows if r[0].startswith('| step')]
     assert steps[0][3] == '1.00'  # the linear model against itself
     assert all(float(r[3]) > 0 for r in steps)
-    assert 'all-zero rows, 2 steps' in rows[2][6]
+    assert rows[1][6] == rows[2][6]  # the same non-zeros, dense or sparse
+    assert 'all-zero rows, 2 steps' in rows[3][6]

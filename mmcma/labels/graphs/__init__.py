@@ -4,6 +4,7 @@ from .build import (GRAPH_KINDS, GRAPH_NORMALIZATION, build_label_graph,
 from .counts import LabelCounts, LabelMatrix, label_counts
 from .ks import (drop_self_loops, ks_graph, ks_superimpose, self_weight,
                  superimpose, threshold)
+from .sparse import sparse_mlgcn_graph, to_torch_sparse
 from .statistical import MLGCN_VARIANTS, conditional_graph, mlgcn_graph
 
 __all__ = [
@@ -11,5 +12,6 @@ __all__ = [
     'graph_option_names', 'LabelCounts',
     'LabelMatrix', 'label_counts', 'drop_self_loops', 'ks_graph',
     'ks_superimpose', 'self_weight', 'superimpose', 'threshold',
-    'MLGCN_VARIANTS', 'conditional_graph', 'mlgcn_graph'
+    'MLGCN_VARIANTS', 'conditional_graph', 'mlgcn_graph',
+    'sparse_mlgcn_graph', 'to_torch_sparse'
 ]
