@@ -31,13 +31,17 @@ def test_tiny_run_prints_a_finite_table():
         '| asge', '| step linear',
         '| step cma', '| step ms-cma', '| step ml-gcn', '| step kssnet']
     for cells in rows:
-        assert len(cells) == 7
-        seconds, cpu, _, peak, added = (cells[i] for i in range(1, 6))
+        assert len(cells) == 8
+        seconds, cpu, peak, added = (cells[i] for i in (1, 2, 5, 6))
         for value in (seconds, cpu, peak, added):
             assert math.isfinite(float(value)) and float(value) >= 0
         assert float(peak) > 0
     steps = [r for r in rows if r[0].startswith('| step')]
-    assert steps[0][3] == '1.00'  # the linear model against itself
-    assert all(float(r[3]) > 0 for r in steps)
-    assert rows[1][6] == rows[2][6]  # the same non-zeros, dense or sparse
-    assert 'all-zero rows, 2 steps' in rows[3][6]
+    # the linear model against itself
+    assert steps[0][3] == steps[0][4] == '1.00'
+    for cells in steps:
+        assert float(cells[3]) > 0
+        assert float(cells[4]) == pytest.approx(
+            float(cells[2]) / float(steps[0][2]), rel=0.05, abs=0.02)
+    assert rows[1][7] == rows[2][7]  # the same non-zeros, dense or sparse
+    assert 'all-zero rows, 2 steps' in rows[3][7]
