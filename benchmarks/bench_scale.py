@@ -39,6 +39,8 @@ import statistics
 import sys
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -243,9 +245,13 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     print(header, flush=True)
     rows = {}
     for name in names:
-        with context.Pool(1) as pool:
-            rows[name] = pool.apply(run_row, (name, args))
-        print(f"  {name}: {rows[name]['seconds']:.3f} s", flush=True)
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            try:
+                rows[name] = pool.submit(run_row, name, args).result()
+            except BrokenProcessPool:  # killed, e.g. out of memory
+                print(f'  {name}: the process was killed', flush=True)
+                continue
+        print(f'  {table({name: rows[name]}).splitlines()[-1]}', flush=True)
     text = header + '\n\n' + table(rows)
     print('\n' + table(rows))
     return text

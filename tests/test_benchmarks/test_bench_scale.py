@@ -45,3 +45,17 @@ def test_tiny_run_prints_a_finite_table():
             float(cells[2]) / float(steps[0][2]), rel=0.05, abs=0.02)
     assert rows[1][7] == rows[2][7]  # the same non-zeros, dense or sparse
     assert 'all-zero rows, 2 steps' in rows[3][7]
+
+
+def die(row, args):
+    """A row whose process is killed (as the out-of-memory killer does)."""
+    import os
+    os._exit(9)
+
+
+def test_a_killed_row_is_reported_and_left_out(monkeypatch, capsys):
+    monkeypatch.setattr(bench, 'run_row', die)
+    text = bench.main(['--images', '10', '--labels', '4', '--graphs',
+                       'mlgcn', '--heads', '--skip-asge'])
+    assert 'graph mlgcn: the process was killed' in capsys.readouterr().out
+    assert text.splitlines()[-1].startswith('|---')  # a table without rows
