@@ -46,9 +46,8 @@ STAGE_WIDTHS = {18: (64, 128, 256, 512), 34: (64, 128, 256, 512),
 EMBED_DIM = 300
 
 
-def build_models(depth: int, num_classes: int) -> Dict[str, torch.nn.Module]:
-    """The three models, label state filled at random (seed 0)."""
-    init_default_scope('mmpretrain')
+def model_configs(depth: int, num_classes: int) -> Dict[str, dict]:
+    """``ImageClassifier`` configs (without ``type``) of the three models."""
     widths = STAGE_WIDTHS[depth]
     resnet = dict(type='ResNet', depth=depth, out_indices=(3, ))
 
@@ -70,8 +69,14 @@ def build_models(depth: int, num_classes: int) -> Dict[str, torch.nn.Module]:
         'ML-GCN': gcn_model((1024, widths[-1]), ()),
         'KSSNet': gcn_model(widths, ('layer1', 'layer2', 'layer3')),
     }
+    return configs
+
+
+def build_models(depth: int, num_classes: int) -> Dict[str, torch.nn.Module]:
+    """The three models, label state filled at random (seed 0)."""
+    init_default_scope('mmpretrain')
     models = {}
-    for name, cfg in configs.items():
+    for name, cfg in model_configs(depth, num_classes).items():
         torch.manual_seed(0)
         model = MODELS.build(dict(type='ImageClassifier', **cfg))
         for _, module in label_state_modules(model):

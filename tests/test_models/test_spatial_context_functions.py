@@ -88,6 +88,17 @@ def test_match_patches_by_hand():
     assert labels.tolist() == [[0, 0, 1], [0, 0, 1], [0, 0, 0], [0, 0, 0]]
 
 
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+def test_match_patches_of_half_precision_patches(dtype):
+    """Under autocast the RPN's patches can be 16-bit: the targets are the
+    float32 ones of the same (exactly representable) boxes."""
+    expected = match_patches(PATCHES, GT, 3, 0.5, 0.3, WEIGHTS)
+    ours = match_patches(PATCHES.to(dtype), GT, 3, 0.5, 0.3, WEIGHTS)
+    for a, b in zip(ours, expected):
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a, b)
+
+
 def test_match_patches_without_boxes_or_patches():
     empty = GroundTruth(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
     objectness, deltas, labels = match_patches(PATCHES, empty, 3, 0.5, 0.5,

@@ -5,6 +5,7 @@ from .counts import LabelCounts, LabelMatrix, label_counts
 from .ks import (SUPERIMPOSED_NORMS, drop_self_loops, ks_graph,
                  ks_superimpose, normalize_superimposed, self_weight,
                  superimpose, threshold)
+from .sparse import sparse_mlgcn_graph, to_torch_sparse
 from .statistical import MLGCN_VARIANTS, conditional_graph, mlgcn_graph
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     'LabelMatrix', 'label_counts', 'SUPERIMPOSED_NORMS', 'drop_self_loops',
     'ks_graph', 'ks_superimpose', 'normalize_superimposed', 'self_weight',
     'superimpose', 'threshold',
-    'MLGCN_VARIANTS', 'conditional_graph', 'mlgcn_graph'
+    'MLGCN_VARIANTS', 'conditional_graph', 'mlgcn_graph',
+    'sparse_mlgcn_graph', 'to_torch_sparse'
 ]

@@ -58,6 +58,24 @@ def _check_binary(values: np.ndarray) -> None:
                          f'{values[invalid][0].item()!r}')
 
 
+def binary_csr(labels: LabelMatrix) -> sp.csr_matrix:
+    """``labels`` (S, N) as an int64 CSR matrix after checking that it is
+    2-D and holds only 0 and 1 (``ValueError`` otherwise)."""
+    if not sp.issparse(labels):
+        labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError('labels must be 2-D (samples, labels), got shape '
+                         f'{labels.shape}')
+    if isinstance(labels, np.ndarray):
+        _check_binary(labels)
+        matrix = sp.csr_matrix(labels)
+    else:
+        matrix = sp.csr_matrix(labels)
+        matrix.sum_duplicates()
+        _check_binary(matrix.data)
+    return matrix.astype(np.int64)
+
+
 def label_counts(labels: LabelMatrix) -> LabelCounts:
     """Count label occurrences and co-occurrences with one matrix product.
 
@@ -76,19 +94,7 @@ def label_counts(labels: LabelMatrix) -> LabelCounts:
         ValueError: If ``labels`` is not 2-D or holds values other than 0/1
             (including NaN).
     """
-    if not sp.issparse(labels):
-        labels = np.asarray(labels)
-    if labels.ndim != 2:
-        raise ValueError('labels must be 2-D (samples, labels), got shape '
-                         f'{labels.shape}')
-    if isinstance(labels, np.ndarray):
-        _check_binary(labels)
-        matrix = sp.csr_matrix(labels)
-    else:
-        matrix = sp.csr_matrix(labels)
-        matrix.sum_duplicates()
-        _check_binary(matrix.data)
-    matrix = matrix.astype(np.int64)
+    matrix = binary_csr(labels)
     co_counts = np.asarray((matrix.T @ matrix).toarray(), dtype=np.int64)
     return LabelCounts(
         num_images=int(matrix.shape[0]),

@@ -71,6 +71,21 @@ def conditional_graph(counts: LabelCounts,
     return graph
 
 
+def check_mlgcn_options(t, p: Optional[float], variant: str) -> float:
+    """Check :func:`mlgcn_graph`'s options; return ``p`` (its default for
+    the variant when None)."""
+    if variant not in MLGCN_VARIANTS:
+        raise InputOptionError(f'variant must be one of {MLGCN_VARIANTS}, '
+                               f'got {variant!r}')
+    if p is None:
+        p = _MLGCN_DEFAULT_P[variant]
+    if not (_is_real(t) and 0 < t <= 1):
+        raise InputOptionError(f't must be a number in (0, 1], got {t!r}')
+    if not (_is_real(p) and 0 <= p <= 1):
+        raise InputOptionError(f'p must be a number in [0, 1], got {p!r}')
+    return p
+
+
 def mlgcn_graph(counts: LabelCounts,
                 t: float = 0.4,
                 p: Optional[float] = None,
@@ -106,16 +121,7 @@ def mlgcn_graph(counts: LabelCounts,
     Returns:
         np.ndarray: ``(N, N)`` float64 graph, not symmetric in general.
     """
-    if variant not in MLGCN_VARIANTS:
-        raise InputOptionError(f'variant must be one of {MLGCN_VARIANTS}, '
-                               f'got {variant!r}')
-    if p is None:
-        p = _MLGCN_DEFAULT_P[variant]
-    if not (_is_real(t) and 0 < t <= 1):
-        raise InputOptionError(f't must be a number in (0, 1], got {t!r}')
-    if not (_is_real(p) and 0 <= p <= 1):
-        raise InputOptionError(f'p must be a number in [0, 1], got {p!r}')
-
+    p = check_mlgcn_options(t, p, variant)
     conditional = _divide_or_zero(counts.co_counts, counts.counts[:, None])
     np.fill_diagonal(conditional, 0.0)
     edges = (conditional >= t).astype(np.float64)

@@ -58,6 +58,43 @@ def lateral_connection(x: Tensor,
     return projection(label_correlation(x, embedding, activation)) + x
 
 
+#: A lateral connection with at least this many labels runs eq. 7 as
+#: :func:`composed_lateral_connection`; below it, as written
+#: (:func:`lateral_connection`), so the papers' and the demo's numbers stay.
+COMPOSED_MIN_LABELS = 1024
+
+
+def composed_lateral_connection(x: Tensor,
+                                embedding: Tensor,
+                                weight: Tensor,
+                                bias: Tensor,
+                                activation: Callable[[Tensor], Tensor] = (
+                                    torch.tanh)) -> Tensor:
+    """Eq. 7 with a linear ``g`` composed first: ``y = (G sigma(E)) x + b +
+    x``.
+
+    ``g`` (weight G (C, N), bias b) and the correlation with ``sigma(E)``
+    are both linear in ``x`` at each position, so they compose into one
+    (C, C) matrix: equal to :func:`lateral_connection` with ``g`` a 1 x 1
+    convolution, up to float rounding, without the N maps (B, N,
+    *positions).
+
+    Args:
+        x (Tensor): Features (B, C, *positions).
+        embedding (Tensor): Hidden label embeddings E (N, C).
+        weight (Tensor): G, (C, N).
+        bias (Tensor): b, (C,).
+        activation (callable): ``sigma``. Defaults to tanh.
+
+    Returns:
+        Tensor: ``y``, the shape of ``x``.
+    """
+    mixing = weight @ activation(embedding)  # (C, C)
+    flat = x.flatten(2)
+    out = torch.matmul(mixing, flat) + bias[:, None]
+    return out.unflatten(2, x.shape[2:]) + x
+
+
 class LateralConnection(nn.Module):
     """One LC: the 1 x 1 convolution ``g`` (N -> C) and the activation.
 
@@ -96,10 +133,15 @@ class LateralConnection(nn.Module):
         return out.squeeze(-1).unflatten(2, positions)
 
     def forward(self, x: Tensor, embedding: Tensor) -> Tensor:
-        """``y`` (B, C, *positions) of ``x`` (B, C, *positions), E (N, C).
-        """
-        return lateral_connection(x, embedding, self.project,
-                                  ACTIVATIONS[self.activation])
+        """``y`` (B, C, *positions) of ``x`` (B, C, *positions), E (N, C);
+        from :data:`COMPOSED_MIN_LABELS` labels on, through
+        :func:`composed_lateral_connection`."""
+        activation = ACTIVATIONS[self.activation]
+        if self.proj.in_channels >= COMPOSED_MIN_LABELS:
+            return composed_lateral_connection(
+                x, embedding, self.proj.weight[:, :, 0, 0], self.proj.bias,
+                activation)
+        return lateral_connection(x, embedding, self.project, activation)
 
     def extra_repr(self) -> str:
         return f'activation={self.activation!r}'

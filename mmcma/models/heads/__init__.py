@@ -1,4 +1,4 @@
-from .cma_head import (CMABranch, CMAHead, class_wise_logits,
+from .cma_head import (CMABranch, CMAHead, attended_logits, class_wise_logits,
                        class_wise_pooling, normalize_attention)
 from .cma_scores import (CosineAttention, cosine_attention_scores,
                          cosine_similarity, softmax_attention_scores)
@@ -8,6 +8,7 @@ from .ms_cma_head import MSCMAHead, fuse_logits
 __all__ = [
     'CMAHead', 'MSCMAHead', 'CMABranch', 'CosineAttention',
     'cosine_similarity', 'cosine_attention_scores', 'softmax_attention_scores',
-    'normalize_attention', 'class_wise_pooling', 'class_wise_logits',
+    'normalize_attention', 'attended_logits', 'class_wise_pooling',
+    'class_wise_logits',
     'fuse_logits', 'GCNClsHead'
 ]

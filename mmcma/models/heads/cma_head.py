@@ -74,6 +74,36 @@ def class_wise_logits(features: Tensor, weight: Tensor,
     return torch.einsum('bnc,nc->bn', features, weight) + bias
 
 
+#: A head with at least this many labels computes eq. 9-10 with
+#: :func:`attended_logits` (the same logits; memory (B, N, M) instead of
+#: (B, N, C)); below it, today's :func:`class_wise_pooling` then
+#: :func:`class_wise_logits`, so the papers' and the demo's numbers stay.
+FUSED_MIN_LABELS = 1024
+
+
+def attended_logits(attention: Tensor, visual: Tensor, weight: Tensor,
+                    bias: Tensor) -> Tensor:
+    """Eq. 9-10 in one product: ``w_k^T (sum_i a_k^i I^i) + b_k`` taken as
+    ``sum_i a_k^i (w_k^T I^i) + b_k``.
+
+    Equal to ``class_wise_logits(class_wise_pooling(attention, visual),
+    weight, bias)`` up to float rounding, without the class-wise features
+    (B, N, C): the intermediate is (B, N, M), smaller when the positions M
+    are fewer than the channels C.
+
+    Args:
+        attention (Tensor): a, (B, N, M).
+        visual (Tensor): I, (B, C, M).
+        weight (Tensor): (N, C).
+        bias (Tensor): (N,).
+
+    Returns:
+        Tensor: Logits (B, N).
+    """
+    return torch.einsum('bnm,bnm->bn', attention,
+                        torch.matmul(weight, visual)) + bias
+
+
 class SelfAttention(nn.Module):
     """Ablation scores ``sigmoid(conv1x1(I))``: no label embeddings used.
 
@@ -305,7 +335,14 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin, ShowsAttention):
             class_wise_pooling(a, s.visual) for a, s in self._attend(feats))
 
     def branch_logits(self, feats: Sequence[CMTFeature]) -> List[Tensor]:
-        """Logits (B, N) of every branch (eq. 10 before the sigmoid)."""
+        """Logits (B, N) of every branch (eq. 10 before the sigmoid); from
+        :data:`FUSED_MIN_LABELS` labels on, through :func:`attended_logits`.
+        """
+        if self.num_classes >= FUSED_MIN_LABELS:
+            return [
+                attended_logits(a, s.visual, branch.weight, branch.bias)
+                for branch, (a, s) in zip(self.branches, self._attend(feats))
+            ]
         return [
             branch.classify(h)
             for branch, h in zip(self.branches, self.pre_logits(feats))

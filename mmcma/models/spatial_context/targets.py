@@ -35,6 +35,9 @@ def match_patches(patches: Tensor, gt: GroundTruth, num_classes: int,
         for non-object patches), one-hot labels (P, N) (zero rows for
         non-object patches).
     """
+    # Targets in float32 whatever the patches' precision (under autocast the
+    # RPN's patches may be float16 or bfloat16, the boxes float32).
+    patches = patches.float()
     num = patches.shape[0]
     objectness = patches.new_zeros(num)
     deltas = patches.new_zeros(num, 4)

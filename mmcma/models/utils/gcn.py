@@ -9,7 +9,8 @@ holds the weights:
   already (:func:`mmcma.labels.propagation_graph`);
 - :func:`gcn_layers`: ``H_{l+1} = A_hat H_l W_l`` layer by layer, every
   layer's output (the last are the classifiers; KSSNet injects the hidden
-  ones into the CNN);
+  ones into the CNN); ``A_hat`` dense, or a sparse COO tensor
+  (:func:`sparse_adjacency`) multiplied with ``torch.sparse.mm``;
 - :func:`gcn_weights`: the weights ``W_l`` of a stack, ML-GCN's init;
 - :func:`global_max_pool`, :func:`global_avg_pool` (:data:`POOLINGS`): the
   image feature the label classifiers score.
@@ -42,6 +43,43 @@ def label_graph_adjacency(module, normalize: Optional[str]) -> Tensor:
                              module.graph_normalization(), normalize)
 
 
+#: A graph with fewer labels than this stays dense under ``sparse=None``
+#: (every demo and paper dataset: 12 to 1,000 labels).
+SPARSE_MIN_LABELS = 1024
+#: Largest fraction of non-zero entries a graph propagates sparse with under
+#: ``sparse=None``.
+SPARSE_MAX_DENSITY = 0.05
+
+
+def use_sparse(adjacency: Tensor, sparse: Optional[bool]) -> bool:
+    """Whether a GCN propagates over ``adjacency`` (N, N) as a sparse tensor.
+
+    Args:
+        adjacency (Tensor): The dense graph.
+        sparse (bool, optional): True or False decide; None: sparse when
+            ``N >= SPARSE_MIN_LABELS`` and at most ``SPARSE_MAX_DENSITY``
+            of the entries are non-zero.
+    """
+    if sparse is not None:
+        return bool(sparse)
+    n = adjacency.size(0)
+    return n >= SPARSE_MIN_LABELS and \
+        int(torch.count_nonzero(adjacency)) <= SPARSE_MAX_DENSITY * n * n
+
+
+def sparse_adjacency(adjacency: Tensor) -> Tensor:
+    """The dense (N, N) ``adjacency`` as a coalesced sparse COO tensor (its
+    non-zero entries, exactly)."""
+    return adjacency.to_sparse_coo().coalesce()
+
+
+def _propagate(adjacency: Tensor, x: Tensor) -> Tensor:
+    """``adjacency @ x``, sparse-aware."""
+    if adjacency.is_sparse:
+        return torch.sparse.mm(adjacency, x)
+    return adjacency @ x
+
+
 def gcn_layers(x: Tensor,
                adjacency: Tensor,
                weights: Sequence[Tensor],
@@ -53,7 +91,7 @@ def gcn_layers(x: Tensor,
 
     Args:
         x (Tensor): Node features ``H_0``, (N, D_0).
-        adjacency (Tensor): ``A_hat``, (N, N).
+        adjacency (Tensor): ``A_hat``, (N, N), dense or sparse COO.
         weights (Sequence[Tensor]): ``W_l``, (D_l, D_{l+1}) each.
         negative_slope (float): LeakyReLU slope. Defaults to 0.2.
 
@@ -62,7 +100,7 @@ def gcn_layers(x: Tensor,
     """
     outputs = []
     for i, weight in enumerate(weights):
-        x = adjacency @ (x @ weight)
+        x = _propagate(adjacency, x @ weight)
         if i < len(weights) - 1:
             x = F.leaky_relu(x, negative_slope)
         outputs.append(x)

@@ -13,11 +13,13 @@ lateral connections
 """
 from typing import List, Optional, Sequence
 
+import torch
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from ..label_state import LabelStateMixin
-from .gcn import check_normalize, gcn_layers, gcn_weights, label_graph_adjacency
+from .gcn import (check_normalize, gcn_layers, gcn_weights,
+                  label_graph_adjacency, sparse_adjacency, use_sparse)
 
 #: How the GCN weights start: ML-GCN's U(-1/sqrt(out), 1/sqrt(out)), or He
 #: et al. 2015 for LeakyReLU (what the KSSNet paper states for Charades;
@@ -46,6 +48,13 @@ class LabelGCN(BaseModule, LabelStateMixin):
             ``gen_adj``; a value that contradicts the normalisation the
             graph carries is an error (:func:`mmcma.labels.propagation_graph`).
         init (str): One of :data:`GCN_INITS`. Defaults to ``'uniform'``.
+        sparse (bool, optional): Propagate over a sparse COO graph
+            (``torch.sparse.mm``): True, False, or None (default) to decide
+            by the filled graph's size and density
+            (:func:`~mmcma.models.utils.gcn.use_sparse`: only graphs of
+            1,024 labels or more, so the papers' and demo's GCNs stay
+            dense). The label state holds the dense graph either way; the
+            sparse one is made once per filled (or loaded) graph.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -56,6 +65,7 @@ class LabelGCN(BaseModule, LabelStateMixin):
                  negative_slope: float = 0.2,
                  normalize: Optional[str] = None,
                  init: str = 'uniform',
+                 sparse: Optional[bool] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         check_normalize(normalize, 'LabelGCN')
@@ -68,6 +78,11 @@ class LabelGCN(BaseModule, LabelStateMixin):
         self.channels = tuple(int(c) for c in channels)
         self.negative_slope = negative_slope
         self.normalize = normalize
+        if sparse not in (None, True, False):
+            raise ValueError(f'sparse must be None, True or False, got '
+                             f'{sparse!r}')
+        self.sparse = sparse
+        self._sparse_cache = None
         self.gcn_weights = gcn_weights([embed_dim, *self.channels])
         if init == 'kaiming':
             for weight in self.gcn_weights:
@@ -79,8 +94,23 @@ class LabelGCN(BaseModule, LabelStateMixin):
         self.declare_label_state('graph', (num_classes, num_classes))
 
     def adjacency(self) -> Tensor:
-        """The graph the GCN propagates over, (N, N)."""
-        return label_graph_adjacency(self, self.normalize)
+        """The graph the GCN propagates over, (N, N): dense, or sparse COO
+        when the graph is sparse (``sparse``; never while tracing, e.g. for
+        ONNX export)."""
+        if self.sparse is False or torch.jit.is_tracing():
+            return label_graph_adjacency(self, self.normalize)
+        graph = self.label_state('graph')
+        # The buffer's address and version change when it is filled,
+        # loaded or moved; the normalisation code when it is refilled.
+        stamp = (graph.data_ptr(), graph._version, graph.device,
+                 int(self.label_graph_normalization))
+        if self._sparse_cache is None or self._sparse_cache[0] != stamp:
+            dense = label_graph_adjacency(self, self.normalize)
+            self._sparse_cache = (stamp, sparse_adjacency(dense)
+                                  if use_sparse(dense, self.sparse) else None)
+        cached = self._sparse_cache[1]
+        return label_graph_adjacency(self, self.normalize) \
+            if cached is None else cached
 
     def forward(self) -> List[Tensor]:
         """``E^(1) .. E^(L)``, (N, channels[l]) each."""
@@ -90,4 +120,4 @@ class LabelGCN(BaseModule, LabelStateMixin):
     def extra_repr(self) -> str:
         sizes = [self.gcn_weights[0].size(0), *self.channels]
         return (f'num_classes={self.num_classes}, gcn={sizes}, '
-                f'normalize={self.normalize!r}')
+                f'normalize={self.normalize!r}, sparse={self.sparse!r}')
