@@ -89,11 +89,14 @@ def data_options(data_root: str) -> List[str]:
 
 
 def train_command(config: str, work_dir: str, seed: int, data_root: str,
+                  options: Sequence[str] = (),
                   python: str = sys.executable) -> List[str]:
-    """The tools/train.py command of one run."""
+    """The tools/train.py command of one run (``options``: more
+    --cfg-options, e.g. a shorter schedule)."""
     return [python, 'tools/train.py', osp.relpath(config, ROOT),
             '--work-dir', work_dir, '--cfg-options',
-            f'randomness.seed={seed}'] + data_options(data_root)
+            f'randomness.seed={seed}'] + data_options(data_root) + list(
+                options)
 
 
 def test_command(config: str, work_dir: str, data_root: str,
@@ -141,8 +144,9 @@ def run_timed(cmd: Sequence[str], env: dict, log: str) -> Dict[str, float]:
                 cpu=usage.ru_utime + usage.ru_stime)
 
 
-def run_one(family: str, config: str, seed: int, args) -> dict:
-    """Train (and with ``--test`` test) one family at one seed."""
+def run_one(family: str, config: str, seed: int, args) -> Optional[dict]:
+    """Train (and with ``--test`` test) one family at one seed; None when
+    ``--collect-only`` finds no result."""
     # Relative to the repository root, where the tools run.
     work_dir = osp.relpath(
         osp.join(osp.abspath(args.work_dir), f'{family}_seed{seed}'), ROOT)
@@ -150,12 +154,15 @@ def run_one(family: str, config: str, seed: int, args) -> dict:
     if osp.isfile(result_file) and not args.rerun:
         with open(result_file) as f:
             return json.load(f)
+    if args.collect_only:
+        return None
     os.makedirs(osp.join(ROOT, work_dir), exist_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                MKL_NUM_THREADS=str(args.threads),
                PYTHONPATH=os.pathsep.join(
                    [ROOT, os.environ.get('PYTHONPATH', '')]))
-    cmd = train_command(config, work_dir, seed, args.data_root)
+    cmd = train_command(config, work_dir, seed, args.data_root,
+                        args.cfg_options)
     times = run_timed(cmd, env, osp.join(ROOT, work_dir, 'train.log'))
     commands = [shlex.join(cmd)]
     if args.test:
@@ -230,6 +237,13 @@ def parse_args(argv=None):
                         help='also run tools/test.py; report its metrics')
     parser.add_argument('--rerun', action='store_true',
                         help='run again even where result.json exists')
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        help='more --cfg-options for every training run '
+                        '(e.g. train_cfg.max_epochs=1 '
+                        'train_cfg.val_interval=1: a shorter table)')
+    parser.add_argument('--collect-only', action='store_true',
+                        help='run nothing: tabulate the result.json files '
+                        'already in --work-dir')
     parser.add_argument('--out', help='write the markdown table here')
     return parser.parse_args(argv)
 
@@ -246,7 +260,9 @@ def main(argv=None) -> None:
         results = []
         for (family, _, seed), future in zip(jobs, futures):
             try:
-                results.append(future.result())
+                result = future.result()
+                if result is not None:
+                    results.append(result)
             except RuntimeError as e:
                 print(f'{family} seed {seed} failed: {e}', file=sys.stderr)
     chance = chance_map(osp.join(args.data_root, 'annotations',
