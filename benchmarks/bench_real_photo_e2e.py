@@ -67,10 +67,12 @@ def ensure_data(data_root: str, num_train: int, num_val: int,
 
 
 def chance_map(ann_file: str) -> float:
-    """Expected mAP (%) of random scores: the mean label frequency.
+    """Chance mAP (%): the mean label frequency.
 
-    Under scores independent of the labels, a label's expected AP is
-    (about) the fraction of images that carry it.
+    Under scores independent of the labels, a label's expected AP is about
+    the fraction of images that carry it (a little more: by luck the first
+    positives rank high, an excess that shrinks as positives grow in
+    number).
     """
     with open(ann_file) as f:
         coco = json.load(f)
