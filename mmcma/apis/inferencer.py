@@ -21,12 +21,12 @@ from ..models.utils.label_rule import (LabelRule, check_label_rule,
                                        head_label_rule, select_labels)
 from ..visualization import AttentionVisualizer, build_visualizer
 from .errors import InferenceInputError, InferenceTypeError
+from .figure_inputs import predict_with_figures
 from .io import (InputType, collate_batch, expand_inputs, load_input,
                  patch_records, transform_input, unique_names)
 from .model import check_servable, class_names, init_model
 from .options import (check_attention, check_flag, check_patches,
                       check_show_dir, check_whole)
-from .patches import best_patch_per_label
 from .progress import track
 
 
@@ -314,40 +314,12 @@ class MultiLabelInferencer(ImageClassificationInferencer):
                                         and capabilities.attention)
         num_patches = self.num_patches(patches, show_dir)
         if attention or num_patches:
-            preds = self._forward_for_figures(data, attention, num_patches)
+            preds = predict_with_figures(self.model, data, attention,
+                                         num_patches)
         else:
             preds = self.model.test_step(data)
         for pred in preds:
             pred.set_pred_label(select_labels(pred.pred_score, **rule))
-        return preds
-
-    def _forward_for_figures(self, data: dict, attention: bool,
-                             num_patches: int) -> List[DataSample]:
-        batch = self.model.data_preprocessor(data, False)
-        inputs, samples = batch['inputs'], batch['data_samples']
-        if attention:
-            feats = self.model.extract_feat(inputs)
-            preds = self.model.head.predict(feats, samples)
-            maps = self.model.head.get_attention(feats)
-            for i, pred in enumerate(preds):
-                pred.set_field([m[i].float().cpu().numpy() for m in maps],
-                               'attention', field_type='metainfo')
-        else:
-            preds = self.model.predict(inputs, samples)
-        if num_patches:
-            # The declared capability gives the patches from the images, so
-            # the backbone runs a second time (for figures only).
-            found = self.model.predict_patches(inputs, samples)
-            for pred, image_patches in zip(preds, found):
-                pred.set_field(
-                    best_patch_per_label(image_patches, num_patches),
-                    'patches', field_type='metainfo')
-        for i, pred in enumerate(preds):
-            # The pipeline gives BGR (mmcv.imread) CHW uint8.
-            pred.set_field(
-                np.ascontiguousarray(data['inputs'][i].permute(
-                    1, 2, 0).cpu().numpy()[..., ::-1]),
-                'input_image', field_type='metainfo')
         return preds
 
     # ------------------------------------------------------------ visualize
