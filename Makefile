@@ -8,6 +8,11 @@ DEMO_DIR ?= work_dirs/demo
 # One torch thread: the demo's numbers then match the README's table
 # (benchmarks/bench_demo_seeds.py, seed 0), whatever the core count.
 DEMO_THREADS ?= 1
+# Test processes (pytest-xdist): one per core, at most 4, each with one torch
+# thread (tests/conftest.py). A test file stays on one process (--dist
+# loadfile), so its module and session fixtures are built once per file.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
+PYTEST := $(BIN)/python -m pytest tests -q -n $(TEST_JOBS) --dist loadfile
 
 .PHONY: install demo demo-video test test-fast
 
@@ -54,12 +59,12 @@ demo: install
 		--work-dir $(DEMO_DIR) --out $(DEMO_DIR)/predictions.npz
 
 test: install
-	$(BIN)/python -m pytest tests -q
+	$(PYTEST)
 
 # Everything but the tests marked slow (tool runs, trainings, bombs) and the
 # fuzz suite: a quick check while working (make test runs everything).
 test-fast: install
-	$(BIN)/python -m pytest tests -q -m "not slow and not fuzz"
+	$(PYTEST) -m "not slow and not fuzz"
 
 # Video: generate YouTube-8M-format records, train CMA-SNet, print GAP / Hit@1 / PERR / mAP.
 VIDEO_CONFIG ?= configs/video/cma_snet-w64_1xb32-coslr-20e_yt8m-demo.py
