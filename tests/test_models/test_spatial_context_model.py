@@ -348,6 +348,8 @@ def test_refine_needs_box_supervision():
         build(test_cfg=dict(refine='always'))
     with pytest.raises(ValueError, match='train_cfg takes assigner, sampler'):
         build(train_cfg=dict(box_supervision=True))
+    with pytest.raises(ValueError, match='roi_extractor needs in_channels'):
+        build(roi_extractor=dict(type='PatchRoIExtractor'))
 
 
 def test_image_sizes_from_img_shape():

@@ -97,6 +97,9 @@ class SpatialContextHead(MultiLabelClsHead):
             raise ValueError('SpatialContextHead gives its loss logits (B, N):'
                              ' set use_sigmoid=True')
         self.num_classes = num_classes
+        if 'in_channels' not in roi_extractor:
+            raise ValueError('SpatialContextHead roi_extractor needs '
+                             'in_channels (the pyramid channels)')
         in_channels = roi_extractor['in_channels']
         if patch_generator.get('type') == 'RPNPatchGenerator':
             patch_generator = _with_defaults(patch_generator,
