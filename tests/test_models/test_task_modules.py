@@ -97,3 +97,52 @@ def test_task_modules_build_from_configs():
     assert (assigner.pos_iou, assigner.neg_iou) == (0.7, 0.3)
     assert (sampler.num, sampler.pos_fraction) == (8, 0.25)
     assert coder.weights == (10., 10., 5., 5.)
+
+
+def slow_iou(a, b):
+    """IoU of two boxes given as lists, by hand."""
+    w = max(0., min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0., min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])
+    return inter / (area - inter)
+
+
+def test_match_patches_against_a_slow_loop():
+    """Assigner and coder through ``match_patches`` on random boxes, against
+    a loop over every (patch, box) pair with the formulas written out."""
+    from mmcma.models.task_modules import match_patches
+    from mmcma.models.utils.patch_types import GroundTruth
+    gen = torch.Generator().manual_seed(0)
+
+    def boxes(n):
+        xy = torch.rand(n, 2, generator=gen) * 40
+        return torch.cat([xy, xy + 9 + torch.rand(n, 2, generator=gen) * 30],
+                         1)
+
+    gt = GroundTruth(boxes(5), torch.tensor([0, 3, 1, 3, 2]))
+    # Random patches, and the boxes moved by up to 4 px (mostly matched).
+    near = gt.boxes.repeat(8, 1) + (torch.rand(40, 4, generator=gen) - .5) * 8
+    patches = torch.cat([boxes(30), near])
+    objectness, deltas, labels = match_patches(
+        patches, gt, 4, MaxIoUAssigner(0.5, 0.3),
+        DeltaXYWHBoxCoder((10., 10., 5., 5.)))
+    assert (objectness == 1).sum() > 3 and (objectness == -1).sum() > 3
+    for p, box in enumerate(patches.tolist()):
+        ious = [slow_iou(box, g) for g in gt.boxes.tolist()]
+        best = max(range(5), key=lambda k: (ious[k], -k))
+        want = 1 if ious[best] >= 0.5 else (0 if ious[best] < 0.3 else -1)
+        assert objectness[p] == want, p
+        if want != 1:
+            assert deltas[p].abs().sum() == 0 and labels[p].sum() == 0
+            continue
+        g = gt.boxes[best].tolist()
+        pw, ph = box[2] - box[0], box[3] - box[1]
+        gw, gh = g[2] - g[0], g[3] - g[1]
+        expected = [10 * ((g[0] + g[2]) - (box[0] + box[2])) / 2 / pw,
+                    10 * ((g[1] + g[3]) - (box[1] + box[3])) / 2 / ph,
+                    5 * math.log(gw / pw), 5 * math.log(gh / ph)]
+        torch.testing.assert_close(deltas[p], torch.tensor(expected),
+                                   rtol=1e-4, atol=1e-4)
+        assert labels[p].tolist() == [float(k == int(gt.labels[best]))
+                                      for k in range(4)]
