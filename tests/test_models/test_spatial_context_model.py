@@ -368,3 +368,28 @@ def test_head_checks_its_input():
         model.head(pyramid)
     with pytest.raises(ValueError, match='pad_size_divisor'):
         model(torch.zeros(1, 3, SIZE + 8, SIZE), mode='tensor')
+
+
+def test_checkpoints_from_before_the_mmdet_layout_load():
+    """Two tensors moved (the RoI reduction to the extractor, the image
+    branch to the aggregation): an older state dict loads strictly."""
+    model = build(**image_branch('sum'),
+                  roi_extractor=dict(type='PatchRoIExtractor', in_channels=16,
+                                     roi_size=2, canonical_scale=16,
+                                     out_channels=4))
+    state = model.state_dict()
+    old = {k.replace('head.roi_extractor.reducer.', 'head.branches.reducer.')
+           .replace('head.aggregation.image_classifier.',
+                    'head.image_classifier.'): v for k, v in state.items()}
+    assert 'head.branches.reducer.weight' in old
+    assert 'head.image_classifier.bias' in old
+    fresh = build(**image_branch('sum'),
+                  roi_extractor=dict(type='PatchRoIExtractor', in_channels=16,
+                                     roi_size=2, canonical_scale=16,
+                                     out_channels=4))
+    with torch.no_grad():
+        for p in fresh.parameters():
+            p.zero_()
+    fresh.load_state_dict(old, strict=True)
+    for key, value in fresh.state_dict().items():
+        assert torch.equal(value, state[key]), key

@@ -32,6 +32,14 @@ from .spatial_context_cfg import (PROPOSAL_LOSSES, PatchTrainConfig,
                                   patch_test_config, patch_train_config)
 
 
+#: State-dict key prefixes of checkpoints from before the mmdet layout, and
+#: where those tensors live now (renamed when such a checkpoint loads).
+OLD_KEYS = {
+    'branches.reducer.': 'roi_extractor.reducer.',
+    'image_classifier.': 'aggregation.image_classifier.',
+}
+
+
 def _with_defaults(cfg: dict, **defaults) -> dict:
     """A copy of ``cfg`` with ``defaults`` for the keys it lacks."""
     cfg = dict(cfg)
@@ -127,6 +135,15 @@ class SpatialContextHead(MultiLabelClsHead):
         if self.train_cfg is not None:
             self.assigner = TASK_UTILS.build(self.train_cfg.assigner)
             self.sampler = TASK_UTILS.build(self.train_cfg.sampler)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """Load, renaming the keys of an older checkpoint (:data:`OLD_KEYS`)
+        first."""
+        for old, new in OLD_KEYS.items():
+            for key in [k for k in state_dict if k.startswith(prefix + old)]:
+                state_dict[prefix + new + key[len(prefix + old):]] = \
+                    state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # -- patches ---------------------------------------------------------
     def patches(
