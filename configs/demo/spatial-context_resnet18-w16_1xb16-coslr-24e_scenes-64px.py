@@ -5,8 +5,8 @@
 # centre) -> 4x4 RoI features (one sample per bin: RoIAlign's backward was
 # the largest cost on the CPU), a 128-wide MLP per branch -> the four
 # processors; at test time the label predictors classify the regressed
-# boxes (test_cfg refine_boxes, the default with boxes). About 5 CPU-minutes for 24
-# epochs with one thread (docs/spatial_context.md).
+# boxes (test_cfg refine_boxes, the default with boxes). About 5 CPU-minutes
+# for 24 epochs with one thread (docs/spatial_context.md).
 # The scenes' COCO files record each object's box: the dataset loads them
 # (with_boxes=True) and PackInputsWithBoxes hands them to the model.
 _base_ = [

@@ -13,7 +13,8 @@ model = dict(
     head=dict(
         train_cfg=None,
         test_cfg=dict(refine_boxes=False),
-        aggregation=dict(type='PatchAggregator', image_branch=dict(join='sum')),
+        aggregation=dict(
+            type='PatchAggregator', image_branch=dict(join='sum')),
         patch_generator=dict(
             _delete_=True,
             type='AnchorPatchGenerator',

@@ -155,8 +155,9 @@ def _mean_of_probabilities(patch: Tensor, image: Tensor) -> Tensor:
 
 
 #: How the image-level branch joins the pooled patch score
-#: (``PatchAggregator(image_branch=dict(join=...))``): each maps the pooled patch
-#: logits and the image branch's logits, both (B, N), to the image logits.
+#: (``PatchAggregator(image_branch=dict(join=...))``): each maps the pooled
+#: patch logits and the image branch's logits, both (B, N), to the image
+#: logits.
 #: ``'sum'`` adds the logits (the two odds multiply), ``'mean'`` averages
 #: the two probabilities.
 IMAGE_COMBINE: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {
