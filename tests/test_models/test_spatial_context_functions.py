@@ -146,8 +146,8 @@ def test_sample_patches_balances_and_skips_ignored():
 def test_patch_targets_concatenates_images():
     empty = GroundTruth(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
     t = patch_targets([PATCHES, PATCHES[:2]], [GT, empty], 3,
-                      MaxIoUAssigner(0.5, 0.3), BalancedRandomSampler(100, 0.5),
-                      CODER)
+                      MaxIoUAssigner(0.5, 0.3),
+                      BalancedRandomSampler(100, 0.5), CODER)
     assert t.objectness.tolist() == [1, 1, -1, 0, 0, 0]
     assert t.sampled.tolist() == [True, True, False, True, True, True]
     assert t.labels.shape == (6, 3) and t.deltas.shape == (6, 4)
