@@ -92,11 +92,15 @@ def paper_spatial_model(depth: int, num_classes: int, img_size: int,
     scale = img_size / 448
     indices = tuple(model['backbone']['out_indices'])
     head = model['head']
-    head.update(num_classes=num_classes, num_samples=post_nms,
-                canonical_scale=round(head['canonical_scale'] * scale))
+    head['num_classes'] = num_classes
+    head['train_cfg']['sampler']['num'] = post_nms
+    extractor = head['roi_extractor']
+    extractor['canonical_scale'] = round(extractor['canonical_scale'] * scale)
     generator = head['patch_generator']
-    generator.update(anchor_sizes=_scaled(generator['anchor_sizes'], scale),
-                     post_nms_top_n=dict(training=post_nms, testing=post_nms))
+    anchors = generator['anchor_generator']
+    anchors['sizes'] = _scaled(anchors['sizes'], scale)
+    generator['train_cfg']['post_nms_top_n'] = post_nms
+    generator['test_cfg']['post_nms_top_n'] = post_nms
     return dict(
         type='SpatialContextClassifier',
         backbone=dict(type='ResNet', depth=depth, out_indices=indices),
@@ -118,15 +122,18 @@ def main_branch_spatial_model(depth: int, num_classes: int, img_size: int,
                   in_channels=STAGE_CHANNELS[depth], out_channels=256),
         head=dict(type='SpatialContextHead',
                   num_classes=num_classes,
-                  in_channels=256,
                   patch_generator=dict(
                       type='RPNPatchGenerator',
-                      anchor_sizes=_scaled(((16, 32), (32, 64), (64, 128),
-                                            (128, 256)), scale),
-                      post_nms_top_n=dict(training=post_nms,
-                                          testing=post_nms)),
-                  canonical_scale=round(128 * scale),
-                  num_samples=post_nms))
+                      anchor_generator=dict(sizes=_scaled(
+                          ((16, 32), (32, 64), (64, 128), (128, 256)),
+                          scale)),
+                      train_cfg=dict(post_nms_top_n=post_nms),
+                      test_cfg=dict(post_nms_top_n=post_nms)),
+                  roi_extractor=dict(type='PatchRoIExtractor',
+                                     in_channels=256,
+                                     canonical_scale=round(128 * scale)),
+                  train_cfg=dict(sampler=dict(type='BalancedRandomSampler',
+                                              num=post_nms))))
 
 
 def model_configs(args: argparse.Namespace) -> Dict[str, dict]:

@@ -32,8 +32,8 @@ from bench_spatial_context import (add_model_arguments, inference,  # noqa
 
 #: Stages timed, as attribute paths of the spatial model.
 STAGES = ('backbone', 'neck', 'head.patch_generator',
-          'head.patch_generator.rpn.head', 'head.branches.pooler',
-          'head.branches.reducer', 'head.branches.object_head',
+          'head.patch_generator.rpn.head', 'head.roi_extractor.pooler',
+          'head.roi_extractor.reducer', 'head.branches.object_head',
           'head.branches.context_head')
 
 

@@ -5,8 +5,8 @@ by the test pipeline, whose ``PackInputs`` becomes ``PackInputsWithBoxes``),
 it prints:
 
 * the mAP of the image score, of the pooled patch score alone and, for a
-  model with ``image_branch``, of the image branch alone (the parts the head
-  combines in ``SpatialContextHead.image_logits``);
+  model with an image branch, of the image branch alone (the parts the head
+  combines in ``PatchAggregator.forward``);
 * how well the test-time object patches cover the objects: for every
   ground-truth box, the best IoU of a patch of its image (median, and the
   share of boxes with a patch at IoU >= 0.5).
@@ -14,7 +14,7 @@ it prints:
 Example (docs/spatial_context.md, weakly supervised mode)::
 
     python benchmarks/spatial_context_parts.py CONFIG CHECKPOINT \\
-        --cfg-options model.head.image_branch=sum ...
+        --cfg-options model.head.aggregation.image_branch.join=sum ...
 """
 import argparse
 import copy
@@ -29,8 +29,6 @@ from torchvision.ops import box_iou
 
 import mmcma  # noqa: F401  (registers the models and datasets)
 from mmcma.apis import init_model
-from mmcma.models.spatial_context import (image_logits, patch_log_scores,
-                                          pooled_image_features)
 
 
 def boxed_test_set(cfg: Config):
@@ -61,17 +59,14 @@ def score_parts(model, dataset, batch_size: int = 50) -> Dict[str, object]:
         samples = data['data_samples']
         pyramid = model.extract_pyramid(data['inputs'], samples)
         patches, _ = head.patches(pyramid)
-        _, outputs = head.processors(pyramid, patches, head.refine != 'none')
-        log_s, log_not_s = patch_log_scores(outputs.objectness,
-                                            outputs.object_logits,
-                                            outputs.context_logits,
-                                            head.combine)
+        _, outputs = head.processors(pyramid, patches,
+                                     head.test_cfg.refine_boxes)
         parts['patches'].append(
-            image_logits(log_s, log_not_s, patches.counts, head.pool_topk))
+            head.aggregation.patch_logits(outputs, patches.is_proposal))
         parts['image'].append(head(pyramid))
-        if head.image_classifier is not None:
+        if head.aggregation.image_classifier is not None:
             parts['image_branch'].append(
-                head.image_classifier(pooled_image_features(pyramid)))
+                head.aggregation.image_branch_logits(pyramid))
         targets.append(torch.stack([s.gt_score for s in samples]))
         for sample, boxes in zip(samples, patches.object_boxes):
             if len(sample.gt_bboxes):

@@ -233,10 +233,11 @@ def test_name_matches_contents(path):
         'csra': head.type == 'CSRAClsHead',
         'spatial-context': (cfg.model.type == 'SpatialContextClassifier'
                             and head.type == 'SpatialContextHead'
-                            and head.get('box_supervision', True)),
+                            and head.get('train_cfg', {}) is not None),
+        # Weakly supervised: no box training config.
         'spatial-context-weak': (
             cfg.model.type == 'SpatialContextClassifier'
-            and head.get('box_supervision', True) is False),
+            and 'train_cfg' in head and head.train_cfg is None),
     }
     assert algo.get(field['algo']), f'{path}: head is {head}'
     batch = cfg.train_dataloader.batch_size

@@ -5,8 +5,8 @@
 # centre) -> 4x4 RoI features (one sample per bin: RoIAlign's backward was
 # the largest cost on the CPU), a 128-wide MLP per branch -> the four
 # processors; at test time the label predictors classify the regressed
-# boxes (refine='test', the default with boxes). About 5 CPU-minutes for 24
-# epochs with one thread (docs/spatial_context.md).
+# boxes (test_cfg refine_boxes, the default with boxes). About 5 CPU-minutes
+# for 24 epochs with one thread (docs/spatial_context.md).
 # The scenes' COCO files record each object's box: the dataset loads them
 # (with_boxes=True) and PackInputsWithBoxes hands them to the model.
 _base_ = [
@@ -27,22 +27,27 @@ model = dict(
     head=dict(
         type='SpatialContextHead',
         num_classes=12,
-        in_channels=32,
         # Objects in the scenes are 5-27 px (median 12): anchors of 8-64 px.
         patch_generator=dict(
             type='RPNPatchGenerator',
-            anchor_sizes=((8, ), (16, ), (32, ), (64, )),
-            aspect_ratios=(0.5, 1.0, 2.0),
-            num_samples=128,
-            pre_nms_top_n=dict(training=300, testing=300),
-            post_nms_top_n=dict(training=32, testing=32)),
-        roi_size=4,
-        sampling_ratio=1,
-        canonical_scale=32,
-        hidden_channels=128,
-        context_scale=2.0,
-        num_samples=64,
-        loss=dict(type='ClassImbalanceBCELoss', beta=0.0)),
+            anchor_generator=dict(
+                sizes=((8, ), (16, ), (32, ), (64, )),
+                aspect_ratios=(0.5, 1.0, 2.0)),
+            train_cfg=dict(
+                num_samples=128, pre_nms_top_n=300, post_nms_top_n=32),
+            test_cfg=dict(pre_nms_top_n=300, post_nms_top_n=32)),
+        context_generator=dict(type='ContextPatchGenerator', scale=2.0),
+        roi_extractor=dict(
+            type='PatchRoIExtractor',
+            in_channels=32,
+            roi_size=4,
+            sampling_ratio=1,
+            canonical_scale=32),
+        branches=dict(type='PatchBranches', hidden_channels=128),
+        loss=dict(type='ClassImbalanceBCELoss', beta=0.0),
+        train_cfg=dict(
+            sampler=dict(type='BalancedRandomSampler', num=64,
+                         pos_fraction=0.25))),
 )
 
 _box_keys = dict(with_boxes=True)

@@ -21,21 +21,26 @@ model = dict(
         _delete_=True,
         type='SpatialContextHead',
         num_classes=16,
-        in_channels=64,
         patch_generator=dict(
             type='RPNPatchGenerator',
-            anchor_sizes=((16, ), (32, ), (48, ), (96, )),
-            aspect_ratios=(0.5, 1.0, 2.0),
-            num_samples=128,
-            pre_nms_top_n=dict(training=300, testing=300),
-            post_nms_top_n=dict(training=32, testing=32)),
-        roi_size=4,
-        sampling_ratio=1,
-        canonical_scale=48,
-        hidden_channels=256,
-        context_scale=2.0,
-        num_samples=64,
-        loss=dict(type='ClassImbalanceBCELoss', beta=0.0)),
+            anchor_generator=dict(
+                sizes=((16, ), (32, ), (48, ), (96, )),
+                aspect_ratios=(0.5, 1.0, 2.0)),
+            train_cfg=dict(
+                num_samples=128, pre_nms_top_n=300, post_nms_top_n=32),
+            test_cfg=dict(pre_nms_top_n=300, post_nms_top_n=32)),
+        context_generator=dict(type='ContextPatchGenerator', scale=2.0),
+        roi_extractor=dict(
+            type='PatchRoIExtractor',
+            in_channels=64,
+            roi_size=4,
+            sampling_ratio=1,
+            canonical_scale=48),
+        branches=dict(type='PatchBranches', hidden_channels=256),
+        loss=dict(type='ClassImbalanceBCELoss', beta=0.0),
+        train_cfg=dict(
+            sampler=dict(type='BalancedRandomSampler', num=64,
+                         pos_fraction=0.25))),
 )
 train_dataloader = dict(
     dataset=dict(with_boxes=True, pipeline={{_base_.box_train_pipeline}}))

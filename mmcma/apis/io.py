@@ -186,7 +186,7 @@ def collate_batch(chunk: List[dict], config_name: str) -> dict:
 
 
 def patch_records(top, classes: Sequence[str]) -> List[dict]:
-    """:class:`~mmcma.models.spatial_context.TopPatches` as plain dicts
+    """:class:`~mmcma.models.utils.patch_types.TopPatches` as plain dicts
     (``box``, ``context_box``, ``label``, ``class``, ``score``)."""
     return [
         dict(box=box, context_box=context, label=label, score=score,

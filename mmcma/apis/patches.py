@@ -19,7 +19,7 @@ def best_patch_per_label(found, k: int) -> LabelPatches:
 
     One patch per label, so a figure shows ``k`` different labels instead
     of one label's overlapping patches. The best patch of a label is also
-    the first that :func:`~mmcma.models.spatial_context.top_patches` keeps
+    the first that :func:`~mmcma.models.roi_heads.top_patches` keeps
     for it (per-label NMS never suppresses a label's best patch).
 
     Args:

@@ -1,5 +1,5 @@
-from . import (backbones, classifiers, heads, losses,  # noqa: F401
-               necks, spatial_context, tta)
+from . import (backbones, classifiers, dense_heads,  # noqa: F401
+               heads, losses, necks, roi_heads, task_modules, tta)
 from .capabilities import (FEATURE_INPUT, IMAGE_INPUT, Capabilities,
                            ExportRefusal, InputKind, ShowsAttention,
                            ShowsPatches, model_capabilities)

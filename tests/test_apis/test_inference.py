@@ -217,7 +217,7 @@ def test_infer_tool_end_to_end(images, checkpoints, tmp_path):
 
 def test_spatial_context_patches_drawn_and_reported(images, checkpoints,
                                                     tmp_path, monkeypatch):
-    from mmcma.models.spatial_context import top_patches
+    from mmcma.models.roi_heads import top_patches
     from mmcma.visualization import AttentionVisualizer
     drawn = []
     add = AttentionVisualizer.add_patches

@@ -17,17 +17,21 @@ def test_spatial_model_is_the_paper_configs():
     cfg = bench.paper_spatial_model(depth=18, num_classes=5, img_size=224,
                                     post_nms=10)
     head, generator = cfg['head'], cfg['head']['patch_generator']
+    extractor = head['roi_extractor']
     assert cfg['neck']['out_channels'] == paper.neck.out_channels
-    for key in ('roi_channels', 'hidden_channels', 'sampling_ratio',
-                'roi_size', 'in_channels'):
-        assert head[key] == paper.head[key]
+    for key in ('out_channels', 'sampling_ratio', 'roi_size', 'in_channels'):
+        assert extractor[key] == paper.head.roi_extractor[key]
+    assert head['branches'] == paper.head.branches
     assert generator['head'] == paper.head.patch_generator.head
     # Scaled from 448 px to 224 px.
-    assert head['canonical_scale'] == paper.head.canonical_scale // 2
-    assert generator['anchor_sizes'] == tuple(
+    assert extractor['canonical_scale'] == \
+        paper.head.roi_extractor.canonical_scale // 2
+    assert generator['anchor_generator']['sizes'] == tuple(
         tuple(s // 2 for s in level)
-        for level in paper.head.patch_generator.anchor_sizes)
-    assert generator['post_nms_top_n'] == dict(training=10, testing=10)
+        for level in paper.head.patch_generator.anchor_generator.sizes)
+    assert generator['train_cfg']['post_nms_top_n'] == 10
+    assert generator['test_cfg']['post_nms_top_n'] == 10
+    assert head['train_cfg']['sampler']['num'] == 10
     assert cfg['neck']['in_channels'] == [64, 128, 256, 512]
 
 

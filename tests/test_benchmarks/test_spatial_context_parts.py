@@ -9,11 +9,11 @@ from mmcma.datasets.synthetic_scenes import generate
 import spatial_context_parts as parts
 
 WEAK = {
-    'model.head.box_supervision': False,
-    'model.head.image_branch': 'sum',
+    'model.head.train_cfg': None,
+    'model.head.aggregation.image_branch': dict(join='sum'),
     'model.head.patch_generator': dict(
         _delete_=True, type='AnchorPatchGenerator',
-        anchor_sizes=[[16], [32]], levels=[2, 3]),
+        anchor_generator=dict(sizes=[[16], [32]]), levels=[2, 3]),
 }
 
 
@@ -37,11 +37,11 @@ def test_parts_add_up_and_cover_the_boxes(tmp_path, capsys):
     assert len(found['best_iou']) == sum(len(b) for b in boxes)
     assert ((found['best_iou'] > 0) & (found['best_iou'] <= 1)).all()
     cli = ['--cfg-options'] + [f'{k}={v}' for k, v in {
-        'model.head.box_supervision': 'False',
-        'model.head.image_branch': 'sum',
+        'model.head.train_cfg': 'None',
+        'model.head.aggregation.image_branch.join': 'sum',
         'model.head.patch_generator._delete_': 'True',
         'model.head.patch_generator.type': 'AnchorPatchGenerator',
-        'model.head.patch_generator.anchor_sizes': '[[16],[32]]',
+        'model.head.patch_generator.anchor_generator.sizes': '[[16],[32]]',
         'model.head.patch_generator.levels': '[2,3]',
         'test_dataloader.dataset.data_root': str(tmp_path / 'scenes'),
     }.items()]

@@ -9,11 +9,11 @@ import torch
 from torch.nn import functional as F
 from torchvision.ops import MultiScaleRoIAlign
 
-from mmcma.models.spatial_context import (ImagePyramid, Patches,
-                                          PatchBranches, RPNPatchGenerator,
-                                          expand_boxes)
-from mmcma.models.spatial_context.generators import NarrowRPNHead
-from mmcma.models.spatial_context.processors import split_groups
+from mmcma.models.dense_heads import NarrowRPNHead, RPNPatchGenerator
+from mmcma.models.roi_heads import (PatchBranches, PatchRoIExtractor,
+                                    split_groups)
+from mmcma.models.task_modules import expand_boxes
+from mmcma.models.utils.patch_types import ImagePyramid, Patches
 
 SIZE = 64
 CHANNELS = 8
@@ -53,9 +53,12 @@ def reference_pool(pyr, boxes, maps=None):
 
 
 def branches(**kwargs):
+    """The RoI extractor and the branches on its features."""
     torch.manual_seed(0)
-    return PatchBranches(5, CHANNELS, roi_size=3, canonical_scale=16,
-                         hidden_channels=16, **kwargs)
+    extractor = PatchRoIExtractor(CHANNELS, roi_size=3, canonical_scale=16,
+                                  **kwargs)
+    return extractor, PatchBranches(5, extractor.out_features,
+                                    hidden_channels=16)
 
 
 def test_split_groups_by_hand():
@@ -70,15 +73,17 @@ def test_split_groups_by_hand():
 
 def test_one_pooling_call_equals_separate_calls():
     pyr, p = pyramid(), patches()
-    objects, context = branches().pool(pyr, p.object_boxes, p.context_boxes)
+    extractor, _ = branches()
+    objects, context = extractor(pyr, p.object_boxes, p.context_boxes)
     torch.testing.assert_close(objects, reference_pool(pyr, p.object_boxes))
     torch.testing.assert_close(context, reference_pool(pyr, p.context_boxes))
 
 
 def test_forward_equals_the_separate_branch_passes():
     pyr, p = pyramid(), patches()
-    model = branches().eval()
-    out = model(pyr, p)
+    extractor, model = branches()
+    model.eval()
+    out = model(*extractor(pyr, p.object_boxes, p.context_boxes))
     # The branches one by one, each from its own RoIAlign call.
     obj = model.object_head(reference_pool(pyr, p.object_boxes))
     ctx = model.context_head(reference_pool(pyr, p.context_boxes))
@@ -89,22 +94,24 @@ def test_forward_equals_the_separate_branch_passes():
                                model.object_label_predictor(obj))
     torch.testing.assert_close(out.context_logits,
                                model.context_label_predictor(ctx))
-    # label_logits without features pools both kinds together: the same.
-    obj_logits, ctx_logits = model.label_logits(pyr, p)
+    # The label predictors alone: the same.
+    obj_logits, ctx_logits = model.label_logits(
+        reference_pool(pyr, p.object_boxes),
+        reference_pool(pyr, p.context_boxes))
     torch.testing.assert_close(obj_logits, out.object_logits)
     torch.testing.assert_close(ctx_logits, out.context_logits)
 
 
 def test_channel_reduction_before_pooling_equals_after():
     pyr, p = pyramid(), patches()
-    model = branches(roi_channels=3)
+    extractor, model = branches(out_channels=3)
     assert model.object_head.fc6.in_features == 3 * 3 * 3
-    pooled = model.roi_features(pyr, p.object_boxes)
+    pooled, = extractor(pyr, p.object_boxes)
     # RoIAlign is linear: the 1x1 conv on the pooled full-width features.
     want = F.conv2d(reference_pool(pyr, p.object_boxes),
-                    model.reducer.weight, model.reducer.bias)
+                    extractor.reducer.weight, extractor.reducer.bias)
     torch.testing.assert_close(pooled, want, rtol=1e-4, atol=1e-5)
-    out = model(pyr, p)
+    out = model(*extractor(pyr, p.object_boxes, p.context_boxes))
     assert out.object_logits.shape == out.context_logits.shape == (8, 5)
     assert out.deltas.shape == (8, 4) and out.objectness.shape == (8, )
 
@@ -123,9 +130,9 @@ def test_narrow_rpn_head_shapes_and_width():
 
 def test_rpn_runs_on_the_chosen_levels_only():
     generator = RPNPatchGenerator(
-        CHANNELS, anchor_sizes=((8, ), (16, ), (32, )),
-        pre_nms_top_n=dict(training=50, testing=50),
-        post_nms_top_n=dict(training=20, testing=20),
+        CHANNELS, anchor_generator=dict(sizes=((8, ), (16, ), (32, ))),
+        train_cfg=dict(pre_nms_top_n=50, post_nms_top_n=20),
+        test_cfg=dict(pre_nms_top_n=50, post_nms_top_n=20),
         head=dict(channels=4, levels=(1, 2, 3))).eval()
     assert isinstance(generator.rpn.head, NarrowRPNHead)
     seen = []
@@ -147,17 +154,20 @@ def test_rpn_default_head_is_torchvisions():
 
 @pytest.mark.parametrize('head, match', [
     (dict(levels=(1, 2)), 'same length'),
-    (dict(width=4), 'channels and levels'),
+    (dict(width=4), 'head takes channels, levels, conv_depth; got unknown '
+     'width'),
 ])
 def test_rpn_head_options_checked(head, match):
     with pytest.raises(ValueError, match=match):
-        RPNPatchGenerator(CHANNELS, anchor_sizes=((8, ), (16, ), (32, )),
+        RPNPatchGenerator(CHANNELS,
+                          anchor_generator=dict(sizes=((8, ), (16, ),
+                                                       (32, ))),
                           head=head)
 
 
 def test_rpn_levels_beyond_the_pyramid_raise():
-    generator = RPNPatchGenerator(CHANNELS,
-                                  anchor_sizes=((8, ), (16, ), (32, )),
-                                  head=dict(levels=(2, 3, 4))).eval()
+    generator = RPNPatchGenerator(
+        CHANNELS, anchor_generator=dict(sizes=((8, ), (16, ), (32, ))),
+        head=dict(levels=(2, 3, 4))).eval()
     with pytest.raises(ValueError, match='exceed'):
         generator(pyramid())

@@ -6,15 +6,34 @@ import math
 import pytest
 import torch
 
-from mmcma.models.spatial_context import (
-    EMPTY_LOGIT, IMAGE_COMBINE, GroundTruth, ImagePyramid, PatchPredictions,
-    decode_boxes, encode_boxes, expand_boxes, image_logits,
-    label_predictor_loss, location_loss, match_patches,
-    patch_classifier_loss, patch_log_scores, patch_scores, patch_targets,
-    pooled_image_features, pyramid_strides, regress_boxes, sample_patches,
-    top_patches, valid_gt)
+from mmcma.models.losses import (label_predictor_loss, location_loss,
+                                 patch_classifier_loss)
+from mmcma.models.roi_heads import (EMPTY_LOGIT, IMAGE_COMBINE, image_logits,
+                                    patch_log_scores, patch_scores,
+                                    pooled_image_features, top_patches)
+from mmcma.models.task_modules import (BalancedRandomSampler,
+                                       DeltaXYWHBoxCoder, MaxIoUAssigner,
+                                       expand_boxes, match_patches,
+                                       patch_targets, pyramid_strides,
+                                       regress_boxes, valid_gt)
+from mmcma.models.utils.patch_types import (GroundTruth, ImagePyramid,
+                                            PatchPredictions)
 
 WEIGHTS = (10., 10., 5., 5.)
+CODER = DeltaXYWHBoxCoder(WEIGHTS)
+
+
+def encode_boxes(boxes, reference, weights):
+    return DeltaXYWHBoxCoder(weights).encode(boxes, reference)
+
+
+def decode_boxes(deltas, reference, weights):
+    return DeltaXYWHBoxCoder(weights).decode(deltas, reference)
+
+
+def sample_patches(objectness, num_samples, positive_fraction):
+    sampler = BalancedRandomSampler(num_samples, positive_fraction)
+    return [sampler.sample(t) for t in objectness]
 
 
 def test_encode_by_hand():
@@ -77,8 +96,8 @@ PATCHES = torch.tensor([
 
 
 def test_match_patches_by_hand():
-    objectness, deltas, labels = match_patches(PATCHES, GT, 3, 0.5, 0.3,
-                                               WEIGHTS)
+    objectness, deltas, labels = match_patches(
+        PATCHES, GT, 3, MaxIoUAssigner(0.5, 0.3), CODER)
     assert objectness.tolist() == [1, 1, -1, 0]
     # Patch 1 -> box: centre (5, 10) -> (5, 5), height 20 -> 10.
     torch.testing.assert_close(
@@ -92,8 +111,9 @@ def test_match_patches_by_hand():
 def test_match_patches_of_half_precision_patches(dtype):
     """Under autocast the RPN's patches can be 16-bit: the targets are the
     float32 ones of the same (exactly representable) boxes."""
-    expected = match_patches(PATCHES, GT, 3, 0.5, 0.3, WEIGHTS)
-    ours = match_patches(PATCHES.to(dtype), GT, 3, 0.5, 0.3, WEIGHTS)
+    expected = match_patches(PATCHES, GT, 3, MaxIoUAssigner(0.5, 0.3), CODER)
+    ours = match_patches(PATCHES.to(dtype), GT, 3,
+                         MaxIoUAssigner(0.5, 0.3), CODER)
     for a, b in zip(ours, expected):
         assert a.dtype == torch.float32
         torch.testing.assert_close(a, b)
@@ -101,12 +121,12 @@ def test_match_patches_of_half_precision_patches(dtype):
 
 def test_match_patches_without_boxes_or_patches():
     empty = GroundTruth(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
-    objectness, deltas, labels = match_patches(PATCHES, empty, 3, 0.5, 0.5,
-                                               WEIGHTS)
+    objectness, deltas, labels = match_patches(
+        PATCHES, empty, 3, MaxIoUAssigner(), CODER)
     assert objectness.tolist() == [0, 0, 0, 0]
     assert labels.sum() == 0 and deltas.abs().sum() == 0
-    objectness, _, labels = match_patches(torch.zeros(0, 4), GT, 3, 0.5, 0.5,
-                                          WEIGHTS)
+    objectness, _, labels = match_patches(
+        torch.zeros(0, 4), GT, 3, MaxIoUAssigner(), CODER)
     assert objectness.shape == (0, ) and labels.shape == (0, 3)
 
 
@@ -125,8 +145,9 @@ def test_sample_patches_balances_and_skips_ignored():
 
 def test_patch_targets_concatenates_images():
     empty = GroundTruth(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
-    t = patch_targets([PATCHES, PATCHES[:2]], [GT, empty], 3, 0.5, 0.3,
-                      WEIGHTS, num_samples=100, positive_fraction=0.5)
+    t = patch_targets([PATCHES, PATCHES[:2]], [GT, empty], 3,
+                      MaxIoUAssigner(0.5, 0.3),
+                      BalancedRandomSampler(100, 0.5), CODER)
     assert t.objectness.tolist() == [1, 1, -1, 0, 0, 0]
     assert t.sampled.tolist() == [True, True, False, True, True, True]
     assert t.labels.shape == (6, 3) and t.deltas.shape == (6, 4)
@@ -259,8 +280,7 @@ def test_regress_boxes_per_image_and_clipped():
     deltas = torch.tensor([[5., 0., 0., 0.], [0., 0., 5 * math.log(2), 5 *
                                                math.log(2)],
                            [0., 0., 5 * math.log(2), 5 * math.log(2)]])
-    out = regress_boxes(boxes, deltas, [(20, 12), (5, 5), (20, 20)],
-                        WEIGHTS)
+    out = regress_boxes(boxes, deltas, [(20, 12), (5, 5), (20, 20)], CODER)
     torch.testing.assert_close(out[0], torch.tensor([[5., 0., 12., 10.]]))
     assert out[1].shape == (0, 4)
     torch.testing.assert_close(

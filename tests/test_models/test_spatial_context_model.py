@@ -12,24 +12,54 @@ from torchvision.ops import box_iou
 import mmcma  # noqa: F401  (registers everything)
 from mmcma.datasets import CocoMultiLabel
 from mmcma.datasets.synthetic_scenes import generate
-from mmcma.models.spatial_context import (ImagePyramid, PatchPredictions,
-                                          Patches, expand_boxes, image_sizes,
-                                          patch_scores, pooled_image_features,
-                                          top_patches)
+from mmcma.models.classifiers import image_sizes
+from mmcma.models.roi_heads import patch_scores, top_patches
+from mmcma.models.task_modules import expand_boxes
+from mmcma.models.utils.patch_types import (ImagePyramid, PatchPredictions,
+                                            Patches)
 
 NUM_CLASSES = 12
 SIZE = 32
 
 
+#: The box-supervised training config of the tests' head.
+TRAIN_CFG = dict(sampler=dict(type='BalancedRandomSampler', num=16))
+#: The weakly supervised mode: anchors, no box training.
+WEAK = dict(train_cfg=None,
+            patch_generator=dict(type='AnchorPatchGenerator',
+                                 anchor_generator=dict(sizes=((8, ),
+                                                              (16, ))),
+                                 levels=(1, 2)))
+#: Which boxes the label predictors classify, as configs: the proposals
+#: ('none'), the regressed boxes at test time ('test', the default with
+#: boxes), in training too ('cascade').
+REFINE = {
+    'none': dict(test_cfg=dict(refine_boxes=False)),
+    'test': dict(test_cfg=dict(refine_boxes=True)),
+    'cascade': dict(train_cfg=dict(TRAIN_CFG, refine_boxes=True),
+                    test_cfg=dict(refine_boxes=True)),
+}
+
+
+def image_branch(join):
+    return dict(aggregation=dict(type='PatchAggregator',
+                                 image_branch=dict(join=join)))
+
+
 def model_cfg(**head):
     generator = dict(type='RPNPatchGenerator',
-                     anchor_sizes=((4, ), (8, ), (16, ), (32, )),
-                     num_samples=32,
-                     pre_nms_top_n=dict(training=50, testing=50),
-                     post_nms_top_n=dict(training=16, testing=8))
+                     anchor_generator=dict(
+                         sizes=((4, ), (8, ), (16, ), (32, ))),
+                     train_cfg=dict(num_samples=32, pre_nms_top_n=50,
+                                    post_nms_top_n=16),
+                     test_cfg=dict(pre_nms_top_n=50, post_nms_top_n=8))
     head_cfg = dict(type='SpatialContextHead', num_classes=NUM_CLASSES,
-                    in_channels=16, patch_generator=generator, roi_size=2,
-                    canonical_scale=16, hidden_channels=32, num_samples=16)
+                    patch_generator=generator,
+                    roi_extractor=dict(type='PatchRoIExtractor',
+                                       in_channels=16, roi_size=2,
+                                       canonical_scale=16),
+                    branches=dict(type='PatchBranches', hidden_channels=32),
+                    train_cfg=TRAIN_CFG)
     head_cfg.update(head)
     return dict(
         type='SpatialContextClassifier',
@@ -86,7 +116,8 @@ def objectness_on(model, batch, boxes_of):
         pyramid = model.extract_pyramid(data['inputs'], data['data_samples'])
         boxes = [boxes_of(s.gt_bboxes) for s in data['data_samples']]
         patches = Patches(boxes, boxes, [torch.ones(len(b)) for b in boxes])
-        return model.head.branches(pyramid, patches).objectness.sigmoid()
+        return model.head.run_branches(pyramid,
+                                       patches).objectness.sigmoid()
 
 
 def background_boxes(gt):
@@ -122,12 +153,9 @@ def test_losses_fall_with_boxes(batch):
         objectness_on(model, batch, background_boxes).mean()
 
 
-@pytest.mark.parametrize('image_branch', [None, 'sum'])
-def test_weakly_supervised_mode_learns_from_labels_alone(batch, image_branch):
-    weak = dict(type='AnchorPatchGenerator', anchor_sizes=((8, ), (16, )),
-                levels=(1, 2))
-    model = build(box_supervision=False, patch_generator=weak,
-                  image_branch=image_branch)
+@pytest.mark.parametrize('join', [None, 'sum'])
+def test_weakly_supervised_mode_learns_from_labels_alone(batch, join):
+    model = build(**WEAK, **(image_branch(join) if join else {}))
     stripped = dict(batch)
     stripped['data_samples'] = [
         DataSample(metainfo=s.metainfo).set_gt_label(s.gt_label)
@@ -140,19 +168,19 @@ def test_weakly_supervised_mode_learns_from_labels_alone(batch, image_branch):
 
 
 def test_image_branch_joins_the_patch_score(batch):
-    model = build(image_branch='mean').eval()
+    model = build(**image_branch('mean')).eval()
     data = model.data_preprocessor(batch, False)
     with torch.no_grad():
         pyramid = model.extract_pyramid(data['inputs'], data['data_samples'])
         patch_probs = torch.stack([
             p.scores.max(0).values for p in model.head.predict_patches(pyramid)
         ])
-        image_probs = model.head.image_classifier(
-            pooled_image_features(pyramid)).sigmoid()
+        image_probs = model.head.aggregation.image_branch_logits(
+            pyramid).sigmoid()
         probs = model.head(pyramid).sigmoid()
     torch.testing.assert_close(probs, (patch_probs + image_probs) / 2)
-    with pytest.raises(ValueError, match='image_branch must be None or one'):
-        build(image_branch='max')
+    with pytest.raises(ValueError, match='image_branch join must be one'):
+        build(**image_branch('max'))
 
 
 def test_box_supervision_needs_boxes(batch):
@@ -166,11 +194,11 @@ def test_box_supervision_needs_boxes(batch):
                        'with_boxes=True'):
         model(inputs, samples, mode='loss')
     with pytest.raises(ValueError, match='use AnchorPatchGenerator'):
-        build(box_supervision=False)
+        build(train_cfg=None)
 
 
 def test_rpn_generator_refuses_to_train_without_boxes():
-    from mmcma.models.spatial_context import RPNPatchGenerator
+    from mmcma.models.dense_heads import RPNPatchGenerator
     generator = RPNPatchGenerator(in_channels=4).train()
     maps = tuple(torch.zeros(1, 4, SIZE // s, SIZE // s) for s in (4, 8))
     with pytest.raises(ValueError, match='learns from ground-truth boxes'):
@@ -231,7 +259,7 @@ FORCED = torch.tensor([1.0, -2.0, 1.0, -0.5])
 
 
 def forced_model(refine):
-    model = build(refine=refine)
+    model = build(**REFINE[refine])
     with torch.no_grad():
         model.head.branches.location_regressor.weight.zero_()
         model.head.branches.location_regressor.bias.copy_(FORCED)
@@ -260,12 +288,13 @@ def test_label_predictors_classify_the_regressed_boxes(batch, refine):
         pyramid = model.extract_pyramid(data['inputs'], data['data_samples'])
         preds = head.predict_patches(pyramid)
         proposals, _ = head.patches(pyramid)
-        on_proposals = head.branches(pyramid, proposals)
+        on_proposals = head.run_branches(pyramid, proposals)
         moved = [moved_by_hand(p, size) for p, size in zip(
             proposals.object_boxes, pyramid.image_sizes)]
         contexts = [expand_boxes(b, 2.0, size)
                     for b, size in zip(moved, pyramid.image_sizes)]
-        on_moved = head.branches(pyramid, Patches(moved, contexts, None))
+        on_moved = head.run_branches(pyramid,
+                                     Patches(moved, contexts, None))
         image_probs = head(pyramid).sigmoid()
     used = on_moved if refine == 'test' else on_proposals
     # Objectness is the patch classifier's on the proposals; the label
@@ -289,12 +318,12 @@ def test_training_refines_only_in_cascade(batch, refine, label_pass):
     model = forced_model(refine).train()
     data = model.data_preprocessor(batch, True)
     calls = []
-    branches = model.head.branches
-    pool = branches.pool
+    extractor = model.head.roi_extractor
+    pool = extractor.forward
     # Every RoIAlign call, with the object boxes it pools (its first group):
     # the object branch always pools the proposals first; the label
     # predictors' pass is the last call, with the context patches.
-    branches.pool = lambda p, *groups: calls.append(groups) or pool(
+    extractor.forward = lambda p, *groups: calls.append(groups) or pool(
         p, *groups)
     losses = model(data['inputs'], data['data_samples'], mode='loss')
     assert torch.isfinite(sum(losses.values()))
@@ -308,15 +337,19 @@ def test_training_refines_only_in_cascade(batch, refine, label_pass):
 
 
 def test_refine_needs_box_supervision():
-    weak = dict(type='AnchorPatchGenerator', anchor_sizes=((8, ), (16, )),
-                levels=(1, 2))
-    assert build(box_supervision=False,
-                 patch_generator=weak).head.refine == 'none'
-    assert build().head.refine == 'test'
-    with pytest.raises(ValueError, match="set refine='none'"):
-        build(box_supervision=False, patch_generator=weak, refine='test')
-    with pytest.raises(ValueError, match='refine must be one of'):
-        build(refine='always')
+    assert not build(**WEAK).head.test_cfg.refine_boxes
+    assert build().head.test_cfg.refine_boxes
+    assert not build().head.train_cfg.refine_boxes
+    with pytest.raises(ValueError, match='set test_cfg=dict.refine_boxes='
+                       'False.'):
+        build(**WEAK, test_cfg=dict(refine_boxes=True))
+    with pytest.raises(ValueError, match='test_cfg takes refine_boxes, thr, '
+                       'topk; got unknown refine'):
+        build(test_cfg=dict(refine='always'))
+    with pytest.raises(ValueError, match='train_cfg takes assigner, sampler'):
+        build(train_cfg=dict(box_supervision=True))
+    with pytest.raises(ValueError, match='roi_extractor needs in_channels'):
+        build(roi_extractor=dict(type='PatchRoIExtractor'))
 
 
 def test_image_sizes_from_img_shape():
@@ -335,3 +368,28 @@ def test_head_checks_its_input():
         model.head(pyramid)
     with pytest.raises(ValueError, match='pad_size_divisor'):
         model(torch.zeros(1, 3, SIZE + 8, SIZE), mode='tensor')
+
+
+def test_checkpoints_from_before_the_mmdet_layout_load():
+    """Two tensors moved (the RoI reduction to the extractor, the image
+    branch to the aggregation): an older state dict loads strictly."""
+    model = build(**image_branch('sum'),
+                  roi_extractor=dict(type='PatchRoIExtractor', in_channels=16,
+                                     roi_size=2, canonical_scale=16,
+                                     out_channels=4))
+    state = model.state_dict()
+    old = {k.replace('head.roi_extractor.reducer.', 'head.branches.reducer.')
+           .replace('head.aggregation.image_classifier.',
+                    'head.image_classifier.'): v for k, v in state.items()}
+    assert 'head.branches.reducer.weight' in old
+    assert 'head.image_classifier.bias' in old
+    fresh = build(**image_branch('sum'),
+                  roi_extractor=dict(type='PatchRoIExtractor', in_channels=16,
+                                     roi_size=2, canonical_scale=16,
+                                     out_channels=4))
+    with torch.no_grad():
+        for p in fresh.parameters():
+            p.zero_()
+    fresh.load_state_dict(old, strict=True)
+    for key, value in fresh.state_dict().items():
+        assert torch.equal(value, state[key]), key

@@ -34,30 +34,48 @@ model = dict(
     head=dict(
         type='SpatialContextHead',
         num_classes=80,
-        in_channels=128,
         # Anchors of 16-256 px on P3-P5 (Faster R-CNN's 32-512 px at 800 px,
         # scaled to 448 px, spread over three levels): the RPN head skips P2,
         # where its 3x3 conv cost as much as the rest of the head together.
         patch_generator=dict(
             type='RPNPatchGenerator',
-            anchor_sizes=((16, 32), (48, 96), (128, 256)),
-            aspect_ratios=(0.5, 1.0, 2.0),
-            pre_nms_top_n=dict(training=2000, testing=1000),
-            post_nms_top_n=dict(training=512, testing=300),
-            head=dict(levels=(1, 2, 3))),
-        roi_size=7,
-        sampling_ratio=1,
-        # FPN eq. 1's 224 px at 800 px, scaled to 448 px.
-        canonical_scale=128,
-        # RoIs pooled from a 64-channel 1x1 conv of the pyramid, one sample
-        # per bin, then 512-wide MLPs (cost: docs/spatial_context.md).
-        roi_channels=64,
-        hidden_channels=512,
-        context_scale=2.0,
-        num_samples=512,
-        positive_fraction=0.25,
-        combine='mean',
-        loss=dict(type='ClassImbalanceBCELoss', beta=0.0)),
+            anchor_generator=dict(
+                sizes=((16, 32), (48, 96), (128, 256)),
+                aspect_ratios=(0.5, 1.0, 2.0)),
+            head=dict(levels=(1, 2, 3)),
+            train_cfg=dict(
+                pos_iou=0.7, neg_iou=0.3, num_samples=256, pos_fraction=0.5,
+                pre_nms_top_n=2000, post_nms_top_n=512),
+            test_cfg=dict(pre_nms_top_n=1000, post_nms_top_n=300),
+            nms_iou=0.7),
+        context_generator=dict(type='ContextPatchGenerator', scale=2.0),
+        roi_extractor=dict(
+            type='PatchRoIExtractor',
+            in_channels=128,
+            num_levels=4,
+            roi_size=7,
+            sampling_ratio=1,
+            # FPN eq. 1's 224 px at 800 px, scaled to 448 px.
+            canonical_scale=128,
+            canonical_level=4,
+            # RoIs pooled from a 64-channel 1x1 conv of the pyramid, one
+            # sample per bin, then 512-wide MLPs (cost:
+            # docs/spatial_context.md).
+            out_channels=64),
+        branches=dict(
+            type='PatchBranches',
+            hidden_channels=512,
+            box_coder=dict(type='DeltaXYWHBoxCoder',
+                           weights=(10., 10., 5., 5.))),
+        aggregation=dict(type='PatchAggregator', combine='mean', topk=1),
+        loss=dict(type='ClassImbalanceBCELoss', beta=0.0),
+        train_cfg=dict(
+            assigner=dict(type='MaxIoUAssigner', pos_iou=0.5, neg_iou=0.5),
+            sampler=dict(type='BalancedRandomSampler', num=512,
+                         pos_fraction=0.25),
+            add_gt_patches=True,
+            refine_boxes=False),
+        test_cfg=dict(refine_boxes=True)),
 )
 
 # The training pipeline it needs at 448 px: boxes loaded by the dataset

@@ -23,7 +23,7 @@ removes (zero width or height: cropped away, or zero-sized in the
 annotations) is dropped with its label and counted, never kept as an empty
 box: the count is the data sample's ``gt_bboxes_dropped`` metainfo (0 when
 none). The model also ignores boxes smaller than its ``min_box_size``
-(:func:`mmcma.models.spatial_context.valid_gt`).
+(:func:`mmcma.models.task_modules.valid_gt`).
 """
 from typing import Optional, Tuple
 

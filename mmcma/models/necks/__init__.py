@@ -1,3 +1,4 @@
 from .cmt import CMTNeck
+from .fpn import FeaturePyramidNeck
 
-__all__ = ['CMTNeck']
+__all__ = ['CMTNeck', 'FeaturePyramidNeck']

@@ -7,7 +7,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 
 from ..capabilities import ExportRefusal, ShowsPatches
-from .types import ImagePyramid, PatchPredictions
+from ..utils.patch_types import ImagePyramid, PatchPredictions
 
 
 def image_sizes(data_samples: Optional[Sequence[DataSample]],
@@ -94,7 +94,7 @@ class SpatialContextClassifier(ImageClassifier, ShowsPatches,
             data_samples: Optional[List[DataSample]] = None
     ) -> List[PatchPredictions]:
         """Each image's test-time patches, regressed boxes, context patches
-        and scores (:func:`mmcma.models.spatial_context.top_patches` picks
+        and scores (:func:`mmcma.models.roi_heads.top_patches` picks
         the ones to draw)."""
         return self.head.predict_patches(
             self.extract_pyramid(inputs, data_samples))

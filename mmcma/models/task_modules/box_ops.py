@@ -1,67 +1,21 @@
 """Box geometry of the spatial-context network, as plain tensor functions.
 
-Boxes are ``(K, 4)`` ``x0, y0, x1, y1`` pixels. Encoding and decoding are
-torchvision's Faster R-CNN box coder (centre offsets scaled by the box size,
-log size ratios, each multiplied by a weight); the functions here fix its
-argument order and document the formula.
+Boxes are ``(K, 4)`` ``x0, y0, x1, y1`` pixels. Offsets are encoded and
+decoded by a box coder (:class:`~.delta_box_coder.DeltaXYWHBoxCoder`).
 """
-import math
 from typing import List, Sequence, Tuple
 
 import torch
 from torch import Tensor
-from torchvision.models.detection._utils import BoxCoder
 from torchvision.ops import clip_boxes_to_image, remove_small_boxes
 
-from .types import GroundTruth
-
-#: Largest decoded log size ratio (torchvision's default): exp(4.1) = 62.5.
-MAX_LOG_RATIO = math.log(1000.0 / 16)
-
-
-def encode_boxes(boxes: Tensor, reference: Tensor,
-                 weights: Sequence[float]) -> Tensor:
-    """Offsets that move ``reference`` onto ``boxes``.
-
-    With centres ``(x, y)``, sizes ``(w, h)`` and weights
-    ``(wx, wy, ww, wh)``::
-
-        t = (wx (x - x_r) / w_r,  wy (y - y_r) / h_r,
-             ww log(w / w_r),     wh log(h / h_r))
-
-    Args:
-        boxes (Tensor): Target boxes, (K, 4).
-        reference (Tensor): Reference boxes (anchors, patches), (K, 4),
-            with positive width and height.
-        weights (Sequence[float]): ``(wx, wy, ww, wh)``.
-
-    Returns:
-        Tensor: Offsets of shape (K, 4).
-    """
-    return BoxCoder(tuple(weights)).encode_single(boxes, reference)
-
-
-def decode_boxes(deltas: Tensor, reference: Tensor,
-                 weights: Sequence[float]) -> Tensor:
-    """Apply offsets to ``reference`` (the inverse of :func:`encode_boxes`).
-
-    Log size ratios are clamped at :data:`MAX_LOG_RATIO` before ``exp``.
-
-    Args:
-        deltas (Tensor): Offsets, (K, 4).
-        reference (Tensor): Reference boxes, (K, 4).
-        weights (Sequence[float]): ``(wx, wy, ww, wh)``.
-
-    Returns:
-        Tensor: Boxes of shape (K, 4).
-    """
-    coder = BoxCoder(tuple(weights), bbox_xform_clip=MAX_LOG_RATIO)
-    return coder.decode_single(deltas, reference)
+from ..utils.patch_types import GroundTruth
+from .delta_box_coder import DeltaXYWHBoxCoder
 
 
 def regress_boxes(boxes: Sequence[Tensor], deltas: Tensor,
                   image_sizes: Sequence[Tuple[int, int]],
-                  weights: Sequence[float]) -> List[Tensor]:
+                  coder: DeltaXYWHBoxCoder) -> List[Tensor]:
     """The location regressor's boxes: offsets applied, clipped per image.
 
     Args:
@@ -69,16 +23,16 @@ def regress_boxes(boxes: Sequence[Tensor], deltas: Tensor,
         deltas (Tensor): Their offsets, concatenated over the images,
             (sum P_i, 4).
         image_sizes (Sequence[tuple]): ``(H, W)`` of each image.
-        weights (Sequence[float]): ``(wx, wy, ww, wh)``.
+        coder (DeltaXYWHBoxCoder): The box coder of the offsets.
 
     Returns:
-        list: Per image (P_i, 4) boxes (:func:`decode_boxes`), clipped to
+        list: Per image (P_i, 4) boxes (``coder.decode``), clipped to
         the image.
     """
     counts = [len(b) for b in boxes]
     if not sum(counts):
         return [b.new_zeros(0, 4) for b in boxes]
-    decoded = decode_boxes(deltas, torch.cat(list(boxes)), weights)
+    decoded = coder.decode(deltas, torch.cat(list(boxes)))
     return [
         clip_boxes_to_image(b, tuple(size))
         for b, size in zip(decoded.split(counts), image_sizes)

@@ -19,7 +19,7 @@ from torchvision.ops import batched_nms
 
 from ..losses.weighted_bce import (mean_sigmoid_log_probabilities,
                                    sigmoid_log_probabilities)
-from .types import PatchPredictions, TopPatches
+from ..utils.patch_types import ImagePyramid, PatchPredictions, TopPatches
 
 LogPair = Tuple[Tensor, Tensor]  # log p and log(1 - p)
 
@@ -124,6 +124,30 @@ def image_logits(log_scores: Tensor, log_not_scores: Tensor,
     return torch.stack(rows)
 
 
+def pooled_image_features(pyramid: ImagePyramid) -> Tensor:
+    """Each image's pyramid averaged over its own area, levels concatenated.
+
+    The mean of level ``l`` (stride ``s``) over the first
+    ``ceil(h / s) x ceil(w / s)`` positions, for an image of ``(h, w)``
+    inside the padded batch (the padding is left out).
+
+    Args:
+        pyramid (ImagePyramid): Levels (B, C, H_l, W_l), fine to coarse.
+
+    Returns:
+        Tensor: (B, L * C) features, level by level.
+    """
+    rows = []
+    for i, (h, w) in enumerate(pyramid.image_sizes):
+        levels = []
+        for feat in pyramid.maps:
+            stride = pyramid.batch_shape[0] // feat.shape[-2]
+            levels.append(feat[i, :, :-(-h // stride), :-(-w // stride)]
+                          .mean(dim=(1, 2)))
+        rows.append(torch.cat(levels))
+    return torch.stack(rows)
+
+
 def _mean_of_probabilities(patch: Tensor, image: Tensor) -> Tensor:
     log_p, log_not_p = mean_sigmoid_log_probabilities(
         torch.stack([patch, image]), dim=0)
@@ -131,8 +155,9 @@ def _mean_of_probabilities(patch: Tensor, image: Tensor) -> Tensor:
 
 
 #: How the image-level branch joins the pooled patch score
-#: (``SpatialContextHead(image_branch=...)``): each maps the pooled patch
-#: logits and the image branch's logits, both (B, N), to the image logits.
+#: (``PatchAggregator(image_branch=dict(join=...))``): each maps the pooled
+#: patch logits and the image branch's logits, both (B, N), to the image
+#: logits.
 #: ``'sum'`` adds the logits (the two odds multiply), ``'mean'`` averages
 #: the two probabilities.
 IMAGE_COMBINE: Dict[str, Callable[[Tensor, Tensor], Tensor]] = {

@@ -4,7 +4,7 @@ Boxes are ``x0, y0, x1, y1`` pixels of the network input; per-image sets
 are lists (one tensor per image), per-patch outputs of a batch are
 concatenated over images in batch order with ``counts`` patches per image.
 """
-from typing import Dict, List, NamedTuple, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from torch import Tensor
 
@@ -105,3 +105,15 @@ class LossWeights(NamedTuple):
     context_label: float = 1.0
     proposal: float = 1.0
 
+
+
+def named_config(cls, cfg: Optional[Mapping[str, Any]], what: str):
+    """``cls(**cfg)`` for a config ``NamedTuple`` ``cls`` (missing fields
+    take its defaults; None is all defaults), an unknown key a ValueError
+    naming ``what`` and the fields it takes."""
+    cfg = dict(cfg or {})
+    unknown = set(cfg) - set(cls._fields)
+    if unknown:
+        raise ValueError(f'{what} takes {", ".join(cls._fields)}; got '
+                         f'unknown {", ".join(sorted(unknown))}')
+    return cls(**cfg)
