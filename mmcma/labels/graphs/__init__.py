@@ -5,6 +5,8 @@ from .counts import LabelCounts, LabelMatrix, label_counts
 from .ks import (SUPERIMPOSED_NORMS, drop_self_loops, ks_graph,
                  ks_superimpose, normalize_superimposed, self_weight,
                  superimpose, threshold)
+from .ks_sparse import (sparse_ks_graph, sparse_ks_superimpose,
+                        sparse_symmetric_normalization)
 from .sparse import sparse_mlgcn_graph, to_torch_sparse
 from .statistical import MLGCN_VARIANTS, conditional_graph, mlgcn_graph
 
@@ -15,5 +17,6 @@ __all__ = [
     'ks_graph', 'ks_superimpose', 'normalize_superimposed', 'self_weight',
     'superimpose', 'threshold',
     'MLGCN_VARIANTS', 'conditional_graph', 'mlgcn_graph',
-    'sparse_mlgcn_graph', 'to_torch_sparse'
+    'sparse_mlgcn_graph', 'to_torch_sparse', 'sparse_ks_graph',
+    'sparse_ks_superimpose', 'sparse_symmetric_normalization'
 ]
