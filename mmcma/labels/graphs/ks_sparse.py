@@ -115,27 +115,27 @@ def sparse_ks_superimpose(statistics,
 def sparse_ks_graph(labels: LabelMatrix,
                     classes: Optional[Sequence[str]] = None,
                     knowledge: Optional[dict] = None,
-                    lam: float = 0.4,
-                    tau: float = 0.02,
-                    eta: float = 0.4,
                     t: float = 0.4,
                     variant: str = 'paper',
-                    superimposed_norm: str = 'symmetric') -> sp.csr_matrix:
+                    **superimpose) -> sp.csr_matrix:
     """:func:`~mmcma.labels.graphs.ks_graph` from a label matrix, sparse:
     ML-GCN's graph from :func:`sparse_mlgcn_graph`, the knowledge graph
     that ``knowledge`` names, :func:`sparse_ks_superimpose`.
 
     Args:
         labels (np.ndarray | scipy.sparse): (S, N) binary label matrix.
-        classes, knowledge, lam, tau, eta, t, variant, superimposed_norm:
-            As :func:`~mmcma.labels.graphs.ks_graph`.
+        classes, knowledge, t, variant: As
+            :func:`~mmcma.labels.graphs.ks_graph`.
+        **superimpose: ``lam``, ``tau``, ``eta``, ``superimposed_norm`` of
+            :func:`sparse_ks_superimpose` (the same defaults as
+            :func:`~mmcma.labels.graphs.ks_graph`).
 
     Returns:
         scipy.sparse.csr_matrix: (N, N) float64, symmetric.
     """
     statistics = sparse_mlgcn_graph(labels, t, variant=variant)
     check_ks_inputs(statistics.shape[0], classes, knowledge,
-                    superimposed_norm)
+                    superimpose.get('superimposed_norm', 'symmetric'))
     return sparse_ks_superimpose(
-        statistics, knowledge_graph(classes, knowledge).adjacency, lam, tau,
-        eta, superimposed_norm)
+        statistics, knowledge_graph(classes, knowledge).adjacency,
+        **superimpose)
