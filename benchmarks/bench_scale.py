@@ -8,9 +8,11 @@ once its inputs are built, so "added MiB" is what the measured step itself
 needs and "peak MiB" the process's peak resident memory during the step:
 
 * ``graph <kind>``: :func:`mmcma.labels.build_label_graph` from the sparse
-  label matrix (the dense float64 graph), and ``graph mlgcn/sparse``:
+  label matrix (the dense float64 graph), ``graph mlgcn/sparse``:
   :func:`mmcma.labels.graphs.sparse_mlgcn_graph`, the same graph as a
-  scipy CSR matrix;
+  scipy CSR matrix, and ``graph ks/sparse``: KSSNet's KS graph of that
+  graph and a synthetic knowledge graph
+  (:func:`mmcma.labels.graphs.sparse_ks_superimpose`);
 * ``asge``: :func:`mmcma.labels.fit_asge` with its defaults on the
   conditional graph; "note" gives the fraction of all-zero embeddings;
 * ``step <head>``: one training step (forward, loss, backward, SGD step) of
@@ -85,15 +87,22 @@ def synthetic_knowledge(num_labels: int, neighbours: int = 4,
     return graph
 
 
+def sparse_knowledge(num_labels: int):
+    """:func:`synthetic_knowledge` as a scipy CSR matrix."""
+    import scipy.sparse as sp
+    return sp.csr_matrix(synthetic_knowledge(num_labels))
+
+
 def head_graph(head: str, labels) -> Optional[tuple]:
-    """``(graph, normalisation)`` a head's label state holds, or None."""
-    from mmcma.labels.graphs import build_label_graph, ks_superimpose
+    """``(graph, normalisation)`` a head's label state holds, or None: the
+    sparse builders' graphs (equal to the dense ones, as the label state
+    builds them from 1,024 labels on)."""
+    from mmcma.labels.graphs import sparse_ks_superimpose, sparse_mlgcn_graph
     if head == 'ml-gcn':
-        return build_label_graph(labels, 'mlgcn'), 'none'
+        return sparse_mlgcn_graph(labels), 'none'
     if head == 'kssnet':
-        statistics_graph = build_label_graph(labels, 'mlgcn')
-        return ks_superimpose(statistics_graph,
-                              synthetic_knowledge(labels.shape[1])), \
+        return sparse_ks_superimpose(sparse_mlgcn_graph(labels),
+                                     sparse_knowledge(labels.shape[1])), \
             'symmetric'
     return None
 
@@ -148,10 +157,21 @@ def run_row(row: str, args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     labels = synthetic_labels(args.images, args.labels, args.seed)
     if row.startswith('graph'):
-        from mmcma.labels.graphs import build_label_graph, sparse_mlgcn_graph
+        from mmcma.labels.graphs import (build_label_graph,
+                                         sparse_ks_superimpose,
+                                         sparse_mlgcn_graph)
         kind = row.split()[1]
-        build = (sparse_mlgcn_graph if kind == 'mlgcn/sparse' else
-                 lambda labels: build_label_graph(labels, kind))
+        if kind == 'ks/sparse':
+            knowledge = sparse_knowledge(labels.shape[1])
+
+            def build(labels):
+                return sparse_ks_superimpose(sparse_mlgcn_graph(labels),
+                                             knowledge)
+        elif kind == 'mlgcn/sparse':
+            build = sparse_mlgcn_graph
+        else:
+            def build(labels):
+                return build_label_graph(labels, kind)
         result, graph = _measured(lambda: build(labels), None)
         nnz = graph.nnz if hasattr(graph, 'nnz') else np.count_nonzero(graph)
         result['note'] = f'{nnz / graph.shape[0]:.1f} non-zeros per row'
@@ -227,9 +247,11 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument('--heads', nargs='*', default=list(DEFAULT_HEADS),
                         choices=HEADS)
     parser.add_argument('--graphs', nargs='*',
-                        default=['conditional', 'mlgcn', 'mlgcn/sparse'],
-                        help="graph rows: a kind of build_label_graph, or "
-                        "'mlgcn/sparse' (sparse_mlgcn_graph)")
+                        default=['conditional', 'mlgcn', 'mlgcn/sparse',
+                                 'ks/sparse'],
+                        help="graph rows: a kind of build_label_graph, "
+                        "'mlgcn/sparse' (sparse_mlgcn_graph) or 'ks/sparse' "
+                        '(sparse_ks_superimpose)')
     parser.add_argument('--skip-asge', action='store_true')
     parser.add_argument('--asge-iters', type=int, default=None,
                         help="ASGE's max_iters (default: fit_asge's)")
