@@ -1,7 +1,8 @@
 """The paths heads take from 1,024 labels on: CMA's eq. 9-10 in one product
-(eq. 7-10 in one chunked node for ReLU scores) and KSSNet's lateral connection with ``g`` composed first give the logits,
-maps and gradients of the paths as written, and smaller heads (the demo's 12
-labels) never take them."""
+(eq. 7-10 in one chunked node for ReLU scores) and KSSNet's lateral
+connection with ``g`` composed first give the logits, maps and gradients of
+the paths as written, and smaller heads (the demo's 12 labels) never take
+them."""
 import importlib
 
 import pytest
