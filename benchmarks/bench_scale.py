@@ -8,19 +8,28 @@ once its inputs are built, so "added MiB" is what the measured step itself
 needs and "peak MiB" the process's peak resident memory during the step:
 
 * ``graph <kind>``: :func:`mmcma.labels.build_label_graph` from the sparse
-  label matrix (the dense float64 graph), and ``graph mlgcn/sparse``:
+  label matrix (the dense float64 graph), ``graph mlgcn/sparse``:
   :func:`mmcma.labels.graphs.sparse_mlgcn_graph`, the same graph as a
-  scipy CSR matrix;
+  scipy CSR matrix, and ``graph ks/sparse``: KSSNet's KS graph of that
+  graph and a synthetic knowledge graph
+  (:func:`mmcma.labels.graphs.sparse_ks_superimpose`);
 * ``asge``: :func:`mmcma.labels.fit_asge` with its defaults on the
   conditional graph; "note" gives the fraction of all-zero embeddings;
 * ``step <head>``: one training step (forward, loss, backward, SGD step) of
   the whole model, ResNet at ``--size`` px and batch ``--batch``: a linear
   head, CMA, MS-CMA, ML-GCN (over the ML-GCN graph of the labels) and KSSNet
   (over a KS graph of that graph and a synthetic knowledge graph); "x
-  linear" is the ratio to the linear model's step. Label embeddings are
+  linear" is the ratio to the linear model's step. ``ms-cma/written`` is
+  MS-CMA with eq. 7-10 as autograd writes them (before
+  :func:`~mmcma.models.heads.cma_fused.chunked_cosine_logits`), for a
+  before/after within one run. Label embeddings are
   random: the cost does not depend on their values. On a busy machine
   the ratio of CPU seconds ("x linear (CPU s)", one thread) is the steadier
   one.
+
+``--rounds R`` runs the step rows R times in turn (linear, cma, ..., linear,
+cma, ...), each time in a fresh process, and reports the median of the
+rounds: versions alternate, so a change of load hits all of them.
 
 Usage (defaults: the full size, ResNet-50 224 px batch 32, one thread)::
 
@@ -53,11 +62,14 @@ for _path in (ROOT, osp.join(ROOT, 'benchmarks')):
 from bench_asge import _memory_mib, _reset_peak_memory  # noqa: E402
 from bench_graph import synthetic_labels  # noqa: E402
 
-HEADS = ('linear', 'cma', 'ms-cma', 'ml-gcn', 'kssnet')
+HEADS = ('linear', 'cma', 'ms-cma', 'ml-gcn', 'kssnet', 'ms-cma/written')
+#: The heads a run measures by default.
+DEFAULT_HEADS = HEADS[:5]
 #: Each head's model in ``bench_heads.model_configs`` or
 #: ``bench_kssnet.model_configs``.
 _CONFIG_NAMES = {'linear': 'linear', 'cma': 'cma', 'ms-cma': 'ms-cma',
-                 'ml-gcn': 'ML-GCN', 'kssnet': 'KSSNet'}
+                 'ml-gcn': 'ML-GCN', 'kssnet': 'KSSNet',
+                 'ms-cma/written': 'ms-cma'}
 #: Label-embedding sizes of the CMA heads (``bench_heads``) and GCNs.
 CMA_EMBED_DIM = 256
 
@@ -75,15 +87,22 @@ def synthetic_knowledge(num_labels: int, neighbours: int = 4,
     return graph
 
 
+def sparse_knowledge(num_labels: int):
+    """:func:`synthetic_knowledge` as a scipy CSR matrix."""
+    import scipy.sparse as sp
+    return sp.csr_matrix(synthetic_knowledge(num_labels))
+
+
 def head_graph(head: str, labels) -> Optional[tuple]:
-    """``(graph, normalisation)`` a head's label state holds, or None."""
-    from mmcma.labels.graphs import build_label_graph, ks_superimpose
+    """``(graph, normalisation)`` a head's label state holds, or None: the
+    sparse builders' graphs (equal to the dense ones, as the label state
+    builds them from 1,024 labels on)."""
+    from mmcma.labels.graphs import sparse_ks_superimpose, sparse_mlgcn_graph
     if head == 'ml-gcn':
-        return build_label_graph(labels, 'mlgcn'), 'none'
+        return sparse_mlgcn_graph(labels), 'none'
     if head == 'kssnet':
-        statistics_graph = build_label_graph(labels, 'mlgcn')
-        return ks_superimpose(statistics_graph,
-                              synthetic_knowledge(labels.shape[1])), \
+        return sparse_ks_superimpose(sparse_mlgcn_graph(labels),
+                                     sparse_knowledge(labels.shape[1])), \
             'symmetric'
     return None
 
@@ -138,10 +157,21 @@ def run_row(row: str, args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     labels = synthetic_labels(args.images, args.labels, args.seed)
     if row.startswith('graph'):
-        from mmcma.labels.graphs import build_label_graph, sparse_mlgcn_graph
+        from mmcma.labels.graphs import (build_label_graph,
+                                         sparse_ks_superimpose,
+                                         sparse_mlgcn_graph)
         kind = row.split()[1]
-        build = (sparse_mlgcn_graph if kind == 'mlgcn/sparse' else
-                 lambda labels: build_label_graph(labels, kind))
+        if kind == 'ks/sparse':
+            knowledge = sparse_knowledge(labels.shape[1])
+
+            def build(labels):
+                return sparse_ks_superimpose(sparse_mlgcn_graph(labels),
+                                             knowledge)
+        elif kind == 'mlgcn/sparse':
+            build = sparse_mlgcn_graph
+        else:
+            def build(labels):
+                return build_label_graph(labels, kind)
         result, graph = _measured(lambda: build(labels), None)
         nnz = graph.nnz if hasattr(graph, 'nnz') else np.count_nonzero(graph)
         result['note'] = f'{nnz / graph.shape[0]:.1f} non-zeros per row'
@@ -159,7 +189,12 @@ def run_row(row: str, args: argparse.Namespace) -> dict:
         result['note'] = f'{zero:.2%} all-zero rows, {fit.num_iters} steps'
         return result
     from mmpretrain.structures import DataSample
-    model = build_model(row.split()[1], args.depth, labels)
+    head = row.split()[1]
+    if head == 'ms-cma/written':
+        # This process is the row's own (forked): the change stays here.
+        from mmcma.models.heads.cma_head import CMABranch
+        CMABranch._fusable = lambda self, visual: False
+    model = build_model(head, args.depth, labels)
     del labels
     generator = torch.Generator().manual_seed(args.seed)
     images = torch.randn(args.batch, 3, args.size, args.size,
@@ -209,27 +244,59 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         choices=(18, 34, 50, 101))
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--batch', type=int, default=32)
-    parser.add_argument('--heads', nargs='*', default=list(HEADS),
+    parser.add_argument('--heads', nargs='*', default=list(DEFAULT_HEADS),
                         choices=HEADS)
     parser.add_argument('--graphs', nargs='*',
-                        default=['conditional', 'mlgcn', 'mlgcn/sparse'],
-                        help="graph rows: a kind of build_label_graph, or "
-                        "'mlgcn/sparse' (sparse_mlgcn_graph)")
+                        default=['conditional', 'mlgcn', 'mlgcn/sparse',
+                                 'ks/sparse'],
+                        help="graph rows: a kind of build_label_graph, "
+                        "'mlgcn/sparse' (sparse_mlgcn_graph) or 'ks/sparse' "
+                        '(sparse_ks_superimpose)')
     parser.add_argument('--skip-asge', action='store_true')
     parser.add_argument('--asge-iters', type=int, default=None,
                         help="ASGE's max_iters (default: fit_asge's)")
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--iters', type=int, default=1)
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='run the step rows this many times in turn '
+                        '(median of the rounds)')
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args(argv)
 
 
+def _run_in_process(name: str, args: argparse.Namespace,
+                    context) -> Optional[dict]:
+    """``run_row`` in a fresh forked process; None if it was killed."""
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        try:
+            return pool.submit(run_row, name, args).result()
+        except BrokenProcessPool:  # killed, e.g. out of memory
+            print(f'  {name}: the process was killed', flush=True)
+            return None
+
+
+def _median_of_rounds(results: List[dict]) -> dict:
+    """One row from the rounds' rows: median times, largest memory."""
+    row = {key: statistics.median(r[key] for r in results)
+           for key in ('seconds', 'cpu_seconds')}
+    row.update(peak=max(r['peak'] for r in results),
+               added=max(r['added'] for r in results),
+               note=results[0]['note'])
+    if len(results) > 1:
+        row['note'] = (row['note'] + ' ' if row['note'] else '') + \
+            f"median of {len(results)} rounds (CPU s " + \
+            ', '.join(f"{r['cpu_seconds']:.1f}" for r in results) + ')'
+    return row
+
+
 def main(argv: Optional[Sequence[str]] = None) -> str:
     args = parse_args(argv)
+    if args.rounds < 1:
+        raise SystemExit(f'--rounds must be >= 1, got {args.rounds}')
     names: List[str] = [f'graph {kind}' for kind in args.graphs]
     names += [] if args.skip_asge else ['asge']
-    names += [f'step {head}' for head in args.heads]
+    steps = [f'step {head}' for head in args.heads]
     # Forked children share the parent's imports (a spawned one would import
     # torch and mmpretrain again for every row); nothing has run a torch
     # thread pool in the parent yet.
@@ -240,19 +307,21 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     header = (f'{args.images:,} images x {args.labels:,} labels (synthetic, '
               f'seed {args.seed}); ResNet-{args.depth} {args.size} px batch '
               f'{args.batch}, {args.threads} thread(s), median of '
-              f'{args.iters} step(s) after {args.warmup} warm-up; load '
-              f'average at start {os.getloadavg()[0]:.2f}')
+              f'{args.iters} step(s) after {args.warmup} warm-up'
+              + (f', {args.rounds} rounds in turn' if args.rounds > 1 else '')
+              + f'; load average at start {os.getloadavg()[0]:.2f}')
     print(header, flush=True)
-    rows = {}
-    for name in names:
-        with ProcessPoolExecutor(1, mp_context=context) as pool:
-            try:
-                rows[name] = pool.submit(run_row, name, args).result()
-            except BrokenProcessPool:  # killed, e.g. out of memory
-                print(f'  {name}: the process was killed', flush=True)
-                continue
-        print(f'  {table({name: rows[name]}).splitlines()[-1]}', flush=True)
-    text = header + '\n\n' + table(rows)
+    results: Dict[str, List[dict]] = {}
+    order = names + steps * args.rounds
+    for name in order:
+        result = _run_in_process(name, args, context)
+        if result is not None:
+            results.setdefault(name, []).append(result)
+            print(f'  {table({name: result}).splitlines()[-1]}', flush=True)
+    rows = {name: _median_of_rounds(results[name])
+            for name in dict.fromkeys(order) if name in results}
+    text = (header + f'; at end {os.getloadavg()[0]:.2f}\n\n'
+            + table(rows))
     print('\n' + table(rows))
     return text
 

@@ -13,24 +13,34 @@ import json
 import os
 import os.path as osp
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 from filelock import FileLock
 
 from ..io import ArrayFileError, read_npz, save_npz_atomic
 from .adjacency import NORMALIZATIONS
-from .graphs import GRAPH_NORMALIZATION, build_label_graph, label_counts
+from .graphs import (GRAPH_NORMALIZATION, SPARSE_GRAPH_KINDS,
+                     build_label_graph, build_sparse_label_graph,
+                     label_counts, sparse_co_counts)
 from .knowledge import knowledge_digest
+from .square_arrays import (SPARSE_MIN_LABELS, SquareArray, layout_names,
+                            sparse_enough, square_from_arrays,
+                            square_to_arrays)
 from .vectors import (SOURCES_NEEDING_GRAPH, make_label_embedding,
                       split_source_options)
 
 #: Bumped when the computation behind a cached state changes (2: ASGE with a
 #: softmax final layer and ``alpha='auto'``; 3: the graph's normalisation is
-#: stored; 4: the KS graph normalised after eq. 2 by default), so old
-#: caches are not reused.
-CACHE_VERSION = 4
+#: stored; 4: the KS graph normalised after eq. 2 by default; 5: the graph
+#: and counts stored dense or COO, :mod:`mmcma.labels.square_arrays`), so
+#: old caches are not reused.
+CACHE_VERSION = 5
+
+#: The (N, N) arrays, dense or sparse (:mod:`mmcma.labels.square_arrays`).
+SQUARE_ARRAYS = ('co_counts', 'graph')
 
 #: The per-label arrays a module can declare, with a short description for
 #: messages (the model side: :class:`mmcma.models.LabelStateMixin`).
@@ -53,9 +63,14 @@ class LabelState:
         classes (np.ndarray): (N,) class names (str).
         num_samples (int): S, the number of training samples.
         counts (np.ndarray): (N,) int64, n_j = samples with label j.
-        co_counts (np.ndarray): (N, N) int64 n_ij, or (0, 0) when no graph
-            was needed.
-        graph (np.ndarray): (N, N) float64 label graph, or (0, 0).
+        co_counts (np.ndarray | scipy.sparse.csr_matrix): (N, N) int64
+            n_ij, or (0, 0) when no graph was needed; sparse along with a
+            sparse graph.
+        graph (np.ndarray | scipy.sparse.csr_matrix): (N, N) float64 label
+            graph, or (0, 0); sparse for a thresholded kind ('mlgcn',
+            'ks') from :data:`~mmcma.labels.square_arrays.SPARSE_MIN_LABELS`
+            labels on, unless denser than
+            :data:`~mmcma.labels.square_arrays.SPARSE_MAX_DENSITY`.
         graph_normalization (str): The normalisation ``graph`` carries
             (:data:`mmcma.labels.adjacency.NORMALIZATIONS`; ``'none'`` for
             a raw statistical graph or no graph).
@@ -66,8 +81,8 @@ class LabelState:
     classes: np.ndarray
     num_samples: int
     counts: np.ndarray
-    co_counts: np.ndarray
-    graph: np.ndarray
+    co_counts: SquareArray
+    graph: SquareArray
     graph_normalization: str
     embedding: np.ndarray
     embedding_loss: float
@@ -84,13 +99,27 @@ class LabelState:
         if name == 'frequency':
             return self.frequency
         value = getattr(self, name, None)
+        if sp.issparse(value):
+            return value
         return None if value is None or value.size == 0 else value
 
-    def save(self, path: str) -> None:
-        """Write to ``path`` (.npz) atomically, readable like a new file."""
-        arrays = {k: np.asarray(v) for k, v in asdict(self).items()}
+    def arrays(self) -> dict:
+        """The file's arrays: one per field, the graph and counts dense or
+        as COO arrays (:func:`~mmcma.labels.square_arrays.square_to_arrays`).
+        """
+        arrays = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            arrays.update(square_to_arrays(field.name, value)
+                          if field.name in SQUARE_ARRAYS else
+                          {field.name: np.asarray(value)})
         arrays['classes'] = np.asarray(self.classes, dtype=str)
-        save_npz_atomic(path, **arrays)
+        return arrays
+
+    def save(self, path: str) -> None:
+        """Write :meth:`arrays` to ``path`` (.npz) atomically, readable like
+        a new file."""
+        save_npz_atomic(path, **self.arrays())
 
     @classmethod
     def load(cls, path: str) -> 'LabelState':
@@ -100,11 +129,19 @@ class LabelState:
             MissingFileError: No such file.
             ArrayFileError: Unreadable, truncated, over the size limit
                 (:mod:`mmcma.io.arrays`), missing arrays, arrays of another
-                kind, inconsistent shapes or non-finite values, naming the
-                file (a ``ValueError``).
+                kind, inconsistent shapes, sparse indices out of range or
+                non-finite values, or a file of an older format (cache
+                version 4 or before), naming the file (a ``ValueError``).
         """
         names = [f.name for f in fields(cls)]
+        names += [n for square in SQUARE_ARRAYS
+                  for n in layout_names(square)[1:]]
         values = read_npz(path, names, 'label state file')
+        if 'graph' in values and 'graph_layout' not in values:
+            raise ArrayFileError(
+                f'{path}: a label state file of an older mmcma (before '
+                f'cache version {CACHE_VERSION}: no graph_layout); compute '
+                'the state again (cached_label_state does so by itself)')
         missing = [name for name in names if name not in values]
         if missing:
             raise ArrayFileError(f'{path}: not a label state file, {missing} '
@@ -119,13 +156,16 @@ class LabelState:
         if state.counts.shape != (n, ) or \
                 state.co_counts.shape not in square or \
                 state.graph.shape not in square or \
+                sp.issparse(state.graph) != sp.issparse(state.co_counts) or \
                 state.embedding.ndim != 2 or state.embedding.shape[0] != n:
             raise ArrayFileError(
                 f'{path}: inconsistent array shapes (classes '
                 f'{state.classes.shape}, counts {state.counts.shape}, '
                 f'co_counts {state.co_counts.shape}, graph '
                 f'{state.graph.shape}, embedding {state.embedding.shape})')
-        if not (np.isfinite(state.graph).all()
+        graph = state.graph.data if sp.issparse(state.graph) else \
+            state.graph
+        if not (np.isfinite(graph).all()
                 and np.isfinite(state.embedding).all()):
             raise ArrayFileError(f'{path}: the graph or the embedding holds '
                                  'NaN or infinite values')
@@ -150,17 +190,19 @@ def _array(values: dict, name: str, kinds: str, ndim=None) -> np.ndarray:
 def _state_from_arrays(cls, values: dict) -> 'LabelState':
     """A :class:`LabelState` from a file's arrays, each of the kind and
     rank :meth:`LabelState.save` writes (``ValueError`` otherwise)."""
+    classes = _array(values, 'classes', 'US', 1)
     counts = _array(values, 'counts', 'iu', 1)
-    co_counts = _array(values, 'co_counts', 'iu', 2)
+    co_counts = square_from_arrays(values, 'co_counts', len(classes), 'iu')
     num_samples = _array(values, 'num_samples', 'iu', 0)
-    if (counts < 0).any() or (co_counts < 0).any() or num_samples < 0:
+    co_values = co_counts.data if sp.issparse(co_counts) else co_counts
+    if (counts < 0).any() or (co_values < 0).any() or num_samples < 0:
         raise ValueError('negative counts')
     return cls(
-        classes=_array(values, 'classes', 'US', 1),
+        classes=classes,
         num_samples=int(num_samples),
         counts=counts,
         co_counts=co_counts,
-        graph=_array(values, 'graph', 'biuf', 2),
+        graph=square_from_arrays(values, 'graph', len(classes), 'biuf'),
         graph_normalization=str(_array(values, 'graph_normalization', 'US',
                                        0)),
         embedding=_array(values, 'embedding', 'biuf', 2).astype(np.float32),
@@ -239,34 +281,57 @@ def compute_label_state(labels: np.ndarray,
     _check_requirements(requirements, len(classes))
     key = label_state_key(labels, classes, requirements, graph, embedding)
     source, _ = split_source_options(embedding)
-    counts = label_counts(labels)
     n = len(classes)
     need_graph = 'graph' in requirements or (
         'embedding' in requirements and source in SOURCES_NEEDING_GRAPH)
     graph = dict(graph or {})
-    adjacency = np.asarray(build_label_graph(
-        counts, classes=classes, **graph)) \
-        if need_graph else np.zeros((0, 0))
-    normalization = (GRAPH_NORMALIZATION[graph.get('kind', 'conditional')]
-                     if need_graph else 'none')
+    kind = graph.get('kind', 'conditional')
+    if need_graph and kind in SPARSE_GRAPH_KINDS and n >= SPARSE_MIN_LABELS:
+        num_samples, counts, co_counts, adjacency = _sparse_graph(
+            labels, classes, graph)
+    else:
+        label_count = label_counts(labels)
+        num_samples, counts = label_count.num_images, label_count.counts
+        co_counts = label_count.co_counts if need_graph else np.zeros(
+            (0, 0), np.int64)
+        adjacency = np.asarray(build_label_graph(
+            label_count, classes=classes, **graph)) \
+            if need_graph else np.zeros((0, 0))
+    normalization = GRAPH_NORMALIZATION[kind] if need_graph else 'none'
     vectors, loss = np.zeros((n, 0), np.float32), float('nan')
     if 'embedding' in requirements:
         dim = requirements['embedding'][1]  # None: the source's own size
+        dense = adjacency.toarray() if sp.issparse(adjacency) else adjacency
         vectors, loss = make_label_embedding(
-            adjacency if need_graph else None, classes,
+            dense if need_graph else None, classes,
             None if dim is None else int(dim), embedding, progress,
             labels=labels)
     return LabelState(
         classes=np.asarray(list(classes), dtype=str),
-        num_samples=int(counts.num_images),
-        counts=counts.counts,
-        co_counts=counts.co_counts if need_graph else np.zeros((0, 0),
-                                                               np.int64),
+        num_samples=int(num_samples),
+        counts=counts,
+        co_counts=co_counts,
         graph=adjacency,
         graph_normalization=normalization,
         embedding=vectors,
         embedding_loss=loss,
         key=key)
+
+
+def _sparse_graph(labels: np.ndarray, classes: Sequence[str],
+                  graph: dict) -> tuple:
+    """``(num_samples, counts, co_counts, graph)`` of a thresholded graph
+    kind built sparse (:func:`build_sparse_label_graph`); both dense again
+    if the graph is denser than
+    :data:`~mmcma.labels.square_arrays.SPARSE_MAX_DENSITY`."""
+    options = {k: v for k, v in graph.items() if k != 'kind'}
+    adjacency = build_sparse_label_graph(labels, graph['kind'],
+                                         classes=classes, **options)
+    co_counts = sparse_co_counts(labels)
+    counts = co_counts.diagonal().astype(np.int64)
+    if not sparse_enough(adjacency):
+        adjacency, co_counts = adjacency.toarray(), co_counts.toarray()
+    return labels.shape[0], counts, co_counts, adjacency
 
 
 def cached_label_state(labels: np.ndarray,
@@ -313,7 +378,12 @@ def describe(state: LabelState, seconds: Optional[float] = None) -> str:
         f'{state.counts.sum() / max(state.num_samples, 1):.2f}   never '
         f'seen: {int((state.counts == 0).sum())}'
     ]
-    if state.graph.size:
+    if sp.issparse(state.graph):
+        coo = state.graph.tocoo()
+        edges = int(((coo.row != coo.col) & (coo.data > 0)).sum())
+        lines.append(f'graph edges (i != j, weight > 0): {edges} of '
+                     f'{n * (n - 1)} (stored sparse)')
+    elif state.graph.size:
         off = state.graph[~np.eye(n, dtype=bool)]
         lines.append(f'graph edges (i != j, weight > 0): '
                      f'{int((off > 0).sum())} of {n * (n - 1)}')

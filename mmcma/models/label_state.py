@@ -26,6 +26,7 @@ The arrays a module can declare (:data:`mmcma.labels.LABEL_ARRAYS`):
 from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import Tensor, nn
 
@@ -36,6 +37,8 @@ ArrayLike = Union[np.ndarray, Tensor]
 
 
 def _as_float_tensor(array: ArrayLike) -> Tensor:
+    if sp.issparse(array):  # a sparse label graph: the buffer is dense
+        array = sp.csr_matrix(array, dtype=np.float32).toarray()
     if isinstance(array, np.ndarray):
         array = torch.from_numpy(np.asarray(array, dtype=np.float32))
     return torch.as_tensor(array).detach().float()

@@ -28,7 +28,7 @@ def test_tiny_run_prints_a_finite_table():
             if line.startswith('| ') and not line.startswith('| row')]
     assert [r[0] for r in rows] == [
         '| graph conditional', '| graph mlgcn', '| graph mlgcn/sparse',
-        '| asge', '| step linear',
+        '| graph ks/sparse', '| asge', '| step linear',
         '| step cma', '| step ms-cma', '| step ml-gcn', '| step kssnet']
     for cells in rows:
         assert len(cells) == 8
@@ -44,7 +44,7 @@ def test_tiny_run_prints_a_finite_table():
         assert float(cells[4]) == pytest.approx(
             float(cells[2]) / float(steps[0][2]), rel=0.05, abs=0.02)
     assert rows[1][7] == rows[2][7]  # the same non-zeros, dense or sparse
-    assert 'all-zero rows, 2 steps' in rows[3][7]
+    assert 'all-zero rows, 2 steps' in rows[4][7]
 
 
 def die(row, args):

@@ -13,6 +13,7 @@ import math
 import cv2
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 from tfrecord.writer import TFRecordWriter
@@ -242,29 +243,36 @@ def test_word_vector_text(tmp_path, name, data):
 
 
 # ---------------------------------------------------- label-state caches
-def label_state_npz() -> bytes:
+def label_state_npz(sparse: bool = False) -> bytes:
+    """A state file; ``sparse``: its graph and counts as COO arrays."""
+    co_counts = np.array([[3, 1, 0], [1, 4, 2], [0, 2, 5]])
+    graph = np.array([[1, .3, 0], [.25, 1, .4], [0, .4, 1]])
     state = LabelState(
         classes=np.array(CLASSES), num_samples=10,
         counts=np.array([3, 4, 5]),
-        co_counts=np.array([[3, 1, 0], [1, 4, 2], [0, 2, 5]]),
-        graph=np.array([[1, .3, 0], [.25, 1, .4], [0, .4, 1]]),
+        co_counts=sp.csr_matrix(co_counts) if sparse else co_counts,
+        graph=sp.csr_matrix(graph) if sparse else graph,
         graph_normalization='none',
         embedding=np.ones((3, 4), np.float32), embedding_loss=0.5, key='k')
     buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.asarray(getattr(state, k))
-                        for k in state.__dataclass_fields__})
+    np.savez(buffer, **state.arrays())
     return buffer.getvalue()
 
 
 def state_valid(state):
     n = len(state.classes)
     assert state.counts.shape == (n, )
-    assert np.isfinite(state.graph).all()
+    graph = state.graph.toarray() if sp.issparse(state.graph) else \
+        state.graph
+    assert graph.shape in ((0, 0), (n, n))
+    assert np.isfinite(graph).all()
     assert np.isfinite(state.frequency).all()
 
 
 @given(data=st.one_of(mutated(label_state_npz()),
-                      npz_members_replaced(label_state_npz())))
+                      npz_members_replaced(label_state_npz()),
+                      mutated(label_state_npz(sparse=True)),
+                      npz_members_replaced(label_state_npz(sparse=True))))
 def test_label_state_cache(tmp_path, data):
     path = tmp_path / 'state.npz'
     path.write_bytes(data)

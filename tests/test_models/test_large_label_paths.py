@@ -1,7 +1,8 @@
 """The paths heads take from 1,024 labels on: CMA's eq. 9-10 in one product
-and KSSNet's lateral connection with ``g`` composed first give the logits,
-maps and gradients of the paths as written, and smaller heads (the demo's 12
-labels) never take them."""
+(eq. 7-10 in one chunked node for ReLU scores) and KSSNet's lateral
+connection with ``g`` composed first give the logits, maps and gradients of
+the paths as written, and smaller heads (the demo's 12 labels) never take
+them."""
 import importlib
 
 import pytest
@@ -44,14 +45,20 @@ def _feats(channels, spatial):
         for c, s in zip(channels, spatial))
 
 
+@pytest.mark.parametrize('score', ['relu', 'softmax'])
 @pytest.mark.parametrize('kind', ['cma', 'ms-cma'])
-def test_heads_from_the_threshold_on_give_the_same_logits(kind, monkeypatch):
+def test_heads_from_the_threshold_on_give_the_same_logits(
+        kind, score, monkeypatch):
+    """ReLU scores take chunked_cosine_logits, softmax scores
+    attended_logits."""
     torch.manual_seed(0)
     if kind == 'cma':
-        head = CMAHead(num_classes=N, in_channels=5, embed_dim=D)
+        head = CMAHead(num_classes=N, in_channels=5, embed_dim=D,
+                       score=score)
         feats = _feats((5, ), [(3, 4)])
     else:
-        head = MSCMAHead(num_classes=N, in_channels=(5, 6, 7), embed_dim=D)
+        head = MSCMAHead(num_classes=N, in_channels=(5, 6, 7), embed_dim=D,
+                         score=score)
         feats = _feats((5, 6, 7), [(6, 6), (3, 3), (2, 2)])
     head.set_label_state('embedding', torch.randn(N, D))
     for branch in head.branches:
@@ -72,19 +79,27 @@ def test_heads_from_the_threshold_on_give_the_same_logits(kind, monkeypatch):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_small_heads_keep_the_path_as_written(monkeypatch):
-    """The demo's 12 labels: attended_logits is never called (it raises
-    here), until the threshold is lowered to 12."""
-    def refuse(*args):
-        raise AssertionError('fused path taken')
+@pytest.mark.parametrize('score, large_path',
+                         [('relu', 'chunked_cosine_logits'),
+                          ('softmax', 'attended_logits')])
+def test_small_heads_keep_the_path_as_written(score, large_path,
+                                              monkeypatch):
+    """The demo's 12 labels: neither large-label path is called (they raise
+    here), until the threshold is lowered to 12: then the score's path is.
+    """
+    def refuse(name):
+        def raise_(*args):
+            raise AssertionError(f'fused path {name} taken')
+        return raise_
 
-    monkeypatch.setattr(cma_head, 'attended_logits', refuse)
-    head = CMAHead(num_classes=12, in_channels=5, embed_dim=D)
+    for name in ('attended_logits', 'chunked_cosine_logits'):
+        monkeypatch.setattr(cma_head, name, refuse(name))
+    head = CMAHead(num_classes=12, in_channels=5, embed_dim=D, score=score)
     head.set_label_state('embedding', torch.randn(12, D))
     feats = _feats((5, ), [(2, 2)])
     head(feats)
     monkeypatch.setattr(cma_head, 'FUSED_MIN_LABELS', 12)
-    with pytest.raises(AssertionError, match='fused'):
+    with pytest.raises(AssertionError, match=f'fused path {large_path}'):
         head(feats)
 
 

@@ -9,10 +9,13 @@ import inspect
 from typing import Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
+import scipy.sparse as sp
 
 from ...io import check_choice, check_option_names, keyword_names
 from .counts import LabelCounts, LabelMatrix, label_counts
 from .ks import ks_graph
+from .ks_sparse import sparse_ks_graph
+from .sparse import sparse_mlgcn_graph
 from .statistical import conditional_graph, mlgcn_graph
 
 _GRAPH_BUILDERS: Dict[str, Callable[..., np.ndarray]] = {
@@ -81,3 +84,23 @@ def build_label_graph(labels: Union[LabelMatrix, LabelCounts],
     if 'classes' in inspect.signature(builder).parameters:
         options['classes'] = classes
     return builder(counts, **options)
+
+
+#: The kinds :func:`build_sparse_label_graph` builds: the thresholded ones.
+SPARSE_GRAPH_KINDS = ('mlgcn', 'ks')
+
+
+def build_sparse_label_graph(labels: LabelMatrix,
+                             kind: str = 'mlgcn',
+                             classes: Optional[Sequence[str]] = None,
+                             **options) -> sp.csr_matrix:
+    """:func:`build_label_graph` of a thresholded kind as a scipy CSR matrix
+    (:func:`~mmcma.labels.graphs.sparse_mlgcn_graph`,
+    :func:`~mmcma.labels.graphs.sparse_ks_graph`): the same values, the
+    same options, from the label matrix (not counts)."""
+    check_choice('sparse graph kind', kind, SPARSE_GRAPH_KINDS)
+    check_option_names(options, graph_option_names(kind),
+                       f'graph kind {kind!r}')
+    if kind == 'ks':
+        return sparse_ks_graph(labels, classes, **options)
+    return sparse_mlgcn_graph(labels, **options)

@@ -152,6 +152,21 @@ def ks_superimpose(statistics: np.ndarray,
         self_weight(threshold(superimposed, tau), eta))
 
 
+def check_ks_inputs(num_labels: int, classes: Optional[Sequence[str]],
+                    knowledge: Optional[dict], superimposed_norm: str) -> None:
+    """Refuse a KS graph without the N class names or a knowledge source
+    (``InputOptionError``), or with an unknown ``superimposed_norm``."""
+    if classes is None or len(classes) != num_labels:
+        raise InputOptionError(
+            f"the 'ks' graph needs the names of the {num_labels} "
+            'classes (build_label_graph(..., classes=...)), got '
+            f'{None if classes is None else len(classes)}')
+    if knowledge is None:
+        raise InputOptionError("the 'ks' graph needs knowledge=dict(type="
+                               "'wordnet' | 'conceptnet' | 'file', ...)")
+    check_choice('superimposed_norm', superimposed_norm, SUPERIMPOSED_NORMS)
+
+
 def ks_graph(counts: LabelCounts,
              classes: Optional[Sequence[str]] = None,
              knowledge: Optional[dict] = None,
@@ -189,15 +204,7 @@ def ks_graph(counts: LabelCounts,
     Returns:
         np.ndarray: (N, N) float64, symmetric.
     """
-    if classes is None or len(classes) != counts.num_labels:
-        raise InputOptionError(
-            f"the 'ks' graph needs the names of the {counts.num_labels} "
-            'classes (build_label_graph(..., classes=...)), got '
-            f'{None if classes is None else len(classes)}')
-    if knowledge is None:
-        raise InputOptionError("the 'ks' graph needs knowledge=dict(type="
-                               "'wordnet' | 'conceptnet' | 'file', ...)")
-    check_choice('superimposed_norm', superimposed_norm, SUPERIMPOSED_NORMS)
+    check_ks_inputs(counts.num_labels, classes, knowledge, superimposed_norm)
     statistics = mlgcn_graph(counts, t, variant=variant)
     return ks_superimpose(statistics,
                           knowledge_graph(classes, knowledge).adjacency, lam,

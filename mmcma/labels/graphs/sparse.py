@@ -60,6 +60,16 @@ def sparse_mlgcn_graph(labels: LabelMatrix,
         shape=(num_labels, num_labels))
 
 
+def sparse_co_counts(labels: LabelMatrix) -> sp.csr_matrix:
+    """``n_ij = (Y^T Y)_ij`` of ``labels`` (S, N) as an int64 CSR matrix
+    (only the co-occurring pairs stored; the diagonal is ``n_j``): the
+    :class:`~mmcma.labels.graphs.LabelCounts` ``co_counts``, sparse."""
+    matrix = binary_csr(labels)
+    pairs = sp.csr_matrix(matrix.T @ matrix, dtype=np.int64)
+    pairs.sort_indices()
+    return pairs
+
+
 def to_torch_sparse(graph: sp.spmatrix,
                     dtype: torch.dtype = torch.float32) -> Tensor:
     """A scipy sparse (N, N) graph as a coalesced torch COO tensor."""

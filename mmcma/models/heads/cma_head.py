@@ -18,6 +18,7 @@ from ..capabilities import ShowsAttention
 from ..label_state import LabelStateMixin
 from ..losses.weighted_bce import sized_loss_config
 from ..utils import CMTFeature
+from .cma_fused import chunked_cosine_logits
 from .cma_scores import CosineAttention
 from .cma_scores import cosine_attention_scores  # noqa: F401  (re-export)
 
@@ -76,8 +77,10 @@ def class_wise_logits(features: Tensor, weight: Tensor,
 
 #: A head with at least this many labels computes eq. 9-10 with
 #: :func:`attended_logits` (the same logits; memory (B, N, M) instead of
-#: (B, N, C)); below it, today's :func:`class_wise_pooling` then
-#: :func:`class_wise_logits`, so the papers' and the demo's numbers stay.
+#: (B, N, C)), and eq. 7-10 of ReLU cosine scores with
+#: :func:`~mmcma.models.heads.cma_fused.chunked_cosine_logits` (one autograd
+#: node, chunked over labels); below it, today's :func:`class_wise_pooling`
+#: then :func:`class_wise_logits`, so the papers' and the demo's numbers stay.
 FUSED_MIN_LABELS = 1024
 
 
@@ -162,9 +165,8 @@ class CMABranch(BaseModule):
             torch.randn(num_classes, in_channels) * init_std)
         self.bias = nn.Parameter(torch.zeros(num_classes))
 
-    def attend(self, visual: Tensor, projected: Tensor, mask: Optional[Tensor],
-               embeddings: Optional[Tensor]) -> Tensor:
-        """Attention a (B, N, M) over the M positions (eq. 7-8)."""
+    def _check_inputs(self, visual: Tensor, projected: Optional[Tensor],
+                      embeddings: Optional[Tensor]) -> None:
         if visual.size(1) != self.in_channels:
             raise ValueError(
                 f'CMA branch expects {self.in_channels} visual channels, got '
@@ -175,8 +177,38 @@ class CMABranch(BaseModule):
                 f'Projected features have {projected.size(1)} channels but '
                 f'the label embeddings have {embeddings.size(1)}: set '
                 'CMTNeck embed_dim to the head embed_dim.')
+
+    def attend(self, visual: Tensor, projected: Tensor, mask: Optional[Tensor],
+               embeddings: Optional[Tensor]) -> Tensor:
+        """Attention a (B, N, M) over the M positions (eq. 7-8)."""
+        self._check_inputs(visual, projected, embeddings)
         return normalize_attention(
             self.attention_scores(visual, projected, embeddings), mask)
+
+    def _fusable(self, visual: Tensor) -> bool:
+        """Whether :meth:`large_logits` takes the chunked node: ReLU cosine
+        scores (eq. 7), outside tracing, export and autocast (the node
+        computes in the inputs' dtype)."""
+        return (isinstance(self.attention_scores, CosineAttention)
+                and self.attention_scores.score == 'relu'
+                and not torch.jit.is_tracing()
+                and not torch.onnx.is_in_onnx_export()
+                and not torch.is_autocast_enabled(visual.device.type))
+
+    def large_logits(self, visual: Tensor, projected: Optional[Tensor],
+                     mask: Optional[Tensor],
+                     embeddings: Optional[Tensor]) -> Tensor:
+        """Logits (B, N) of eq. 7-10 in the large-label forms: for ReLU
+        cosine scores :func:`chunked_cosine_logits`, otherwise the attention
+        then :func:`attended_logits`; ``visual`` (B, C, M), ``projected``
+        (B, D, M), ``mask`` (B, M), ``embeddings`` (N, D)."""
+        if not self._fusable(visual):
+            return attended_logits(
+                self.attend(visual, projected, mask, embeddings), visual,
+                self.weight, self.bias)
+        self._check_inputs(visual, projected, embeddings)
+        return chunked_cosine_logits(projected, embeddings, visual,
+                                     self.weight, self.bias, mask)
 
     def classify(self, features: Tensor) -> Tensor:
         """Logits (B, N) from class-wise features (B, N, C) (eq. 10)."""
@@ -336,12 +368,14 @@ class CMAHead(MultiLabelClsHead, LabelStateMixin, ShowsAttention):
 
     def branch_logits(self, feats: Sequence[CMTFeature]) -> List[Tensor]:
         """Logits (B, N) of every branch (eq. 10 before the sigmoid); from
-        :data:`FUSED_MIN_LABELS` labels on, through :func:`attended_logits`.
+        :data:`FUSED_MIN_LABELS` labels on, through
+        :meth:`CMABranch.large_logits`.
         """
         if self.num_classes >= FUSED_MIN_LABELS:
+            embeddings = self._embeddings()
             return [
-                attended_logits(a, s.visual, branch.weight, branch.bias)
-                for branch, (a, s) in zip(self.branches, self._attend(feats))
+                branch.large_logits(s.visual, s.projected, s.mask, embeddings)
+                for branch, s in zip(self.branches, self._scale_inputs(feats))
             ]
         return [
             branch.classify(h)
