@@ -205,6 +205,17 @@ def test_rpn_generator_refuses_to_train_without_boxes():
         generator(ImagePyramid(maps, (SIZE, SIZE), [(SIZE, SIZE)]))
 
 
+def test_thr_and_topk_belong_in_test_cfg():
+    """mmpretrain's head-level ``thr`` is refused with where it goes; the
+    ``test_cfg`` one sets the head's label rule."""
+    with pytest.raises(TypeError, match=r'model\.head\.test_cfg\.thr'):
+        build(thr=0.4)
+    with pytest.raises(TypeError, match='unexpected arguments: colour'):
+        build(colour='red')
+    head = build(test_cfg=dict(thr=0.4)).head
+    assert (head.thr, head.topk) == (0.4, None)
+
+
 def test_box_labels_outside_the_head_raise(batch):
     samples = [DataSample().set_gt_label([1]) for _ in range(2)]
     for sample in samples:

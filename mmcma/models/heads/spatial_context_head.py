@@ -48,6 +48,23 @@ def _with_defaults(cfg: dict, **defaults) -> dict:
     return cfg
 
 
+def _refuse_unknown(unknown: dict) -> None:
+    """Raise for constructor keywords the head does not take, naming where
+    mmpretrain's head-level ``thr`` / ``topk`` live here (``test_cfg``, as
+    in mmdet's heads): a plain TypeError would not say."""
+    if not unknown:
+        return
+    moved = sorted(set(unknown) & {'thr', 'topk'})
+    if moved:
+        raise TypeError(
+            f'SpatialContextHead takes {" and ".join(moved)} in test_cfg, '
+            f'as mmdet heads do: set model.head.test_cfg.{moved[0]} (e.g. '
+            f'--cfg-options model.head.test_cfg.{moved[0]}=...), not '
+            f'model.head.{moved[0]}')
+    raise TypeError('SpatialContextHead got unexpected arguments: '
+                    f'{", ".join(sorted(unknown))}')
+
+
 @MODELS.register_module()
 class SpatialContextHead(MultiLabelClsHead):
     """Object and context patches, four processors, image-level scores.
@@ -95,7 +112,9 @@ class SpatialContextHead(MultiLabelClsHead):
                  loss: Dict = dict(type='ClassImbalanceBCELoss'),
                  train_cfg: Optional[dict] = dict(),
                  test_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 **unknown):
+        _refuse_unknown(unknown)
         train = patch_train_config(train_cfg)
         test = patch_test_config(test_cfg, train)
         super().__init__(loss=sized_loss_config(loss, num_classes),
