@@ -188,3 +188,37 @@ def test_demo_configs_keep_the_dense_buffer_and_their_keys(name):
     fresh = MODELS.build(cfg.model)
     fresh.load_state_dict(model.state_dict(), strict=True)
     torch.testing.assert_close(fresh.backbone.gcn()[-1], gcn()[-1])
+
+
+def test_a_model_filled_from_a_sparse_label_state_keeps_it_sparse():
+    from mmcma.labels import compute_label_state
+    from tests.helpers.gcn_models import gcn_model
+    n = SPARSE_MIN_LABELS
+    rng = np.random.default_rng(3)
+    labels = np.zeros((3000, n), np.uint8)
+    for row in labels:
+        row[rng.choice(n, 3, replace=False)] = 1
+    state = compute_label_state(labels, [f'c{i}' for i in range(n)],
+                                {'graph': (n, n)}, dict(kind='mlgcn'))
+    assert sp.issparse(state.graph)
+    models = []
+    for sparse in (None, False):
+        model = gcn_model((8, 64), ('layer1', ), num_classes=n, fill=False)
+        gcn = model.backbone.gcn
+        gcn.sparse = sparse
+        if sparse is False:  # the dense buffer, as before
+            gcn.label_graph = torch.zeros(n, n)
+            del gcn.label_graph_indices, gcn.label_graph_values
+        gcn.set_label_state('graph', state.graph, state.graph_normalization)
+        torch.manual_seed(1)
+        gcn.set_label_state('embedding', torch.randn(n, 4))
+        models.append(model.eval())
+    ours, dense = models
+    keys = ours.state_dict()
+    assert tuple(keys['backbone.gcn.label_graph'].shape) == (0, 0)
+    assert keys['backbone.gcn.label_graph_values'].numel() == state.graph.nnz
+    assert max(v.numel() for v in keys.values()) < n * n
+    images = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(images), dense(images), rtol=1e-5,
+                                   atol=1e-6)
