@@ -180,22 +180,21 @@ def load_graph_hook(module: nn.Module, state_dict: Dict[str, Tensor],
         return
     if not has_sparse:  # a dense-only checkpoint: lay it out by the rule
         ready = state_dict.get(prefix + 'label_graph_ready')
+        indices, values = torch.zeros(2, 0, dtype=torch.long), torch.zeros(0)
         if ready is not None and bool(ready) and dense.numel():
             dense, indices, values = graph_layout(
                 dense, module.graph_always_sparse)
-            dense = torch.zeros(0, 0) if dense is None else dense
-        else:
-            indices, values = torch.zeros(2, 0, dtype=torch.long), \
-                torch.zeros(0)
+        if dense is None or not (ready is not None and bool(ready)):
+            dense = torch.zeros(0, 0)  # sparse, or never filled
+        state_dict[key] = dense
         state_dict[sparse_keys[0]], state_dict[sparse_keys[1]] = \
             indices, values
-        state_dict[key] = dense
-    device = module.label_graph_ready.device
-    store_graph(module, torch.zeros_like(dense), torch.zeros_like(
-        state_dict[sparse_keys[0]], dtype=torch.long), torch.zeros_like(
-            state_dict[sparse_keys[1]], dtype=torch.float32))
-    if not dense.numel():
-        module.label_graph = torch.zeros(0, 0, device=device)
+    # Resize the buffers to the checkpoint's; torch then copies into them.
+    store_graph(module, torch.zeros_like(dense),
+                torch.zeros_like(state_dict[sparse_keys[0]],
+                                 dtype=torch.long),
+                torch.zeros_like(state_dict[sparse_keys[1]],
+                                 dtype=torch.float32))
 
 
 def keeps_sparse_storage(module: nn.Module) -> bool:

@@ -121,6 +121,37 @@ def test_layouts_convert_on_load():
                                dense.label_state('graph'), rtol=0, atol=0)
 
 
+def test_unfilled_dense_checkpoint_leaves_sparse_storage_empty():
+    n = SPARSE_MIN_LABELS
+    empty = LabelGCN(n, embed_dim=6, channels=(8, 5), sparse=False)
+    gcn = LabelGCN(n, embed_dim=6, channels=(8, 5))
+    gcn.load_state_dict(empty.state_dict(), strict=True)
+    assert gcn.label_graph.numel() == 0
+    assert not gcn.is_label_state_ready('graph')
+    with pytest.raises(RuntimeError, match='never filled'):
+        gcn.label_state('graph')
+
+
+def test_deepcopy_pickle_and_device_moves_keep_the_sparse_graph():
+    import copy
+    import pickle
+    n = SPARSE_MIN_LABELS
+    gcn = make_gcn(n, random_graph(n, 0.003))
+    expected = gcn()[-1]
+    for other in (copy.deepcopy(gcn), pickle.loads(pickle.dumps(gcn)),
+                  copy.deepcopy(gcn).double().float()):
+        assert other.label_graph.numel() == 0
+        torch.testing.assert_close(other()[-1], expected, rtol=1e-6,
+                                   atol=1e-6)
+    # The copy's hook resizes its own buffers, not the original's.
+    copied = copy.deepcopy(gcn)
+    copied.load_state_dict(make_gcn(n, random_graph(n, 0.002, seed=1))
+                           .state_dict())
+    assert copied.label_graph_values.numel() != \
+        gcn.label_graph_values.numel()
+    torch.testing.assert_close(gcn()[-1], expected, rtol=0, atol=0)
+
+
 def test_dense_graph_keeps_dense_layout_by_the_rule():
     n = SPARSE_MIN_LABELS
     graph = random_graph(n, 2 * SPARSE_MAX_DENSITY)
@@ -203,12 +234,9 @@ def test_a_model_filled_from_a_sparse_label_state_keeps_it_sparse():
     assert sp.issparse(state.graph)
     models = []
     for sparse in (None, False):
-        model = gcn_model((8, 64), ('layer1', ), num_classes=n, fill=False)
+        model = gcn_model((8, 64), ('layer1', ), num_classes=n, fill=False,
+                          gcn=dict(sparse=sparse))
         gcn = model.backbone.gcn
-        gcn.sparse = sparse
-        if sparse is False:  # the dense buffer, as before
-            gcn.label_graph = torch.zeros(n, n)
-            del gcn.label_graph_indices, gcn.label_graph_values
         gcn.set_label_state('graph', state.graph, state.graph_normalization)
         torch.manual_seed(1)
         gcn.set_label_state('embedding', torch.randn(n, 4))
@@ -218,6 +246,7 @@ def test_a_model_filled_from_a_sparse_label_state_keeps_it_sparse():
     assert tuple(keys['backbone.gcn.label_graph'].shape) == (0, 0)
     assert keys['backbone.gcn.label_graph_values'].numel() == state.graph.nnz
     assert max(v.numel() for v in keys.values()) < n * n
+    assert dense.backbone.gcn.label_graph.shape == (n, n)
     images = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(ours(images), dense(images), rtol=1e-5,
