@@ -1,5 +1,9 @@
 """One adjacency check and one home for every graph normalisation.
 
+Graphs kept sparse on the model side (torch sparse COO tensors,
+:mod:`mmcma.models.sparse_label_graph`) are normalised on their non-zero
+entries and stay sparse.
+
 The data side (KSSNet's KS graph, :mod:`mmcma.labels.graphs.ks`) and the
 model side (the GCNs, :mod:`mmcma.models.utils.gcn`) normalise label graphs
 with the same functions. Each takes and returns a numpy array or a tensor
@@ -67,6 +71,8 @@ def symmetric_normalization(graph: Graph) -> Graph:
     Returns:
         (N, N) of the input's type; zero-degree rows and columns are 0.
     """
+    if isinstance(graph, Tensor) and graph.is_sparse:
+        return _sparse_symmetric(graph)
     a = _as_tensor(graph)
     a = (a + a.t()) / 2
     degree = a.sum(dim=1)
@@ -87,11 +93,48 @@ def released_normalization(graph: Graph) -> Graph:
     Returns:
         ``A_hat``, (N, N) of the input's type.
     """
+    if isinstance(graph, Tensor) and graph.is_sparse:
+        return _sparse_released(graph)
     a = _as_tensor(graph)
     degree = a.sum(dim=1)
     inv_sqrt = torch.where(degree > 0, degree.clamp_min(1e-30).rsqrt(),
                            torch.zeros_like(degree))
     return _like(inv_sqrt[:, None] * a.t() * inv_sqrt[None, :], graph)
+
+
+def _row_sums(graph: Tensor) -> Tensor:
+    """Row sums (N,) of a coalesced sparse COO (N, N) tensor."""
+    indices, values = graph.indices(), graph.values()
+    return torch.zeros(graph.size(0), dtype=values.dtype,
+                       device=values.device).index_add_(0, indices[0], values)
+
+
+def _sparse_symmetric(graph: Tensor) -> Tensor:
+    """:func:`symmetric_normalization` of a sparse COO tensor, computed on
+    its non-zero entries only (coalesced sparse COO out)."""
+    a = ((graph + graph.t()) / 2).coalesce()
+    degree = _row_sums(a)
+    scale = torch.where(degree > 0, 1.0 / degree.clamp_min(1e-300).sqrt(),
+                        torch.zeros_like(degree))
+    rows, cols = a.indices()
+    return torch.sparse_coo_tensor(
+        a.indices(), a.values() * (scale[rows] * scale[cols]), a.shape,
+        is_coalesced=True, check_invariants=False)  # a's own indices
+
+
+def _sparse_released(graph: Tensor) -> Tensor:
+    """:func:`released_normalization` of a sparse COO tensor (coalesced
+    sparse COO out)."""
+    a = graph.coalesce()
+    degree = _row_sums(a)
+    inv_sqrt = torch.where(degree > 0, degree.clamp_min(1e-30).rsqrt(),
+                           torch.zeros_like(degree))
+    rows, cols = a.indices()
+    # A_hat_ij = A_ji / sqrt(d_i d_j): entry (r, c) of A lands at (c, r).
+    return torch.sparse_coo_tensor(
+        torch.stack([cols, rows]),
+        inv_sqrt[cols] * a.values() * inv_sqrt[rows], a.shape,
+        check_invariants=False).coalesce()  # a's indices, swapped
 
 
 def normalize_graph(graph: Graph, normalization: str) -> Graph:

@@ -105,3 +105,12 @@ def sparse_enough(graph: sp.spmatrix) -> bool:
     """Whether a sparse (N, N) graph is sparse enough to be kept so."""
     n = graph.shape[0]
     return graph.nnz <= SPARSE_MAX_DENSITY * n * n
+
+
+def sparse_by_rule(num_labels: int, nnz: int) -> bool:
+    """The one size-and-density rule: an (N, N) graph with ``nnz`` non-zero
+    entries is kept sparse when ``N >= SPARSE_MIN_LABELS`` and at most
+    ``SPARSE_MAX_DENSITY`` of its entries are non-zero (the label state,
+    the GCN's propagation and the model's graph buffers all ask this)."""
+    return num_labels >= SPARSE_MIN_LABELS and \
+        nnz <= SPARSE_MAX_DENSITY * num_labels * num_labels

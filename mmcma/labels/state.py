@@ -25,6 +25,7 @@ from .adjacency import NORMALIZATIONS
 from .graphs import (GRAPH_NORMALIZATION, SPARSE_GRAPH_KINDS,
                      build_label_graph, build_sparse_label_graph,
                      label_counts, sparse_co_counts)
+from .graphs.counts import hash_label_matrix
 from .knowledge import knowledge_digest
 from .square_arrays import (SPARSE_MIN_LABELS, SquareArray, layout_names,
                             sparse_enough, square_from_arrays,
@@ -225,10 +226,8 @@ def label_state_key(labels: np.ndarray,
     if options['graph'].get('kind') == 'ks':
         options['knowledge_digest'] = knowledge_digest(
             options['graph'].get('knowledge'))
-    labels = np.ascontiguousarray(labels, dtype=np.uint8)
     h = hashlib.sha256()
-    h.update(np.asarray(labels.shape, np.int64).tobytes())
-    h.update(np.packbits(labels).tobytes())
+    hash_label_matrix(h, labels)  # dense or scipy sparse: the same key
     h.update(json.dumps(dict(classes=list(classes), options=options),
                         sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
@@ -274,7 +273,8 @@ def compute_label_state(labels: np.ndarray,
     Returns:
         LabelState: The arrays; ``key`` identifies the inputs.
     """
-    labels = np.asarray(labels)
+    # scipy sparse stays so: counts, thresholded graphs by sparse products.
+    labels = labels if sp.issparse(labels) else np.asarray(labels)
     if labels.ndim != 2 or labels.shape[1] != len(classes):
         raise ValueError(f'label matrix of shape {labels.shape} does not '
                          f'match {len(classes)} classes')

@@ -32,6 +32,10 @@ from torch import Tensor, nn
 
 from ..labels.adjacency import NORMALIZATIONS
 from ..labels.state import LABEL_ARRAYS
+from .sparse_label_graph import (graph_layout, graph_tensor,
+                                 keeps_graph_sparse, keeps_sparse_storage,
+                                 load_graph_hook, register_sparse_graph,
+                                 store_graph)
 
 ArrayLike = Union[np.ndarray, Tensor]
 
@@ -79,18 +83,40 @@ class LabelStateMixin:
     :meth:`label_state` before it is filled raises.
     """
 
-    def declare_label_state(self, name: str, shape: Sequence[int]) -> None:
+    def declare_label_state(self,
+                            name: str,
+                            shape: Sequence[int],
+                            sparse: Optional[bool] = False) -> None:
         """Register the persistent buffers ``label_{name}`` and its flag.
 
         Args:
             name (str): One of :data:`LABEL_ARRAYS`.
             shape (Sequence[int]): The array's shape, e.g. ``(N, D)``.
+            sparse (bool, optional): For ``'graph'``: False (default) keeps
+                a dense (N, N) buffer; True keeps only the non-zero entries
+                (:mod:`mmcma.models.sparse_label_graph`); None does so from
+                ``SPARSE_MIN_LABELS`` labels on and lets the one rule
+                choose the layout of each filled graph.
         """
         assert isinstance(self, nn.Module)
         if name not in LABEL_ARRAYS:
             raise ValueError(f'unknown label array {name!r}: choose from '
                              f'{sorted(LABEL_ARRAYS)}')
-        self.register_buffer(f'label_{name}', torch.zeros(*shape))
+        if sparse is not False and name != 'graph':
+            raise ValueError(f'only the label graph can be kept sparse, '
+                             f'not the {name}')
+        if name == 'graph':
+            if keeps_graph_sparse(int(shape[0]), sparse):
+                register_sparse_graph(self)
+                self.graph_always_sparse = sparse is True
+            else:
+                self.register_buffer('label_graph', torch.zeros(*shape))
+            # Validates and converts the graph of a checkpoint, and resizes
+            # sparse storage to it (torch's loading cannot).
+            self._register_load_state_dict_pre_hook(load_graph_hook,
+                                                    with_module=True)
+        else:
+            self.register_buffer(f'label_{name}', torch.zeros(*shape))
         self.register_buffer(f'label_{name}_ready',
                              torch.zeros((), dtype=torch.bool))
         if name == 'graph':
@@ -135,17 +161,37 @@ class LabelStateMixin:
         if name not in shapes:
             raise KeyError(f'{type(self).__name__} has no label array '
                            f'{name!r} (it declares {sorted(shapes)})')
-        value = _as_float_tensor(value)
-        try:
-            check_label_array(name, value, shapes[name])
-        except ValueError as e:
-            raise ValueError(f'{type(self).__name__}: {e}') from None
-        buffer = getattr(self, f'label_{name}')
-        buffer.copy_(value.to(buffer.device))
+        if name == 'graph' and keeps_sparse_storage(self):
+            self._set_sparse_graph(value, shapes[name])
+        else:
+            self._set_dense_array(name, value, shapes[name])
         getattr(self, f'label_{name}_ready').fill_(True)
         if name == 'graph':
             self.label_graph_normalization.fill_(
                 NORMALIZATIONS.index(normalization))
+
+    def _set_dense_array(self, name: str, value: ArrayLike,
+                         shape: Tuple[int, ...]) -> None:
+        value = _as_float_tensor(value)
+        try:
+            check_label_array(name, value, shape)
+        except ValueError as e:
+            raise ValueError(f'{type(self).__name__}: {e}') from None
+        buffer = getattr(self, f'label_{name}')
+        buffer.copy_(value.to(buffer.device))
+
+    def _set_sparse_graph(self, value, shape: Tuple[int, ...]) -> None:
+        if tuple(value.shape) != tuple(shape):
+            raise ValueError(f'{type(self).__name__}: {LABEL_ARRAYS["graph"]}'
+                             f': expected shape {tuple(shape)}, got '
+                             f'{tuple(value.shape)}')
+        dense, indices, values = graph_layout(value, self.graph_always_sparse)
+        try:
+            check_label_array('graph', values if dense is None else dense,
+                              values.shape if dense is None else shape)
+        except ValueError as e:
+            raise ValueError(f'{type(self).__name__}: {e}') from None
+        store_graph(self, dense, indices, values)
 
     def graph_normalization(self) -> str:
         """The normalisation the filled label graph carries."""
@@ -162,13 +208,13 @@ class LabelStateMixin:
         return bool(getattr(self, f'label_{name}_ready'))
 
     def label_state(self, name: str) -> Tensor:
-        """The filled array ``label_{name}``.
+        """The filled array ``label_{name}``; a graph kept sparse as a
+        coalesced sparse COO tensor (N, N).
 
         Raises:
             RuntimeError: It was never filled, or a checkpoint marked it
                 filled but it is all zero or not finite.
         """
-        value = getattr(self, f'label_{name}')
         if not self.is_label_state_ready(name):
             raise RuntimeError(
                 f'{type(self).__name__} needs {LABEL_ARRAYS[name]}, which '
@@ -176,13 +222,16 @@ class LabelStateMixin:
                 '(custom_hooks) so they are computed before training, load a '
                 'checkpoint that carries them, or call '
                 'mmcma.fill_label_state(model, ...) yourself.')
+        value = graph_tensor(self) if name == 'graph' and \
+            keeps_sparse_storage(self) else getattr(self, f'label_{name}')
+        entries = value.values() if value.is_sparse else value
         # Validate once per change of the buffer (a checkpoint load copies
         # into it in place, which bumps its version), not at every forward.
         checked = self.__dict__.setdefault('_label_state_checked', {})
-        stamp = (value.data_ptr(), value._version)
+        stamp = (entries.data_ptr(), entries._version, value.layout)
         if checked.get(name) != stamp:
             try:
-                check_label_array(name, value, value.shape)
+                check_label_array(name, entries, entries.shape)
             except ValueError as e:
                 raise RuntimeError(
                     f'{type(self).__name__}: the {LABEL_ARRAYS[name]} marked '

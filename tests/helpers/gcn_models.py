@@ -13,7 +13,8 @@ TINY_RESNET = dict(type='ResNet', depth=18, stem_channels=8, base_channels=8,
 
 def gcn_model(channels: Sequence[int], stages: Sequence[str],
               num_classes: int = 5, embed_dim: int = 4, fill: bool = True,
-              lateral: Optional[dict] = None, head: Optional[dict] = None):
+              lateral: Optional[dict] = None, head: Optional[dict] = None,
+              gcn: Optional[dict] = None):
     """``ImageClassifier``: ``LateralGCNBackbone`` (tiny ResNet, GCN
     ``embed_dim -> channels``, lateral ``stages``) + ``GCNClsHead``; built
     with seed 0, its graph in [0.2, 1] and its vectors drawn at random
@@ -24,7 +25,8 @@ def gcn_model(channels: Sequence[int], stages: Sequence[str],
         type='ImageClassifier',
         backbone=dict(type='LateralGCNBackbone', num_classes=num_classes,
                       backbone=TINY_RESNET,
-                      gcn=dict(embed_dim=embed_dim, channels=channels),
+                      gcn=dict(embed_dim=embed_dim, channels=channels,
+                               **(gcn or {})),
                       stages=stages, lateral=lateral or {}),
         head=dict(type='GCNClsHead', num_classes=num_classes,
                   in_channels=channels[-1], **(head or {}))))

@@ -192,3 +192,46 @@ def test_the_cache_version_is_part_of_the_key(monkeypatch):
     key = state_module.label_state_key(LABELS, CLASSES, NEEDS)
     monkeypatch.setattr(state_module, 'CACHE_VERSION', 4)
     assert state_module.label_state_key(LABELS, CLASSES, NEEDS) != key
+
+
+@pytest.mark.parametrize('kind', ['mlgcn', 'ks', 'conditional'])
+def test_a_sparse_label_matrix_gives_the_dense_matrix_state(
+        kind, knowledge, monkeypatch):
+    """compute_label_state of a scipy CSR label matrix: the same key and
+    the same arrays as of the dense matrix (sparse graphs included)."""
+    options = dict(kind='conditional') if kind == 'conditional' else \
+        graph_options(kind, knowledge)
+    sparse_from_10_labels(monkeypatch)
+    dense = compute_label_state(LABELS, CLASSES, NEEDS, options)
+    ours = compute_label_state(sp.csr_matrix(LABELS), CLASSES, NEEDS,
+                               options)
+    assert ours.key == dense.key
+    assert ours.num_samples == dense.num_samples
+    np.testing.assert_array_equal(ours.counts, dense.counts)
+    for name in ('graph', 'co_counts'):
+        a, b = getattr(ours, name), getattr(dense, name)
+        assert sp.issparse(a) == sp.issparse(b)
+        if sp.issparse(a):
+            a, b = a.toarray(), b.toarray()
+        np.testing.assert_array_equal(a, b)
+    if kind == 'mlgcn':
+        assert sp.issparse(ours.graph)
+
+
+def test_the_key_of_a_sparse_matrix_hashes_chunks_exactly():
+    from mmcma.labels.graphs.counts import hash_label_matrix
+    import hashlib
+    labels = np.zeros((21, 5), np.uint8)
+    labels[np.arange(21), np.arange(21) % 5] = 1
+    digests = []
+    for matrix, chunk in ((labels, 8192), (sp.csr_matrix(labels), 8),
+                          (sp.csr_matrix(labels), 16)):
+        h = hashlib.sha256()
+        hash_label_matrix(h, matrix, chunk)
+        digests.append(h.hexdigest())
+    assert len(set(digests)) == 1
+    changed = labels.copy()
+    changed[20, 1] = 1
+    h = hashlib.sha256()
+    hash_label_matrix(h, sp.csr_matrix(changed), 8)
+    assert h.hexdigest() != digests[0]

@@ -100,3 +100,20 @@ def label_counts(labels: LabelMatrix) -> LabelCounts:
         num_images=int(matrix.shape[0]),
         counts=np.diagonal(co_counts).copy(),
         co_counts=co_counts)
+
+
+def hash_label_matrix(h, labels: LabelMatrix, chunk: int = 8192) -> None:
+    """Feed the shape and the bits of ``labels`` (S, N) to the hash ``h``
+    (``hashlib``), the same bytes for a dense array and a scipy sparse
+    matrix of equal entries: a sparse one is densified ``chunk`` rows at a
+    time (a multiple of 8, so the packed bits concatenate exactly)."""
+    h.update(np.asarray(labels.shape, np.int64).tobytes())
+    if not sp.issparse(labels):
+        h.update(np.packbits(np.ascontiguousarray(labels, np.uint8))
+                 .tobytes())
+        return
+    assert chunk % 8 == 0
+    matrix = sp.csr_matrix(labels)
+    for start in range(0, matrix.shape[0], chunk):
+        rows = matrix[start:start + chunk].toarray()
+        h.update(np.packbits(np.ascontiguousarray(rows, np.uint8)).tobytes())

@@ -24,6 +24,7 @@ A source is chosen by the ``embedding`` options of the label state (the
 from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from ...io import (InputFileError, InputOptionError, check_call_options,
                    check_choice, check_option_names, keyword_names,
@@ -251,6 +252,8 @@ def make_label_embedding(graph: Optional[np.ndarray],
     if kind in SOURCES_NEEDING_LABELS and labels is None:
         raise ValueError(f'the {kind!r} embedding source needs the '
                          'training label matrix')
+    if sp.issparse(labels):  # word2vec's skip-gram pairs read it dense
+        labels = labels.toarray()
     inputs = SourceInputs(graph, labels, classes, embed_dim, progress)
     embedding, loss = EMBEDDING_SOURCES[kind](inputs, **options)
     if kind != 'file':  # files are checked (and named) as they are read

@@ -23,6 +23,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...labels.adjacency import NORMALIZATIONS, propagation_graph
+# A graph with fewer labels than SPARSE_MIN_LABELS stays dense under
+# ``sparse=None`` (every demo and paper dataset: 12 to 1,000 labels).
+from ...labels.square_arrays import (  # noqa: F401
+    SPARSE_MAX_DENSITY, SPARSE_MIN_LABELS, sparse_by_rule)
 from .features import MaskedFeature
 
 
@@ -43,12 +47,6 @@ def label_graph_adjacency(module, normalize: Optional[str]) -> Tensor:
                              module.graph_normalization(), normalize)
 
 
-#: A graph with fewer labels than this stays dense under ``sparse=None``
-#: (every demo and paper dataset: 12 to 1,000 labels).
-SPARSE_MIN_LABELS = 1024
-#: Largest fraction of non-zero entries a graph propagates sparse with under
-#: ``sparse=None``.
-SPARSE_MAX_DENSITY = 0.05
 
 
 def use_sparse(adjacency: Tensor, sparse: Optional[bool]) -> bool:
@@ -62,9 +60,10 @@ def use_sparse(adjacency: Tensor, sparse: Optional[bool]) -> bool:
     """
     if sparse is not None:
         return bool(sparse)
-    n = adjacency.size(0)
-    return n >= SPARSE_MIN_LABELS and \
-        int(torch.count_nonzero(adjacency)) <= SPARSE_MAX_DENSITY * n * n
+    if adjacency.is_sparse:
+        return True
+    return sparse_by_rule(adjacency.size(0),
+                          int(torch.count_nonzero(adjacency)))
 
 
 def sparse_adjacency(adjacency: Tensor) -> Tensor:

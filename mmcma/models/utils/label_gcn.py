@@ -18,6 +18,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from ..label_state import LabelStateMixin
+from ...labels.adjacency import propagation_graph
 from .gcn import (check_normalize, gcn_layers, gcn_weights,
                   label_graph_adjacency, sparse_adjacency, use_sparse)
 
@@ -53,8 +54,12 @@ class LabelGCN(BaseModule, LabelStateMixin):
             by the filled graph's size and density
             (:func:`~mmcma.models.utils.gcn.use_sparse`: only graphs of
             1,024 labels or more, so the papers' and demo's GCNs stay
-            dense). The label state holds the dense graph either way; the
-            sparse one is made once per filled (or loaded) graph.
+            dense). With sparse storage (True, or None from 1,024 labels)
+            the module's buffers and checkpoints hold only the graph's
+            non-zero entries when it is sparse by the same rule
+            (:mod:`mmcma.models.sparse_label_graph`); otherwise the
+            buffer is the dense graph and the sparse one is made once per
+            filled (or loaded) graph.
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -78,9 +83,6 @@ class LabelGCN(BaseModule, LabelStateMixin):
         self.channels = tuple(int(c) for c in channels)
         self.negative_slope = negative_slope
         self.normalize = normalize
-        if sparse not in (None, True, False):
-            raise ValueError(f'sparse must be None, True or False, got '
-                             f'{sparse!r}')
         self.sparse = sparse
         self._sparse_cache = None
         self.gcn_weights = gcn_weights([embed_dim, *self.channels])
@@ -91,23 +93,36 @@ class LabelGCN(BaseModule, LabelStateMixin):
                 nn.init.kaiming_uniform_(weight.t(), a=negative_slope,
                                          nonlinearity='leaky_relu')
         self.declare_label_state('embedding', (num_classes, embed_dim))
-        self.declare_label_state('graph', (num_classes, num_classes))
+        # Checks ``sparse``; from 1,024 labels (or sparse=True) only the
+        # graph's non-zero entries are buffers (and checkpoint entries).
+        self.declare_label_state('graph', (num_classes, num_classes),
+                                 sparse=sparse)
 
     def adjacency(self) -> Tensor:
         """The graph the GCN propagates over, (N, N): dense, or sparse COO
         when the graph is sparse (``sparse``; never while tracing, e.g. for
         ONNX export)."""
-        if self.sparse is False or torch.jit.is_tracing():
-            return label_graph_adjacency(self, self.normalize)
         graph = self.label_state('graph')
-        # The buffer's address and version change when it is filled,
-        # loaded or moved; the normalisation code when it is refilled.
-        stamp = (graph.data_ptr(), graph._version, graph.device,
-                 int(self.label_graph_normalization))
+        if torch.jit.is_tracing():
+            graph = graph.to_dense() if graph.is_sparse else graph
+            return propagation_graph(graph, self.graph_normalization(),
+                                     self.normalize)
+        if self.sparse is False:
+            return label_graph_adjacency(self, self.normalize)
+        entries = graph.values() if graph.is_sparse else graph
+        # The buffers' address and version change when they are filled,
+        # loaded or moved; the normalisation code when refilled. The cache
+        # keeps the graph alive, so its address is not reused meanwhile.
+        stamp = (entries.data_ptr(), entries._version, entries.device,
+                 graph.layout, int(self.label_graph_normalization))
         if self._sparse_cache is None or self._sparse_cache[0] != stamp:
-            dense = label_graph_adjacency(self, self.normalize)
-            self._sparse_cache = (stamp, sparse_adjacency(dense)
-                                  if use_sparse(dense, self.sparse) else None)
+            if graph.is_sparse:  # stored sparse: normalised sparse
+                adjacency = label_graph_adjacency(self, self.normalize)
+            else:
+                dense = label_graph_adjacency(self, self.normalize)
+                adjacency = sparse_adjacency(dense) \
+                    if use_sparse(dense, self.sparse) else None
+            self._sparse_cache = (stamp, adjacency, graph)
         cached = self._sparse_cache[1]
         return label_graph_adjacency(self, self.normalize) \
             if cached is None else cached
