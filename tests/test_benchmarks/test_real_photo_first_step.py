@@ -15,7 +15,7 @@ def test_markdown_table_ratios_to_the_first_family():
                         'step 1 / linear |')
     assert lines[1] == '|---|---|---|---|---|'
     assert lines[2] == '| linear | 0.20 | 0.50 | 1.00 | 1 |'
-    assert lines[3] == '| mlgcn | 2.00 | 50.00 | 20.00 | 1e+02 |'
+    assert lines[3] == '| mlgcn | 2.00 | 50.00 | 20.00 | 100 |'
 
 
 @pytest.fixture(scope='module')
@@ -46,3 +46,9 @@ def test_label_gcn_classifier_moves_far_faster_than_a_linear_head(
     mlgcn = first_step.first_step_changes(_config('mlgcn', tiny_photos), 1)
     assert 0 < linear['changes'][0] < 5
     assert mlgcn['changes'][0] > 10 * linear['changes'][0], (linear, mlgcn)
+
+
+def test_box_supervised_family_is_refused_with_the_reason():
+    with pytest.raises(SystemExit):
+        first_step.main(['--families', 'spatial-context'])
+    assert 'ground-truth boxes' in first_step.NOT_MEASURED['spatial-context']
