@@ -9,6 +9,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from mmcma.labels import square_arrays
 from mmcma.labels.vectors import ASGENet, ASGEResult, fit_asge
 from mmcma.labels.vectors import asge as asge_module
 from mmcma.labels.vectors import asge_loss as loss_module
@@ -108,10 +109,11 @@ def sparse_case(symmetric, n=40, seed=1):
 
 
 def use_sparse_blocks(monkeypatch, n):
-    """Force CSR graphs and column blocks of 3 labels at size ``n``."""
+    """Force CSR graphs (the one sparsity rule, ``sparse_by_rule``) and
+    column blocks of 3 labels at size ``n``."""
     monkeypatch.setattr(loss_module, '_BLOCK_ENTRIES', 3 * n)
-    monkeypatch.setattr(loss_module, '_SPARSE_MIN_LABELS', 2)
-    monkeypatch.setattr(loss_module, '_SPARSE_MAX_DENSITY', 0.5)
+    monkeypatch.setattr(square_arrays, 'SPARSE_MIN_LABELS', 2)
+    monkeypatch.setattr(square_arrays, 'SPARSE_MAX_DENSITY', 0.5)
 
 
 # The memory-lean loss used by fit_asge against the reference asge_loss.

@@ -30,14 +30,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...io import InputOptionError
+from ..square_arrays import sparse_by_rule
 
 REDUCTIONS = ('sum', 'mean')
 # Cosine similarities of zero embeddings are computed as 0 (never NaN).
 COSINE_EPS = 1e-12
-# A graph is kept as sparse CSR when at most this fraction of it is non-zero
-# and it has at least ``_SPARSE_MIN_LABELS`` rows.
-_SPARSE_MAX_DENSITY = 0.05
-_SPARSE_MIN_LABELS = 1024
 # Dense (N, B) temporaries are made in blocks of about this many entries.
 _BLOCK_ENTRIES = 1 << 22
 
@@ -157,17 +154,16 @@ class ASGETarget:
                        device) -> 'ASGETarget':
         """Prepare a finite ``(N, N)`` float64 array on ``device``.
 
-        A graph with at least ``_SPARSE_MIN_LABELS`` rows and at most
-        ``_SPARSE_MAX_DENSITY`` of it non-zero is kept as sparse CSR and
-        prepared without dense copies. ``alpha`` must be positive, so that
+        A graph that the one sparsity rule keeps sparse
+        (:func:`~mmcma.labels.square_arrays.sparse_by_rule`) is kept as
+        sparse CSR and prepared without dense copies. ``alpha`` must be positive, so that
         the pairs with ``A_ij >= alpha`` are among the non-zero entries.
         """
         num_labels = len(adjacency)
         squared_sum = float(np.einsum('ij,ij->', adjacency, adjacency))
         is_symmetric = bool(np.array_equal(adjacency, adjacency.T))
         graph = adjacency
-        if (num_labels >= _SPARSE_MIN_LABELS and np.count_nonzero(adjacency)
-                <= _SPARSE_MAX_DENSITY * adjacency.size):
+        if sparse_by_rule(num_labels, np.count_nonzero(adjacency)):
             graph = sp.csr_matrix(adjacency)
         common = dict(num_labels=num_labels, device=torch.device(device),
                       alpha=alpha, squared_sum=squared_sum,
