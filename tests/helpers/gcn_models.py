@@ -36,3 +36,18 @@ def gcn_model(channels: Sequence[int], stages: Sequence[str],
                             0.2 + 0.8 * torch.rand(num_classes, num_classes))
         gcn.set_label_state('embedding', torch.randn(num_classes, embed_dim))
     return model
+
+
+def assert_same_layers_and_gradients(reference, other) -> None:
+    """Two ``LabelGCN`` s over the same graph (one dense, one sparse) give
+    every layer's embeddings and, through a squared-sum loss on the last
+    layer, their weights' gradients alike (float tolerance: a sparse
+    product sums in another order)."""
+    outs = [gcn() for gcn in (reference, other)]
+    for a, b in zip(*outs):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+    for out in outs:
+        (out[-1]**2).sum().backward()
+    for w_ref, w_other in zip(reference.gcn_weights, other.gcn_weights):
+        torch.testing.assert_close(w_other.grad, w_ref.grad, rtol=1e-4,
+                                   atol=1e-5)
