@@ -1,7 +1,8 @@
 """One adjacency check and one home for every graph normalisation.
 
-Graphs kept sparse on the model side (torch sparse COO tensors,
-:mod:`mmcma.models.sparse_label_graph`) are normalised on their non-zero
+Sparse graphs (torch sparse COO tensors on the model side,
+:mod:`mmcma.models.sparse_label_graph`; scipy sparse matrices on the data
+side, :mod:`mmcma.labels.graphs.ks_sparse`) are normalised on their non-zero
 entries and stay sparse.
 
 The data side (KSSNet's KS graph, :mod:`mmcma.labels.graphs.ks`) and the
@@ -27,6 +28,7 @@ is missing (:func:`propagation_graph`).
 from typing import TypeVar, Union
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import Tensor
 
@@ -66,13 +68,17 @@ def symmetric_normalization(graph: Graph) -> Graph:
     """``D^-1/2 A D^-1/2`` of ``(A + A^T) / 2``, exactly symmetric.
 
     Args:
-        graph (np.ndarray | Tensor): (N, N) non-negative adjacency.
+        graph (np.ndarray | Tensor | scipy.sparse matrix): (N, N)
+            non-negative adjacency (a scipy one checked by the caller).
 
     Returns:
-        (N, N) of the input's type; zero-degree rows and columns are 0.
+        (N, N) of the input's type (scipy: CSR); zero-degree rows and
+        columns are 0.
     """
     if isinstance(graph, Tensor) and graph.is_sparse:
         return _sparse_symmetric(graph)
+    if sp.issparse(graph):
+        return _scipy_symmetric(graph)
     a = _as_tensor(graph)
     a = (a + a.t()) / 2
     degree = a.sum(dim=1)
@@ -120,6 +126,19 @@ def _sparse_symmetric(graph: Tensor) -> Tensor:
     return torch.sparse_coo_tensor(
         a.indices(), a.values() * (scale[rows] * scale[cols]), a.shape,
         is_coalesced=True, check_invariants=False)  # a's own indices
+
+
+def _scipy_symmetric(graph: sp.spmatrix) -> sp.csr_matrix:
+    """:func:`symmetric_normalization` of a scipy sparse matrix, through the
+    sparse COO path (CSR out, float64)."""
+    coo = sp.coo_matrix(graph, dtype=np.float64)
+    out = _sparse_symmetric(torch.sparse_coo_tensor(
+        np.vstack([coo.row, coo.col]), coo.data, coo.shape).coalesce())
+    rows, cols = out.indices().numpy()
+    result = sp.csr_matrix((out.values().numpy(), (rows, cols)),
+                           shape=coo.shape)
+    result.eliminate_zeros()
+    return result
 
 
 def _sparse_released(graph: Tensor) -> Tensor:

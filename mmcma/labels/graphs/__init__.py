@@ -6,8 +6,7 @@ from .counts import LabelCounts, LabelMatrix, label_counts
 from .ks import (SUPERIMPOSED_NORMS, drop_self_loops, ks_graph,
                  ks_superimpose, normalize_superimposed, self_weight,
                  superimpose, threshold)
-from .ks_sparse import (sparse_ks_graph, sparse_ks_superimpose,
-                        sparse_symmetric_normalization)
+from .ks_sparse import sparse_ks_graph, sparse_ks_superimpose
 from .sparse import sparse_co_counts, sparse_mlgcn_graph, to_torch_sparse
 from .statistical import MLGCN_VARIANTS, conditional_graph, mlgcn_graph
 
@@ -21,5 +20,5 @@ __all__ = [
     'MLGCN_VARIANTS', 'conditional_graph', 'mlgcn_graph',
     'sparse_mlgcn_graph', 'to_torch_sparse', 'sparse_co_counts',
     'sparse_ks_graph',
-    'sparse_ks_superimpose', 'sparse_symmetric_normalization'
+    'sparse_ks_superimpose'
 ]

@@ -8,8 +8,8 @@ neighbours per label. Each step gives the dense function's values entry by
 entry (up to the order of the degree sums); the zero entries stay zero
 through every step (eq. 3 keeps only entries >= tau >= 0).
 
-numpy and scipy have no sparse symmetric normalisation, hence
-:func:`sparse_symmetric_normalization`.
+The normalisation is :func:`~mmcma.labels.adjacency.symmetric_normalization`,
+which keeps a scipy sparse matrix sparse.
 """
 from typing import Optional, Sequence
 
@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...io import check_choice
+from ..adjacency import symmetric_normalization
 from ..knowledge import knowledge_graph
 from .counts import LabelMatrix
 from .ks import SUPERIMPOSED_NORMS, _check_fraction, check_ks_inputs
@@ -55,18 +56,9 @@ def sparse_drop_self_loops(graph: sp.spmatrix) -> sp.csr_matrix:
                          shape=coo.shape)
 
 
-def sparse_symmetric_normalization(graph: sp.spmatrix) -> sp.csr_matrix:
-    """``D^-1/2 A D^-1/2`` of ``(A + A^T) / 2``, as
-    :func:`~mmcma.labels.adjacency.symmetric_normalization`: a zero-degree
-    label keeps a zero row and column."""
-    graph = checked_sparse(graph, 'adjacency')
-    a = ((graph + graph.T) / 2).tocoo()
-    degree = np.zeros(a.shape[0])
-    np.add.at(degree, a.row, a.data)
-    scale = np.zeros_like(degree)
-    positive = degree > 0
-    scale[positive] = 1.0 / np.sqrt(np.maximum(degree[positive], 1e-300))
-    return _with_data(a, a.data * (scale[a.row] * scale[a.col]))
+def _normalized(graph: sp.spmatrix) -> sp.csr_matrix:
+    """The checked ``graph``'s symmetric normalisation, sparse."""
+    return symmetric_normalization(checked_sparse(graph, 'adjacency'))
 
 
 def sparse_ks_superimpose(statistics,
@@ -99,17 +91,17 @@ def sparse_ks_superimpose(statistics,
         raise ValueError(f'the statistical graph {statistics.shape} and the '
                          f'knowledge graph {knowledge.shape} differ in size')
     superimposed = (
-        lam * sparse_symmetric_normalization(sparse_drop_self_loops(
+        lam * _normalized(sparse_drop_self_loops(
             statistics)) +
-        (1 - lam) * sparse_symmetric_normalization(sparse_drop_self_loops(
+        (1 - lam) * _normalized(sparse_drop_self_loops(
             knowledge)))  # eq. 2
     if superimposed_norm == 'symmetric':
-        superimposed = sparse_symmetric_normalization(superimposed)
+        superimposed = _normalized(superimposed)
     kept = superimposed.tocoo()
     kept = _with_data(kept, np.where(kept.data < tau, 0.0, kept.data))  # 3
     num = kept.shape[0]
     weighted = eta * kept + (1 - eta) * sp.identity(num, format='csr')  # 4
-    return sparse_symmetric_normalization(weighted)
+    return _normalized(weighted)
 
 
 def sparse_ks_graph(labels: LabelMatrix,
