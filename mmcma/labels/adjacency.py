@@ -39,18 +39,28 @@ NORMALIZATIONS = ('none', 'symmetric', 'released')
 Graph = TypeVar('Graph', np.ndarray, Tensor)
 
 
-def check_adjacency(graph: np.ndarray, name: str) -> np.ndarray:
+def check_adjacency(graph: Union[np.ndarray, sp.spmatrix],
+                    name: str) -> Union[np.ndarray, sp.csr_matrix]:
     """``graph`` as float64 after checking it is a square, finite,
-    non-negative matrix; ``ValueError`` starting with ``name`` otherwise."""
-    graph = np.asarray(graph, dtype=np.float64)
-    if graph.ndim != 2 or graph.shape[0] != graph.shape[1]:
+    non-negative matrix; ``ValueError`` starting with ``name`` otherwise.
+    A scipy sparse one comes back as CSR with its duplicates summed and
+    no explicit zeros."""
+    if sp.issparse(graph):
+        graph = sp.csr_matrix(graph, dtype=np.float64)
+        graph.sum_duplicates()
+        values = graph.data
+    else:
+        graph = values = np.asarray(graph, dtype=np.float64)
+    if len(graph.shape) != 2 or graph.shape[0] != graph.shape[1]:
         raise ValueError(f'{name} must be a square (N, N) matrix, got shape '
                          f'{graph.shape}')
-    if not np.isfinite(graph).all():
+    if not np.isfinite(values).all():
         raise ValueError(f'{name} contains NaN or inf')
-    if (graph < 0).any():
+    if (values < 0).any():
         raise ValueError(f'{name} has negative entries; D^-1/2 needs '
                          'non-negative degrees')
+    if sp.issparse(graph):
+        graph.eliminate_zeros()
     return graph
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...io import check_choice
-from ..adjacency import symmetric_normalization
+from ..adjacency import check_adjacency, symmetric_normalization
 from ..knowledge import knowledge_graph
 from .counts import LabelMatrix
 from .ks import SUPERIMPOSED_NORMS, _check_fraction, check_ks_inputs
@@ -25,21 +25,9 @@ from .sparse import sparse_mlgcn_graph
 
 
 def checked_sparse(graph, name: str) -> sp.csr_matrix:
-    """``graph`` (dense or sparse) as a float64 CSR matrix without explicit
-    zeros, after checking it is square, finite and non-negative
-    (``ValueError`` starting with ``name`` otherwise)."""
-    graph = sp.csr_matrix(graph, dtype=np.float64)
-    graph.sum_duplicates()
-    if graph.shape[0] != graph.shape[1]:
-        raise ValueError(f'{name} must be a square (N, N) matrix, got shape '
-                         f'{graph.shape}')
-    if not np.isfinite(graph.data).all():
-        raise ValueError(f'{name} contains NaN or inf')
-    if (graph.data < 0).any():
-        raise ValueError(f'{name} has negative entries; D^-1/2 needs '
-                         'non-negative degrees')
-    graph.eliminate_zeros()
-    return graph
+    """``graph`` (dense or sparse) as a checked float64 CSR matrix
+    (:func:`~mmcma.labels.adjacency.check_adjacency`)."""
+    return check_adjacency(sp.csr_matrix(graph, dtype=np.float64), name)
 
 
 def _with_data(coo: sp.coo_matrix, data: np.ndarray) -> sp.csr_matrix:
